@@ -1,0 +1,63 @@
+"""The language's front door: text in, a checked and compiled `Program` (or diagnostics) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import ast, explain
+from .catalog import CORE, Catalog
+from .checker import Checked, check
+from .compiler import Compiled, Evaluator
+from .diagnostics import Diagnostic
+from .parser import ParseError, parse
+from .runtime import EvalContext
+
+
+@dataclass(frozen=True)
+class Program:
+    """A condition ready to evaluate: `bind` once per run, then call on each item."""
+
+    text: str
+    checked: Checked
+    compiled: Compiled
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def bind(self, ctx: EvalContext) -> Evaluator:
+        return self.compiled.bind(ctx)
+
+    def evaluate(self, item: Mapping, ctx: EvalContext | None = None) -> object:
+        """True, False or UNKNOWN for one item (a mapping of field name to run-time value)."""
+        return self.bind(ctx or EvalContext.current())(item)
+
+    def explain(self, item: Mapping, ctx: EvalContext | None = None) -> explain.Explanation:
+        _, values = self.compiled.trace(item, ctx or EvalContext.current())
+        return explain.build(self.checked.root, self.checked, values, self.text)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Names of the fields the condition reads."""
+        return frozenset(n.name for n in ast.walk(self.checked.root) if isinstance(n, ast.Field))
+
+
+@dataclass
+class Compilation:
+    program: Program | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None
+
+
+def compile_condition(text: str, catalog: Catalog = CORE, media: str | None = None) -> Compilation:
+    """Parse, check and compile a condition. `media` enables per-media-type field checks."""
+    try:
+        root = parse(text)
+    except ParseError as exc:
+        return Compilation(None, exc.diagnostics)
+    checked = check(root, catalog, media)
+    if not checked.ok:
+        return Compilation(None, checked.diagnostics)
+    program = Program(text, checked, Compiled(checked, catalog), tuple(checked.diagnostics))
+    return Compilation(program, checked.diagnostics)
