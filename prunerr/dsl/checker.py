@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import re2
@@ -70,7 +71,7 @@ def _guard_key(node: ast.Node) -> str | None:
     if isinstance(node, ast.Field):
         return node.name
     if isinstance(node, ast.Call) and all(isinstance(a, ast.Literal) for a in node.args):
-        return f"{node.name}({', '.join(repr(a.value) for a in node.args)})"
+        return f"{node.name}({', '.join(json.dumps(a.value) for a in node.args)})"
     return None
 
 

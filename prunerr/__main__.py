@@ -1,0 +1,3 @@
+from prunerr.cli import main
+
+raise SystemExit(main())

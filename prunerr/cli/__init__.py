@@ -1,0 +1,30 @@
+"""The `prunerr` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from prunerr import __version__
+
+from . import rules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prunerr", description="Keep media libraries lean with rules written as code."
+    )
+    parser.add_argument("--version", action="version", version=f"prunerr {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    rules.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # `prunerr rules fields | head`
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,213 @@
+"""`prunerr rules ...`: check, test, evaluate and explain rules from the command line.
+
+Output formats and exit codes are a contract (scripts and pre-commit hooks depend on them):
+`check` prints `PATH:LINE:COL: severity[CODE]: MESSAGE` per problem and exits 1 on any error;
+`test` ends with `N passed, M failed`; `eval` prints true, false or unknown on its first line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from prunerr.dsl import CORE, SourceMap, compile_condition
+from prunerr.dsl.items import load_item
+from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
+from prunerr.dsl.types import BOOL, MEDIA_TYPE
+from prunerr.rules import load_rules, run_tests
+from prunerr.rules.model import discover, is_test_file
+from prunerr.rules.schema import rule_schema_json
+from prunerr.rules.testing import check_test_file, outcome
+
+
+def default_rules_dir() -> Path:
+    return Path(os.environ.get("PRUNERR_RULES_DIR", "rules.d"))
+
+
+def _paths(args) -> list[Path]:
+    paths = [Path(p) for p in args.paths] or [default_rules_dir()]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise SystemExit(f"prunerr: no such file or directory: {missing[0]}")
+    return paths
+
+
+def _print_diagnostics(located, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([d.as_dict() for d in located], indent=2))
+    else:
+        for d in located:
+            print(d.render())
+            print()
+
+
+def cmd_check(args) -> int:
+    paths = _paths(args)
+    loaded = load_rules(paths)
+    diagnostics = list(loaded.diagnostics)
+    files = [file for file, _root in discover(paths)]
+    tests = [file for file in files if is_test_file(file)]
+    for file in tests:
+        diagnostics.extend(check_test_file(file))
+    _print_diagnostics(diagnostics, args.format)
+    errors = sum(d.diagnostic.is_error for d in diagnostics)
+    print(f"checked {len(files) - len(tests)} rule file(s) and {len(tests)} test file(s): "
+          f"{errors} error(s), {len(diagnostics) - errors} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_test(args) -> int:
+    run = run_tests(_paths(args))
+    errors = [d for d in run.diagnostics if d.diagnostic.is_error]
+    _print_diagnostics(errors, "text")
+    for result in run.results:
+        if result.passed:
+            continue
+        print(f"FAIL {result.rule_id}: {result.case}: expected {result.expected}, "
+              f"got {result.actual}")
+        if result.explanation is not None:
+            print(result.explanation.render(depth=1))
+        print()
+    print(f"{run.passed} passed, {run.failed} failed")
+    return 0 if run.ok else 1
+
+
+def _read_item(source: str | None) -> object:
+    if source is None:
+        return {}
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SystemExit(f"prunerr: {source}: invalid JSON/YAML item: {exc}") from None
+
+
+def _context(now: str | None) -> EvalContext:
+    if now is None:
+        return EvalContext.current()
+    try:
+        return EvalContext(datetime.fromtimestamp(parse_datetime(now), UTC))
+    except ValueError:
+        raise SystemExit(f"prunerr: --now: not an ISO-8601 datetime: {now!r}") from None
+
+
+def _load_item_or_exit(source: str | None) -> dict:
+    item, problems = load_item(_read_item(source), CORE)
+    if problems:
+        for problem in problems:
+            print(f"{source}: error[{problem.code}]: {problem.message}", file=sys.stderr)
+        raise SystemExit(1)
+    return item
+
+
+def cmd_eval(args) -> int:
+    compilation = compile_condition(args.expr, CORE, args.media)
+    source = SourceMap(args.expr, "<expr>")
+    if not compilation.ok:
+        _print_diagnostics([source.locate(d) for d in compilation.diagnostics], "text")
+        return 1
+    for warning in compilation.diagnostics:
+        print(source.locate(warning).render(), file=sys.stderr)
+    item = _load_item_or_exit(args.item)
+    ctx = _context(args.now)
+    program = compilation.program
+    explanation = program.explain(item, ctx)
+    print(format_value(program.evaluate(item, ctx), explanation.type))
+    if args.explain:
+        print(explanation.render())
+    return 0
+
+
+def cmd_explain(args) -> int:
+    loaded = load_rules([Path(args.rules_dir) if args.rules_dir else default_rules_dir()])
+    rule = next((r for r in loaded.rules if r.id == args.rule_id), None)
+    if rule is None:
+        known = ", ".join(sorted(r.id for r in loaded.rules)) or "none"
+        print(f"prunerr: no valid rule with id {args.rule_id!r} (rules: {known})", file=sys.stderr)
+        return 1
+    item = {"type": rule.media, **_load_item_or_exit(args.item)}
+    ctx = _context(args.now)
+    libraries = f" in {', '.join(rule.libraries)}" if rule.libraries else ""
+    print(f"{outcome(rule.evaluate(item, ctx))}  {rule.id} ({rule.name})")
+    print(f"scope: {rule.media}{libraries} -> {format_value(rule.in_scope(item), BOOL)}")
+    print(rule.program.explain(item, ctx).render())
+    return 0
+
+
+def _catalog_rows(functions: bool) -> list[dict]:
+    if functions:
+        return [{"name": f.name, "signature": f.signature, "returns": str(f.returns),
+                 "description": f.description, "source": f.source}
+                for f in CORE.functions.values()]
+    return [{"name": f.name, "type": str(f.type), "nullable": f.type.nullable,
+             "media": sorted(f.media, key=MEDIA_TYPE.values.index),
+             "description": f.description, "source": f.source}
+            for f in CORE.fields.values()]
+
+
+def _print_catalog(rows: list[dict], fmt: str, columns: tuple[str, ...]) -> None:
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+        return
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns[:-1]]
+    for row in [{c: c.upper() for c in columns}, *rows]:
+        cells = [str(row[c]).ljust(w) for c, w in zip(columns, widths, strict=False)]
+        print("  ".join([*cells, str(row[columns[-1]])]))
+
+
+def cmd_fields(args) -> int:
+    _print_catalog(_catalog_rows(False), args.format, ("name", "type", "source", "description"))
+    return 0
+
+
+def cmd_functions(args) -> int:
+    _print_catalog(_catalog_rows(True), args.format, ("signature", "source", "description"))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    sys.stdout.write(rule_schema_json())
+    return 0
+
+
+def register(commands) -> None:
+    rules = commands.add_parser("rules", help="check, test, evaluate and explain rules")
+    sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", required=True)
+    fmt = argparse.ArgumentParser(add_help=False)
+    fmt.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("check", parents=[fmt], help="validate rule and test files")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (rules.d)")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("test", help="run the rules' *.test.yaml files")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (rules.d)")
+    p.set_defaults(handler=cmd_test)
+
+    p = sub.add_parser("eval", help="evaluate one expression against one item")
+    p.add_argument("expr", metavar="EXPR")
+    p.add_argument("--item", metavar="FILE", help="item as JSON or YAML; - for stdin")
+    p.add_argument("--now", metavar="DATETIME", help="evaluate as of this time (default: now)")
+    p.add_argument("--media", choices=MEDIA_TYPE.values, help="check fields for this media type")
+    p.add_argument("--explain", action="store_true", help="show every sub-expression's value")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("explain", help="explain a rule's decision for one item")
+    p.add_argument("rule_id", metavar="RULE_ID")
+    p.add_argument("--item", metavar="FILE", required=True, help="item as JSON or YAML; - for stdin")
+    p.add_argument("--now", metavar="DATETIME")
+    p.add_argument("--rules-dir", metavar="DIR", help="default: $PRUNERR_RULES_DIR or rules.d")
+    p.set_defaults(handler=cmd_explain)
+
+    p = sub.add_parser("fields", parents=[fmt], help="list the fields rules can use")
+    p.set_defaults(handler=cmd_fields)
+    p = sub.add_parser("functions", parents=[fmt], help="list the functions rules can use")
+    p.set_defaults(handler=cmd_functions)
+    p = sub.add_parser("schema", help="print the JSON Schema of a rule file")
+    p.set_defaults(handler=cmd_schema)
