@@ -11,8 +11,11 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Until `prunerr demo` lands (issue #6) the demo runs the rules toolchain on the example rules.
 demo: $(BIN)/.installed
-	$(BIN)/prunerr demo
+	$(BIN)/prunerr rules check rules.d
+	$(BIN)/prunerr rules test rules.d
+	$(BIN)/prunerr rules explain movies/stale-4k --item examples/items/4k-movie.yaml --now 2026-06-01
 
 test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,14 +16,20 @@ from pathlib import Path
 
 import yaml
 
-from prunerr.dsl import CORE, SourceMap, compile_condition
+from prunerr.dsl import Catalog, SourceMap, compile_condition
 from prunerr.dsl.items import load_item
 from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
+from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
 from prunerr.rules.schema import rule_schema_json
 from prunerr.rules.testing import check_test_file, outcome
+
+
+def catalog() -> Catalog:
+    """The language as installed: core fields plus those of every installed plugin."""
+    return PluginHost.create().catalog()
 
 
 def default_rules_dir() -> Path:
@@ -49,12 +55,13 @@ def _print_diagnostics(located, fmt: str) -> None:
 
 def cmd_check(args) -> int:
     paths = _paths(args)
-    loaded = load_rules(paths)
+    language = catalog()
+    loaded = load_rules(paths, language)
     diagnostics = list(loaded.diagnostics)
     files = [file for file, _root in discover(paths)]
     tests = [file for file in files if is_test_file(file)]
     for file in tests:
-        diagnostics.extend(check_test_file(file))
+        diagnostics.extend(check_test_file(file, language))
     _print_diagnostics(diagnostics, args.format)
     errors = sum(d.diagnostic.is_error for d in diagnostics)
     print(f"checked {len(files) - len(tests)} rule file(s) and {len(tests)} test file(s): "
@@ -63,7 +70,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_test(args) -> int:
-    run = run_tests(_paths(args))
+    run = run_tests(_paths(args), catalog())
     errors = [d for d in run.diagnostics if d.diagnostic.is_error]
     _print_diagnostics(errors, "text")
     for result in run.results:
@@ -97,8 +104,8 @@ def _context(now: str | None) -> EvalContext:
         raise SystemExit(f"prunerr: --now: not an ISO-8601 datetime: {now!r}") from None
 
 
-def _load_item_or_exit(source: str | None) -> dict:
-    item, problems = load_item(_read_item(source), CORE)
+def _load_item_or_exit(source: str | None, language: Catalog) -> dict:
+    item, problems = load_item(_read_item(source), language)
     if problems:
         for problem in problems:
             print(f"{source}: error[{problem.code}]: {problem.message}", file=sys.stderr)
@@ -107,14 +114,15 @@ def _load_item_or_exit(source: str | None) -> dict:
 
 
 def cmd_eval(args) -> int:
-    compilation = compile_condition(args.expr, CORE, args.media)
+    language = catalog()
+    compilation = compile_condition(args.expr, language, args.media)
     source = SourceMap(args.expr, "<expr>")
     if not compilation.ok:
         _print_diagnostics([source.locate(d) for d in compilation.diagnostics], "text")
         return 1
     for warning in compilation.diagnostics:
         print(source.locate(warning).render(), file=sys.stderr)
-    item = _load_item_or_exit(args.item)
+    item = _load_item_or_exit(args.item, language)
     ctx = _context(args.now)
     program = compilation.program
     explanation = program.explain(item, ctx)
@@ -125,13 +133,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    loaded = load_rules([Path(args.rules_dir) if args.rules_dir else default_rules_dir()])
+    language = catalog()
+    loaded = load_rules([Path(args.rules_dir) if args.rules_dir else default_rules_dir()], language)
     rule = next((r for r in loaded.rules if r.id == args.rule_id), None)
     if rule is None:
         known = ", ".join(sorted(r.id for r in loaded.rules)) or "none"
         print(f"prunerr: no valid rule with id {args.rule_id!r} (rules: {known})", file=sys.stderr)
         return 1
-    item = {"type": rule.media, **_load_item_or_exit(args.item)}
+    item = {"type": rule.media, **_load_item_or_exit(args.item, language)}
     ctx = _context(args.now)
     libraries = f" in {', '.join(rule.libraries)}" if rule.libraries else ""
     print(f"{outcome(rule.evaluate(item, ctx))}  {rule.id} ({rule.name})")
@@ -141,14 +150,15 @@ def cmd_explain(args) -> int:
 
 
 def _catalog_rows(functions: bool) -> list[dict]:
+    language = catalog()
     if functions:
         return [{"name": f.name, "signature": f.signature, "returns": str(f.returns),
                  "description": f.description, "source": f.source}
-                for f in CORE.functions.values()]
+                for f in language.functions.values()]
     return [{"name": f.name, "type": str(f.type), "nullable": f.type.nullable,
              "media": sorted(f.media, key=MEDIA_TYPE.values.index),
              "description": f.description, "source": f.source}
-            for f in CORE.fields.values()]
+            for f in language.fields.values()]
 
 
 def _print_catalog(rows: list[dict], fmt: str, columns: tuple[str, ...]) -> None:

@@ -28,6 +28,7 @@ from .types import (
     Type,
     enum_of,
     list_of,
+    parse_type,
 )
 
 ALL_MEDIA = frozenset(MEDIA_TYPE.values)
@@ -92,6 +93,36 @@ class Catalog:
                 return known
         close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.6)
         return close[0] if close else None
+
+
+class DslRegistry:
+    """What a plugin's `prunerr_register_dsl` hook receives: it adds namespaced names."""
+
+    def __init__(self, plugin: str):
+        self.plugin = plugin
+        self.fields: list[FieldSpec] = []
+        self.functions: list[FunctionSpec] = []
+
+    def _check_name(self, name: str) -> None:
+        if not name.startswith(self.plugin + ".") or len(name) == len(self.plugin) + 1:
+            raise ValueError(f"plugin {self.plugin!r} must name its fields and functions "
+                             f"`{self.plugin}.<name>`, not {name!r}")
+
+    def field(self, name: str, type_: Type | str, description: str,
+              media: Iterable[str] = ALL_MEDIA) -> None:
+        """Declare a field items can carry; `type_` as a Type or written like `datetime?`."""
+        self._check_name(name)
+        if isinstance(type_, str):
+            type_ = parse_type(type_)
+        self.fields.append(FieldSpec(name, type_, description, self.plugin, frozenset(media)))
+
+    def function(self, name: str, params: Iterable[Type | str], returns: Type | str,
+                 impl: Callable[..., object], description: str) -> None:
+        """Declare a function; `impl(ctx, item, *args)` gets known, non-null arguments."""
+        self._check_name(name)
+        params = tuple(parse_type(p) if isinstance(p, str) else p for p in params)
+        returns = parse_type(returns) if isinstance(returns, str) else returns
+        self.functions.append(FunctionSpec(name, params, returns, impl, description, self.plugin))
 
 
 def _field(name: str, type_: Type, description: str, media: Iterable[str] = ALL_MEDIA):

@@ -66,6 +66,10 @@ def _compatible(a: Type, b: Type) -> bool:
     return a.kind is b.kind
 
 
+def _is_string_literal(node: ast.Node) -> bool:
+    return isinstance(node, ast.Literal) and node.kind == "string"
+
+
 def _guard_key(node: ast.Node) -> str | None:
     """A key naming a nullable value that `is null` guards can refer to."""
     if isinstance(node, ast.Field):
@@ -240,6 +244,13 @@ class _Checker:
             return self.error("E201", node, f"`??` needs both sides of one type, got {a} and {b}",
                               _hint_for_mismatch(a, b, node.right))
         base = b if a.kind is Kind.NULL else a
+        if a.kind is Kind.ENUM and b.kind is Kind.STRING:
+            # `resolution ?? "720p"` stays an enum (the compiler canonicalises the literal); with
+            # any other string the result is a plain string, since it may be none of the values.
+            if _is_string_literal(node.right):
+                self._enum_literal(a, node.right)
+            else:
+                base = STRING
         return base.as_nullable(b.nullable)
 
     def visit_IsNull(self, node: ast.IsNull, guarded) -> Type:
@@ -304,6 +315,13 @@ class _Checker:
                 self.error("E203", node, f"{t} values have no order; `{node.op}` does not apply",
                            hint)
                 return
+        for t, other, other_t in ((a, node.right, b), (b, node.left, a)):
+            # Only the enumeration's own values have an order: a string literal was checked
+            # above (E202); any other string may be none of them.
+            if t.kind is Kind.ENUM and other_t.kind is Kind.STRING and not _is_string_literal(other):
+                self.error("E201", node, f"cannot order {t} against an arbitrary string",
+                           f"compare with one of its values: {', '.join(t.enum.values)}")
+                return
         for side, t in ((node.left, a), (node.right, b)):
             key = _guard_key(side)
             if t.nullable and key is not None and key not in guarded:
@@ -365,8 +383,8 @@ class _Checker:
             return
         try:
             compile_regex(pattern.value)
-        except re2.error as exc:
-            reason = exc.args[0] if exc.args else exc
+        except (re2.error, UnicodeEncodeError) as exc:  # a lone surrogate cannot be UTF-8
+            reason = exc.args[0] if isinstance(exc, re2.error) and exc.args else exc
             if isinstance(reason, bytes):
                 reason = reason.decode("utf-8", "replace")
             self.error("E204", pattern, f"invalid regular expression: {reason}",

@@ -187,6 +187,14 @@ class _Generator:
         return f"(U if ({t} := {self.condition(node.operand)}) is U else not {t})"
 
     def emit_BoolOp(self, node: ast.BoolOp) -> str:
+        absorbing = node.op == "or"
+        if not self.trace and any(
+            isinstance(o, ast.Literal) and o.value is absorbing for o in node.operands
+        ):
+            # `x or true` is true and `x and false` false whatever x is, even unknown. The checker
+            # marks such a node constant, so it may be hoisted out of the per-item function,
+            # where the item (and so x) is not available.
+            return repr(absorbing)
         operands = [self.condition(o) for o in node.operands]
         if self.trace:
             return f"_{node.op}({', '.join(operands)})"
@@ -207,6 +215,8 @@ class _Generator:
     def emit_Coalesce(self, node: ast.Coalesce) -> str:
         t = self.temp()
         left, right = self.expr(node.left), self.expr(node.right)
+        # `resolution ?? "720P"`: the enum's canonical "720p", as comparisons expect.
+        right = self._enum_side(self.type_of(node), node.right) or right
         if self.trace:  # evaluate the right side too, to show it
             r = self.temp()
             return f"(U if (({t} := {left}), ({r} := {right}))[0] is U else ({r} if {t} is None else {t}))"

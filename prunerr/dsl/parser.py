@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from functools import cache
@@ -25,6 +26,7 @@ def lark_parser() -> Lark:
         strict=True,
         propagate_positions=True,
         maybe_placeholders=False,
+        cache=True,  # the LALR tables, in the temp dir: 60 ms instead of 350 ms per process
     )
 
 
@@ -54,19 +56,30 @@ class _ToAst(Transformer):
         self.diagnostics.append(Diagnostic(code, message, _span(token), hint))
         return ast.Literal(_span(token), "invalid", None)
 
+    def _too_large(self, token: Token):
+        return self._bad(token, "E005", f"`{token}` is too large", "write a smaller number")
+
     # literals
     def number(self, meta, children):
         (tok,) = children
+        if math.isinf(float(tok)):
+            return self._too_large(tok)
         value = float(tok) if "." in tok else int(tok)
         return ast.Literal(_span(tok), "number", value)
 
     def size(self, meta, children):
         (tok,) = children
-        return ast.Literal(_span(tok), "size", units.parse_size(tok))
+        value = units.parse_size(tok)
+        if value is None:
+            return self._too_large(tok)
+        return ast.Literal(_span(tok), "size", value)
 
     def duration(self, meta, children):
         (tok,) = children
-        return ast.Literal(_span(tok), "duration", units.parse_duration(tok))
+        value = units.parse_duration(tok)
+        if value is None:
+            return self._too_large(tok)
+        return ast.Literal(_span(tok), "duration", value)
 
     def datetime(self, meta, children):
         (tok,) = children
@@ -85,8 +98,10 @@ class _ToAst(Transformer):
         def unescape(m: re.Match) -> str:
             esc = m.group(1)
             if esc[0] in "uU":
-                if len(esc) > 1:
-                    return chr(int(esc[1:], 16))
+                code = int(esc[1:], 16) if len(esc) > 1 else -1
+                # Not a code point, or a lone surrogate (which no UTF-8 text can hold).
+                if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                    return chr(code)
                 problems.append(esc)
             # Unknown escapes stay as written so regexes read naturally: "\d+", "\.mkv$".
             return _ESCAPES.get(esc, m.group(0))
@@ -272,9 +287,12 @@ def _unit_diagnostic(word: str, span: ast.Span) -> Diagnostic:
     return Diagnostic("E005", f"unknown unit `{word}`", span, hint)
 
 
+_COMMENT = re.compile(r"#[^\n]*")
+
+
 def parse(text: str) -> ast.Node:
     """Parse one expression. Raises ParseError with diagnostics (offsets into `text`)."""
-    if not text.strip():
+    if not _COMMENT.sub("", text).strip():
         raise ParseError([Diagnostic("E301", "the condition is empty", (0, len(text)),
                                      "write an expression such as `size > 20 GB`")])
     try:

@@ -31,7 +31,9 @@ class Program:
         return self.bind(ctx or EvalContext.current())(item)
 
     def explain(self, item: Mapping, ctx: EvalContext | None = None) -> explain.Explanation:
-        _, values = self.compiled.trace(item, ctx or EvalContext.current())
+        result, values = self.compiled.trace(item, ctx or EvalContext.current())
+        # The root shows the condition's outcome: a nullable boolean's null reads as unknown.
+        values[id(self.checked.root)] = result
         return explain.build(self.checked.root, self.checked, values, self.text)
 
     @property

@@ -81,7 +81,10 @@ def parse_datetime(value: str | date | datetime) -> float:
 
 
 def format_datetime(ts: float) -> str:
-    dt = datetime.fromtimestamp(ts, UTC)
+    try:
+        dt = datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):  # outside years 1..9999: `added + 10000 years`
+        return f"1970-01-01 {'-' if ts < 0 else '+'} {abs(ts):.0f} s"
     if dt.hour == dt.minute == dt.second == dt.microsecond == 0:
         return dt.date().isoformat()
     return dt.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -6,6 +6,7 @@ year 365 days. The lexer, item loading and value formatting all read these table
 
 from __future__ import annotations
 
+import math
 import re
 
 SIZE_UNITS: dict[str, int] = {
@@ -51,19 +52,22 @@ def split_quantity(text: str) -> tuple[float, str] | None:
 
 
 def parse_size(text: str) -> int | None:
-    """Bytes in a size such as `1.5 TiB`, or None when it is not a size."""
+    """Bytes in a size such as `1.5 TiB`, or None when it is not a size (or too large)."""
     parts = split_quantity(text)
     if parts is None or parts[1] not in SIZE_UNITS:
         return None
-    return round(parts[0] * SIZE_UNITS[parts[1]])
+    value = parts[0] * SIZE_UNITS[parts[1]]
+    return round(value) if math.isfinite(value) else None
 
 
 def parse_duration(text: str) -> float | None:
-    """Seconds in a duration such as `6 months`, or None when it is not a duration."""
+    """Seconds in a duration such as `6 months`, or None when it is not a duration (or too
+    large)."""
     parts = split_quantity(text)
     if parts is None or parts[1] not in DURATION_UNITS:
         return None
-    return parts[0] * DURATION_UNITS[parts[1]]
+    value = parts[0] * DURATION_UNITS[parts[1]]
+    return value if math.isfinite(value) else None
 
 
 def _trim(value: float) -> str:
