@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import pluggy
 
 from prunerr import hookspecs
+from prunerr.config import Config, ConfigSchema
 from prunerr.dsl.catalog import CORE, Catalog, DslRegistry
+from prunerr.emulation import EmulatorRegistry
+from prunerr.sdk import ServiceList
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "prunerr"
@@ -19,7 +23,8 @@ class PluginHost:
 
     @classmethod
     def create(cls, *, load_entry_points: bool = True) -> PluginHost:
-        """A host with every plugin installed in the `prunerr` entry-point group."""
+        """A host with every plugin installed in the `prunerr` entry-point group, built-ins
+        included (they register through the same group)."""
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         if load_entry_points:
@@ -31,6 +36,9 @@ class PluginHost:
         self.pm.register(plugin, name=name)
         self.pm.check_pending()
 
+    def plugins(self) -> list[tuple[str, object]]:
+        return sorted(self.pm.list_name_plugin(), key=lambda pair: pair[0])
+
     def catalog(self) -> Catalog:
         """The core catalog plus every plugin's fields and functions."""
         fields, functions = [], []
@@ -40,3 +48,22 @@ class PluginHost:
             fields += registry.fields
             functions += registry.functions
         return CORE.extend(fields, functions)
+
+    def config_schema(self) -> ConfigSchema:
+        schema = ConfigSchema.core()
+        self.pm.hook.prunerr_config_schema(schema=schema)
+        return schema
+
+    def load_config(self, env: Mapping[str, str] | None = None,
+                    stored: Mapping[str, object] | None = None) -> Config:
+        return Config.load(self.config_schema(), env, stored)
+
+    def services(self, config: Config) -> ServiceList:
+        services = ServiceList()
+        self.pm.hook.prunerr_create_services(config=config, services=services)
+        return services
+
+    def emulators(self) -> EmulatorRegistry:
+        registry = EmulatorRegistry()
+        self.pm.hook.prunerr_register_emulators(emulators=registry)
+        return registry

@@ -58,10 +58,10 @@ def cmd_check(args) -> int:
     language = catalog()
     loaded = load_rules(paths, language)
     diagnostics = list(loaded.diagnostics)
-    files = [file for file, _root in discover(paths)]
-    tests = [file for file in files if is_test_file(file)]
-    for file in tests:
-        diagnostics.extend(check_test_file(file, language))
+    files = discover(paths)
+    tests = [(file, root) for file, root in files if is_test_file(file)]
+    for file, root in tests:
+        diagnostics.extend(check_test_file(file, root, language))
     _print_diagnostics(diagnostics, args.format)
     errors = sum(d.diagnostic.is_error for d in diagnostics)
     print(f"checked {len(files) - len(tests)} rule file(s) and {len(tests)} test file(s): "

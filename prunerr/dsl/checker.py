@@ -210,10 +210,14 @@ class _Checker:
         return BOOL
 
     def visit_BoolOp(self, node: ast.BoolOp, guarded) -> Type:
+        # `x is not null and ...` excludes nulls explicitly; `x is null or ...` includes them.
+        # The opposite polarities guard nothing (`x is null and x < 5` is never true).
+        guard_negated = node.op == "and"
         inner = guarded | {
             key
             for op in node.operands
-            if isinstance(op, ast.IsNull) and (key := _guard_key(op.operand))
+            if isinstance(op, ast.IsNull) and op.negated == guard_negated
+            and (key := _guard_key(op.operand))
         }
         for operand in node.operands:
             self._condition(operand, self.visit(operand, inner), f"`{node.op}`")
@@ -301,11 +305,15 @@ class _Checker:
 
     def _check_comparison(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if not _compatible(a, b):
-            other = node.right if a.kind not in (Kind.NUMBER, Kind.STRING) else node.left
+            # The hint quotes the number (`20` -> `20 GB`) or the string (`"2020"` -> `2020`).
+            shown = Kind.STRING if Kind.STRING in (a.kind, b.kind) else Kind.NUMBER
+            other = node.left if a.kind is shown else node.right
             self.error("E201", node, f"cannot compare {a} with {b} using `{node.op}`",
                        _hint_for_mismatch(a, b, other))
             return
         self._check_enum_sides(node, a, b)
+        if node.op == "!=":
+            self._warn_null_is_true(node.left, a, guarded, '!= "..."')
         if node.op not in _ORDERING:
             return
         for t in (a, b):
@@ -346,6 +354,18 @@ class _Checker:
         if a.kind is Kind.ENUM and isinstance(node.right, ast.ListLit):
             for item in node.right.items:
                 self._enum_literal(a, item)
+        if node.op == "not in":
+            self._warn_null_is_true(node.left, a, guarded, "not in [...]")
+
+    def _warn_null_is_true(self, side: ast.Node, t: Type, guarded, shown: str) -> None:
+        """`!=` and `not in` treat null as a value, so they are *true* for null: say so."""
+        key = _guard_key(side)
+        if t.nullable and key is not None and key not in guarded:
+            self.error("W102", side,
+                       f"`{key}` can be null, and `null {shown}` is true, so this matches items "
+                       "where it is null",
+                       f"to exclude them write `{key} is not null and ...`; to say you mean "
+                       f"them write `{key} is null or ...`")
 
     def _check_contains(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if a.kind is Kind.LIST:

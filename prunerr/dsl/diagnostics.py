@@ -32,6 +32,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E301": (ERROR, "empty condition"),
     "E302": (ERROR, "constant condition"),
     "W101": (WARNING, "ordering comparison on a nullable value without a null guard"),
+    "W102": (WARNING, "`!=` or `not in` on a nullable value is true for null"),
     "R001": (ERROR, "invalid YAML"),
     "R002": (ERROR, "missing required key"),
     "R003": (ERROR, "unknown key"),

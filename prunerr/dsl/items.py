@@ -103,8 +103,10 @@ def _watches(value: object) -> dict[str, tuple[int, float | None]]:
     return result
 
 
-def load_item(raw: object, catalog: Catalog) -> tuple[dict[str, object], list[ItemProblem]]:
-    """Check and convert an item; returns the run-time item and the problems found."""
+def load_item(raw: object, catalog: Catalog, media: str | None = None
+              ) -> tuple[dict[str, object], list[ItemProblem]]:
+    """Check and convert an item; returns the run-time item and the problems found. With
+    `media`, fields that do not apply to that media type are problems too."""
     if not isinstance(raw, Mapping):
         return {}, [ItemProblem("", "an item is a mapping of field names to values")]
     item: dict[str, object] = {}
@@ -115,6 +117,9 @@ def load_item(raw: object, catalog: Catalog) -> tuple[dict[str, object], list[It
             suggestion = catalog.suggest(str(key))
             hint = f"; did you mean `{suggestion}`?" if suggestion else ""
             problems.append(ItemProblem(str(key), f"unknown field `{key}`{hint}", "T002"))
+            continue
+        if media is not None and media not in spec.media:
+            problems.append(ItemProblem(spec.name, f"`{spec.name}` does not apply to {media}s"))
             continue
         try:
             item[spec.name] = _coerce(value, spec.type)

@@ -93,9 +93,10 @@ def _timestamp(value: object) -> datetime | None:
     return None
 
 
-def load_cases(doc: YamlDoc, catalog: Catalog) -> tuple[EvalContext | None, list[Case],
-                                                        list[Located]]:
-    """Read and check a test file: its `now`, and each case's item against the catalog."""
+def load_cases(doc: YamlDoc, catalog: Catalog, media: str | None = None
+               ) -> tuple[EvalContext | None, list[Case], list[Located]]:
+    """Read and check a test file: its `now`, and each case's item against the catalog (and the
+    rule's media type, when known)."""
     problems: list[Located] = []
 
     def report(code: str, node: yaml.Node | None, message: str):
@@ -143,7 +144,7 @@ def load_cases(doc: YamlDoc, catalog: Catalog) -> tuple[EvalContext | None, list
                    f"{name}: `item` must be a mapping of field names to values")
             continue
         item_node = entries["item"][1]
-        item, item_problems = load_item(doc.value(item_node), catalog)
+        item, item_problems = load_item(doc.value(item_node), catalog, media)
         key_nodes = {key: k for key, k, _ in doc.mapping(item_node)}
         for problem in item_problems:
             report(problem.code, key_nodes.get(problem.key, item_node),
@@ -153,29 +154,30 @@ def load_cases(doc: YamlDoc, catalog: Catalog) -> tuple[EvalContext | None, list
     return ctx, cases, problems
 
 
-def _open_test_file(test_path: Path, catalog: Catalog):
-    """Parse a test file and find its rule: (rule path, ctx, cases, diagnostics)."""
+def _open_test_file(test_path: Path, root: Path, catalog: Catalog):
+    """Parse a test file and load its rule: (rule load result, ctx, cases, test-file problems)."""
     text = test_path.read_text(encoding="utf-8")
     doc, error = load_yaml(str(test_path), text)
     rule_path = rule_file_for(test_path)
     if doc is None or rule_path is None:
         diag = error or Diagnostic("T004", f"no rule file beside {test_path.name} "
                                    f"(expected {_rule_stem(test_path)}.yaml)")
-        return rule_path, None, [], [SourceMap(text, str(test_path)).locate(diag)]
-    ctx, cases, problems = load_cases(doc, catalog)
-    return rule_path, ctx, cases, problems
+        return None, None, [], [SourceMap(text, str(test_path)).locate(diag)]
+    loaded = load_rule(rule_path, root, catalog)
+    media = loaded.rules[0].media if loaded.rules else None
+    ctx, cases, problems = load_cases(doc, catalog, media)
+    return loaded, ctx, cases, problems
 
 
-def check_test_file(test_path: Path, catalog: Catalog = CORE) -> list[Located]:
+def check_test_file(test_path: Path, root: Path, catalog: Catalog = CORE) -> list[Located]:
     """The problems of a test file itself (its rule is checked on its own)."""
-    return _open_test_file(test_path, catalog)[3]
+    return _open_test_file(test_path, root, catalog)[3]
 
 
 def run_test_file(test_path: Path, root: Path, catalog: Catalog = CORE) -> TestRun:
     run = TestRun()
-    rule_path, ctx, cases, problems = _open_test_file(test_path, catalog)
+    loaded, ctx, cases, problems = _open_test_file(test_path, root, catalog)
     run.diagnostics.extend(problems)
-    loaded = load_rule(rule_path, root, catalog) if rule_path else None
     if loaded is not None:
         run.diagnostics.extend(loaded.diagnostics)
     if not loaded or not loaded.rules or ctx is None or any(p.diagnostic.is_error for p in problems):

@@ -1,0 +1,261 @@
+"""The one effective configuration every component reads.
+
+Sources, highest first: environment variables (and `NAME_FILE` for secrets), the optional YAML file
+`prunerr.yaml` in the data directory, settings stored in the database, defaults. Plugins declare
+their services' keys through `prunerr_config_schema`. Invalid values fail at start-up with a
+message naming the key; secrets are never shown.
+
+Services may have several instances. The environment variables of a service (`RADARR_URL`,
+`RADARR_API_KEY`) configure the instance named after the service (`radarr`); more instances come
+from the YAML file:
+
+    radarr:
+      - name: radarr-4k
+        url: http://radarr4k:7878
+        api_key: 0123456789abcdef0123456789abcdef
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CONFIG_FILE = "prunerr.yaml"
+MASK = "********"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the key and the source."""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("expected a string")
+    return str(value)
+
+
+def _url(value: object) -> str:
+    text = _text(value).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return text
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _port(value: object) -> int:
+    port = int(_text(value))
+    if not 0 < port < 65536:
+        raise ValueError("expected a port number from 1 to 65535")
+    return port
+
+
+PARSERS: dict[str, Callable[[object], object]] = {
+    "text": _text, "url": _url, "bool": _bool, "port": _port,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    description: str
+    env: str | None = None
+    default: object = None
+    kind: str = "text"  # a key of PARSERS
+    secret: bool = False
+
+    def parse(self, value: object) -> object:
+        return PARSERS[self.kind](value)
+
+
+@dataclass(frozen=True)
+class ServiceKind:
+    """A plugin's service type: its per-instance keys, each optionally read from env."""
+
+    name: str
+    description: str
+    fields: tuple[Setting, ...]
+
+
+CORE_SETTINGS = (
+    Setting("data_dir", "Directory for the database, queue, logs and prunerr.yaml.",
+            "PRUNERR_DATA_DIR", "./data"),
+    Setting("database_url", "sqlite:///PATH or postgres://user@host/db; default: SQLite in the "
+            "data directory.", "PRUNERR_DATABASE_URL", None, secret=True),
+    Setting("queue_url", "redis://host:6379/0 for Redis; default: SQLite in the data directory.",
+            "PRUNERR_QUEUE_URL", None, secret=True),
+    Setting("rules_dir", "Directory of rule files.", "PRUNERR_RULES_DIR", "rules.d"),
+    Setting("port", "Port of the HTTP API.", "PORT", 3000, "port"),
+    Setting("api_key", "API key; generated on first start when unset.", "PRUNERR_API_KEY",
+            None, secret=True),
+    Setting("dry_run", "Record what processing would do without changing anything.",
+            "PRUNERR_DRY_RUN", False, "bool"),
+    Setting("tz", "Time zone of schedules.", "TZ", "UTC"),
+)
+
+
+@dataclass
+class ConfigSchema:
+    """What `prunerr_config_schema` hooks receive: declare settings and service kinds."""
+
+    settings: dict[str, Setting] = field(default_factory=dict)
+    services: dict[str, ServiceKind] = field(default_factory=dict)
+
+    def setting(self, setting: Setting) -> None:
+        if setting.key in self.settings:
+            raise ValueError(f"setting {setting.key!r} is declared twice")
+        self.settings[setting.key] = setting
+
+    def service(self, kind: ServiceKind) -> None:
+        if kind.name in self.services:
+            raise ValueError(f"service kind {kind.name!r} is declared twice")
+        self.services[kind.name] = kind
+
+    @classmethod
+    def core(cls) -> ConfigSchema:
+        schema = cls()
+        for setting in CORE_SETTINGS:
+            schema.setting(setting)
+        return schema
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """`NAME`, or the contents of the file named by `NAME_FILE` (Docker secrets)."""
+    direct, path = env.get(name), env.get(name + "_FILE")
+    if direct is not None and path is not None:
+        raise ConfigError(f"{name} and {name}_FILE are both set; use one")
+    if path is None:
+        return direct
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+
+
+@dataclass
+class Config:
+    values: dict[str, object]
+    sources: dict[str, str]
+    instances: dict[str, list[dict[str, object]]]
+    schema: ConfigSchema
+
+    def __getitem__(self, key: str) -> object:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(str(self.values["data_dir"]))
+
+    def public(self) -> dict[str, object]:
+        """Every value with secrets masked: what logs and the API may show."""
+        shown: dict[str, object] = {}
+        for key, value in self.values.items():
+            secret = self.schema.settings[key].secret
+            shown[key] = MASK if secret and value is not None else value
+        for kind, instances in self.instances.items():
+            fields = {f.key: f for f in self.schema.services[kind].fields}
+            shown[kind] = [
+                {k: MASK if fields.get(k) and fields[k].secret and v is not None else v
+                 for k, v in instance.items()}
+                for instance in instances
+            ]
+        return shown
+
+    @classmethod
+    def load(cls, schema: ConfigSchema | None = None, env: Mapping[str, str] | None = None,
+             stored: Mapping[str, object] | None = None) -> Config:
+        """Resolve the configuration; `stored` holds settings saved in the database."""
+        schema = schema or ConfigSchema.core()
+        env = os.environ if env is None else env
+        stored = stored or {}
+        values: dict[str, object] = {}
+        sources: dict[str, str] = {}
+
+        data_setting = schema.settings["data_dir"]
+        data_dir = _env(env, data_setting.env) or data_setting.default
+        file_values = cls._read_file(Path(str(data_dir)) / CONFIG_FILE)
+
+        for key, setting in schema.settings.items():
+            raw, source = setting.default, "default"
+            if key in stored:
+                raw, source = stored[key], "database"
+            if key in file_values:
+                raw, source = file_values[key], CONFIG_FILE
+            from_env = _env(env, setting.env) if setting.env else None
+            if from_env is not None:
+                raw, source = from_env, setting.env
+            try:
+                values[key] = None if raw is None else setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{key} (from {source}): {exc}") from None
+            sources[key] = source
+
+        instances: dict[str, list[dict[str, object]]] = {}
+        for kind in schema.services.values():
+            instances[kind.name] = cls._instances(kind, file_values.get(kind.name), env)
+        unknown = set(file_values) - set(schema.settings) - set(schema.services)
+        if unknown:
+            raise ConfigError(f"{CONFIG_FILE}: unknown key {sorted(unknown)[0]!r}")
+        return cls(values, sources, instances, schema)
+
+    @staticmethod
+    def _read_file(path: Path) -> dict:
+        if not path.exists():
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
+        return data
+
+    @staticmethod
+    def _instances(kind: ServiceKind, listed: object, env: Mapping[str, str]) -> list[dict]:
+        entries = listed or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ConfigError(f"{CONFIG_FILE}: {kind.name}: expected a list of instances")
+        by_name: dict[str, dict] = {}
+        for i, entry in enumerate(entries):
+            name = str(entry.get("name", kind.name if i == 0 else f"{kind.name}-{i + 1}"))
+            if name in by_name:
+                raise ConfigError(f"{CONFIG_FILE}: {kind.name}: two instances named {name!r}")
+            by_name[name] = {**entry, "name": name}
+        from_env = {f.key: _env(env, f.env) for f in kind.fields if f.env}
+        from_env = {k: v for k, v in from_env.items() if v is not None}
+        if from_env:
+            by_name.setdefault(kind.name, {"name": kind.name}).update(from_env)
+        fields = {f.key: f for f in kind.fields}
+        result = []
+        for name, entry in by_name.items():
+            instance: dict[str, object] = {"name": name}
+            for key, value in entry.items():
+                if key == "name":
+                    continue
+                if key not in fields:
+                    raise ConfigError(f"{kind.name} instance {name!r}: unknown key {key!r}")
+                try:
+                    instance[key] = fields[key].parse(value)
+                except ValueError as exc:
+                    raise ConfigError(f"{kind.name} instance {name!r}: {key}: {exc}") from None
+            for key, f in fields.items():
+                if key not in instance:
+                    if f.default is None:
+                        where = f" (set {f.env})" if f.env else ""
+                        raise ConfigError(f"{kind.name} instance {name!r}: missing {key}{where}")
+                    instance[key] = f.default
+            result.append(instance)
+        return result

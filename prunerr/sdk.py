@@ -1,0 +1,219 @@
+"""The public API for plugins: what services of each role return, and the roles themselves.
+
+A plugin turns configuration into `Service` objects (hook `prunerr_create_services`); each service
+plays one or more roles. Clients return plain records; the sync service merges them. A client that
+cannot give a complete answer raises `ServiceError`: a partial listing is never returned as if it
+were complete, because the sync reads a complete listing as "everything else is gone".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+class ServiceError(Exception):
+    """An upstream service failed or answered something unusable. The message names the service
+    and the call, never a credential."""
+
+    def __init__(self, service: str, message: str):
+        super().__init__(f"{service}: {message}")
+        self.service = service
+
+
+@dataclass(frozen=True)
+class ExternalIds:
+    tmdb: int | None = None
+    tvdb: int | None = None
+    imdb: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    path: str
+    size: int
+    resolution: str | None = None  # 480p 576p 720p 1080p 2160p
+    height: int | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    hdr: str | None = None  # none hdr10 hdr10+ dolby_vision hlg
+    bitrate_kbps: int | None = None
+    runtime_s: int | None = None
+
+
+@dataclass(frozen=True)
+class Library:
+    key: str
+    title: str
+    type: str  # movie | show
+
+
+@dataclass
+class ServerItem:
+    """A movie, show, season or episode as the media server lists it."""
+
+    key: str
+    type: str
+    title: str
+    library_key: str
+    added: float
+    ids: ExternalIds = ExternalIds()
+    year: int | None = None
+    parent_key: str | None = None  # a season's show, an episode's season
+    grandparent_key: str | None = None  # an episode's show
+    index: int | None = None  # season or episode number
+    files: tuple[MediaFile, ...] = ()
+    genres: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    studio: str | None = None
+    content_rating: str | None = None
+    original_language: str | None = None
+    audience_rating: float | None = None
+
+
+@dataclass(frozen=True)
+class ManagedSeason:
+    number: int
+    monitored: bool
+    size: int
+    episode_file_count: int
+
+
+@dataclass(frozen=True)
+class ManagedEpisode:
+    arr_id: int
+    season: int
+    number: int
+    monitored: bool
+    file_id: int | None
+    size: int
+
+
+@dataclass
+class ManagedItem:
+    """A Radarr movie or a Sonarr series."""
+
+    instance: str
+    arr_id: int
+    media: str  # movie | show
+    title: str
+    ids: ExternalIds
+    monitored: bool
+    size: int
+    year: int | None = None
+    path: str | None = None
+    tags: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    studio: str | None = None  # studio or network
+    rating_imdb: float | None = None
+    rating_tmdb: float | None = None
+    rating_rt: float | None = None
+    series_status: str | None = None
+    collection: str | None = None
+    seasons: tuple[ManagedSeason, ...] = ()
+    episodes: tuple[ManagedEpisode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Play:
+    """One history row. `watched` is the service's own completion verdict."""
+
+    source_id: str
+    user: str
+    key: str  # the movie or episode played
+    viewed_at: float
+    watched: bool
+    parent_key: str | None = None
+    grandparent_key: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaRequest:
+    request_id: int
+    media_id: int
+    media: str  # movie | show
+    ids: ExternalIds
+    requested_by: str
+    requested_at: float
+    status: str  # pending | approved | declined
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    message: str
+    response_ms: float | None = None
+    version: str | None = None
+
+
+@dataclass
+class Service:
+    """One configured instance of a plugin's service (`radarr-4k`, say)."""
+
+    name: str
+    roles: ClassVar[frozenset[str]] = frozenset()
+
+    def health(self) -> Health:
+        raise NotImplementedError
+
+
+class MediaServer(Service):
+    roles = frozenset({"media_server"})
+
+    def libraries(self) -> list[Library]:
+        raise NotImplementedError
+
+    def items(self, library: Library) -> Iterator[ServerItem]:
+        """Every item of the library: movies, or shows with their seasons and episodes. Raises
+        ServiceError if the listing cannot be completed."""
+        raise NotImplementedError
+
+    def accounts(self) -> list[Account]:
+        raise NotImplementedError
+
+
+class LibraryManager(Service):
+    roles = frozenset({"library_manager"})
+    media: ClassVar[str] = "movie"
+
+    def items(self) -> list[ManagedItem]:
+        raise NotImplementedError
+
+
+class WatchHistory(Service):
+    roles = frozenset({"watch_history"})
+
+    def plays(self, since: float | None = None) -> Iterator[Play]:
+        """History rows, oldest first; only those viewed after `since` when given."""
+        raise NotImplementedError
+
+
+class RequestTracker(Service):
+    roles = frozenset({"requests"})
+
+    def requests(self) -> Iterator[MediaRequest]:
+        raise NotImplementedError
+
+
+@dataclass
+class ServiceList:
+    """What `prunerr_create_services` hooks add their configured services to."""
+
+    services: list[Service] = field(default_factory=list)
+
+    def add(self, service: Service) -> None:
+        if any(s.name == service.name for s in self.services):
+            raise ValueError(f"two services are named {service.name!r}")
+        self.services.append(service)
+
+    def with_role(self, role: str) -> list[Service]:
+        return [s for s in self.services if role in s.roles]

@@ -1,0 +1,80 @@
+"""Contract checks: validate emulator responses against the upstream OpenAPI documents in
+../shared/specs (read at test time, never copied into the repository)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def specs_dir() -> Path:
+    path = Path(os.environ.get("PRUNERR_SPECS_DIR", REPO.parent / "shared" / "specs"))
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"upstream specs not found at {path}")
+        pytest.skip(f"upstream specs not found at {path}")
+    return path
+
+
+@cache
+def load_spec(name: str) -> dict:
+    path = specs_dir() / name
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def _to_json_schema(node):
+    """OpenAPI 3.0 schema objects to JSON Schema: `nullable: true` becomes a null type option."""
+    if isinstance(node, list):
+        return [_to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _to_json_schema(v) for k, v in node.items() if k not in ("nullable", "example")}
+    if node.get("nullable"):
+        if "type" in out:
+            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+            out["type"] = [*types, "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+        if "$ref" in out or "allOf" in out or "oneOf" in out:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def _operation(spec: dict, path: str, method: str) -> dict:
+    paths = spec["paths"]
+    if path in paths:
+        return paths[path][method.lower()]
+    for template, item in paths.items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return item[method.lower()]
+    raise KeyError(f"{method} {path} is not in the spec")
+
+
+def response_schema(spec: dict, path: str, method: str = "GET", status: int = 200) -> dict:
+    """The JSON Schema of a response, with the spec's components resolvable."""
+    responses = _operation(spec, path, method)["responses"]
+    response = responses.get(str(status)) or responses.get("default")
+    content = response.get("content", {})
+    media = content.get("application/json") or next(iter(content.values()))
+    schema = _to_json_schema(media["schema"])
+    schema["components"] = _to_json_schema(spec.get("components", {}))
+    return schema
+
+
+def assert_matches_spec(spec_name: str, path: str, body: object, method: str = "GET",
+                        status: int = 200) -> None:
+    """`path` is the spec's path template or a concrete path matching one."""
+    spec = load_spec(spec_name)
+    schema = response_schema(spec, path, method, status)
+    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
