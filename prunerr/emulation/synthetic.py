@@ -56,7 +56,6 @@ class User:
     username: str
     email: str
     seerr_id: int
-    tautulli_id: int
 
 
 @dataclass(slots=True)
@@ -238,10 +237,10 @@ def generate(size: str = "S", seed: int = 1, *, now: int = 1_780_000_000,
     keys = iter(range(1000, 10**9))  # Plex ratingKeys, shared by every kind of item
     used_titles: set[str] = set()
 
-    users = [User(1, "owner", "owner@example.com", 1, 1)]
+    users = [User(1, "owner", "owner@example.com", 1)]
     for i in range(1, n_users):
         name = FIRST_NAMES[i % len(FIRST_NAMES)] + ("" if i < len(FIRST_NAMES) else str(i))
-        users.append(User(1000 + i, name, f"{name}@example.com", i + 1, 100 + i))
+        users.append(User(1000 + i, name, f"{name}@example.com", i + 1))
 
     tags = {1: "keep", 2: "kids", 3: "4k", 4: "anime", 5: "requested"}
     collections: dict[str, int] = {}
