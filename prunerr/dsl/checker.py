@@ -10,7 +10,7 @@ import re2
 from . import ast
 from .catalog import Catalog, FieldSpec
 from .diagnostics import Diagnostic
-from .types import ANY, BOOL, DATETIME, NULL, NUMBER, STRING, Kind, Type, list_of
+from .types import ANY, BOOL, DATETIME, NULL, NUMBER, STRING, Kind, Type, fold, list_of
 
 _ORDERING = ("<", "<=", ">", ">=")
 _ARITH_RESULTS: dict[tuple[str, Kind, Kind], Kind] = {}
@@ -75,8 +75,20 @@ def _guard_key(node: ast.Node) -> str | None:
     if isinstance(node, ast.Field):
         return node.name
     if isinstance(node, ast.Call) and all(isinstance(a, ast.Literal) for a in node.args):
-        return f"{node.name}({', '.join(json.dumps(a.value) for a in node.args)})"
+        args = (json.dumps(fold(a.value) if isinstance(a.value, str) else a.value) for a in node.args)
+        return f"{node.name}({', '.join(args)})"
     return None
+
+
+def _null_sources(node: ast.Node):
+    """Field and call operands whose null would make `node` null or unknown: through arithmetic,
+    negation, `ago`, and function arguments; not through `??` or `is null`."""
+    key = _guard_key(node)
+    if key is not None:
+        yield node, key
+    if isinstance(node, ast.Arith | ast.Neg | ast.Relative | ast.Call):
+        for child in ast.children(node):
+            yield from _null_sources(child)
 
 
 def _hint_for_mismatch(a: Type, b: Type, other: ast.Node) -> str | None:
@@ -221,9 +233,6 @@ class _Checker:
         }
         for operand in node.operands:
             self._condition(operand, self.visit(operand, inner), f"`{node.op}`")
-        absorbing = node.op == "or"
-        if any(isinstance(o, ast.Literal) and o.value is absorbing for o in node.operands):
-            self.constant.add(id(node))
         self._mark_constant_if(node, *node.operands)
         return BOOL
 
@@ -314,6 +323,7 @@ class _Checker:
         self._check_enum_sides(node, a, b)
         if node.op == "!=":
             self._warn_null_is_true(node.left, a, guarded, '!= "..."')
+            self._warn_null_is_true(node.right, b, guarded, '!= "..."')
         if node.op not in _ORDERING:
             return
         for t in (a, b):
@@ -330,14 +340,14 @@ class _Checker:
                 self.error("E201", node, f"cannot order {t} against an arbitrary string",
                            f"compare with one of its values: {', '.join(t.enum.values)}")
                 return
-        for side, t in ((node.left, a), (node.right, b)):
-            key = _guard_key(side)
-            if t.nullable and key is not None and key not in guarded:
-                self.error("W101", side,
-                           f"`{key}` can be null, and `{node.op}` with null is unknown, so this "
-                           "never matches items where it is null",
-                           f"to include them write `{key} is null or ...` or `{key} ?? <default> "
-                           f"{node.op} ...`; to exclude them say so: `{key} is not null and ...`")
+        for side in (node.left, node.right):
+            for source, key in _null_sources(side):
+                if self.types[id(source)].nullable and key not in guarded:
+                    self.error("W101", source,
+                               f"`{key}` can be null, and `{node.op}` with null is unknown, so "
+                               "this never matches items where it is null",
+                               f"to include them write `{key} is null or ...` or `{key} ?? "
+                               f"<default>`; to exclude them say so: `{key} is not null and ...`")
 
     def _check_in(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if b.kind is not Kind.LIST:
@@ -418,7 +428,4 @@ def check(root: ast.Node, catalog: Catalog, media: str | None = None) -> Checked
     if root_type.kind not in (Kind.BOOL, Kind.ANY):
         checker.error("E205", root, f"a condition must be true or false, but this is a {root_type}",
                       "compare it with something, e.g. `size > 20 GB`")
-    elif id(root) in checker.constant:
-        checker.error("E302", root, "the condition does not depend on the item, so it matches "
-                      "everything or nothing", "compare a field, e.g. `size > 20 GB`")
     return Checked(root, checker.types, checker.constant, checker.diagnostics)

@@ -23,6 +23,7 @@ def lark_parser() -> Lark:
     return Lark(
         read_grammar(),
         parser="lalr",
+        lexer="basic",
         strict=True,
         propagate_positions=True,
         maybe_placeholders=False,
@@ -140,7 +141,7 @@ class _ToAst(Transformer):
 
     # operators
     def neg(self, meta, children):
-        (x,) = children
+        _minus, x = children
         if isinstance(x, ast.Literal) and x.kind in ("number", "size", "duration"):
             return ast.Literal(_span(meta), x.kind, -x.value)
         return ast.Neg(_span(meta), x)
@@ -220,6 +221,15 @@ _READABLE = {
     "RSQB": "`]`",
     "COMMA": "`,`",
     "MINUS": "`-`",
+    "PLUS": "`+`",
+    "STAR": "`*`",
+    "SLASH": "`/`",
+}
+
+_GLUED = {
+    "startswith": "starts with", "endswith": "ends with", "isnull": "is null",
+    "isnotnull": "is not null", "notin": "not in", "containsany": "contains any",
+    "containsall": "contains all", "fromnow": "from now",
 }
 
 _CHAR_HINTS = {
@@ -271,6 +281,9 @@ def _syntax_diagnostic(text: str, exc: UnexpectedInput) -> Diagnostic:
         prev = text[: token.start_pos]
         if token.type == "NAME" and re.search(r"\d[ \t]*$", prev):
             return _unit_diagnostic(str(token), span)
+        glued = _GLUED.get(str(token).lower()) if token.type == "NAME" else None
+        if glued:
+            return Diagnostic("E001", f"unexpected `{token}`", span, f"did you mean `{glued}`?")
         if token.type == "COMPARE":
             return Diagnostic("E001", f"unexpected `{token}`: comparisons do not chain", span,
                               "write `a < b and b < c`")

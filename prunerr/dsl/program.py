@@ -61,5 +61,31 @@ def compile_condition(text: str, catalog: Catalog = CORE, media: str | None = No
     checked = check(root, catalog, media)
     if not checked.ok:
         return Compilation(None, checked.diagnostics)
-    program = Program(text, checked, Compiled(checked, catalog), tuple(checked.diagnostics))
+    compiled = Compiled(checked, catalog)
+    if _is_constant(compiled):
+        constant = Diagnostic("E302", "the condition does not depend on the item, so it matches "
+                              "everything or nothing", root.span,
+                              "compare a field, e.g. `size > 20 GB`")
+        return Compilation(None, [*checked.diagnostics, constant])
+    program = Program(text, checked, compiled, tuple(checked.diagnostics))
     return Compilation(program, checked.diagnostics)
+
+
+def _is_constant(compiled: Compiled) -> bool:
+    """Whether the condition has the same value for every item: item-independent, or decided by
+    an item-independent operand (`... or 1 < 2`). Values come from a trace on an empty item,
+    which is exact for the item-independent parts."""
+    checked = compiled.checked
+    _, values = compiled.trace({}, EvalContext.current())
+
+    def decided(node: ast.Node) -> bool:
+        if id(node) in checked.constant:
+            return True
+        if isinstance(node, ast.Not):
+            return decided(node.operand)
+        if isinstance(node, ast.BoolOp):
+            absorbing = node.op == "or"
+            return any(decided(o) and values.get(id(o)) is absorbing for o in node.operands)
+        return False
+
+    return decided(checked.root)
