@@ -32,15 +32,17 @@ def synthetic_items(count: int, now: float, seed: int) -> list[dict]:
     items = []
     for _ in range(count):
         watched = rnd.random() < 0.6
-        items.append({
-            "type": "movie",
-            "size": int(rnd.lognormvariate(23, 0.8)),
-            "resolution": rnd.choice(("720p", "1080p", "1080p", "2160p")),
-            "added": now - rnd.uniform(0, 5 * 365 * 86400),
-            "last_watched": now - rnd.uniform(0, 3 * 365 * 86400) if watched else None,
-            "play_count": rnd.randint(1, 6) if watched else 0,
-            "genres": tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
-        })
+        items.append(
+            {
+                "type": "movie",
+                "size": int(rnd.lognormvariate(23, 0.8)),
+                "resolution": rnd.choice(("720p", "1080p", "1080p", "2160p")),
+                "added": now - rnd.uniform(0, 5 * 365 * 86400),
+                "last_watched": now - rnd.uniform(0, 3 * 365 * 86400) if watched else None,
+                "play_count": rnd.randint(1, 6) if watched else 0,
+                "genres": tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
+            }
+        )
     return items
 
 
@@ -66,8 +68,9 @@ def main() -> None:
 
     rules_dir = Path(__file__).resolve().parent.parent / "rules.d"
     texts = [rule.when for rule in load_rules([rules_dir]).rules] + [FIVE_CLAUSES]
-    per_rule = [median_time(lambda t=t: compile_condition(t, media="movie"), args.repeat)
-                for t in texts]
+    per_rule = [
+        median_time(lambda t=t: compile_condition(t, media="movie"), args.repeat) for t in texts
+    ]
 
     ctx = EvalContext(datetime(2026, 6, 1, tzinfo=UTC))
     items = synthetic_items(args.items, ctx.now_ts, args.seed)
@@ -76,13 +79,18 @@ def main() -> None:
     matched = sum(1 for item in items if evaluate(item) is True)
     eval_s = median_time(lambda: [evaluate(item) for item in items], args.repeat)
 
-    print(f"machine: {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"grammar build (once per process):     {grammar_ms:8.1f} ms")
-    print(f"parse+check+compile per rule, median: {statistics.median(per_rule) * 1000:8.2f} ms "
-          f"({len(texts)} rules, max {max(per_rule) * 1000:.2f} ms)")
-    print(f"5-clause rule over {args.items:,} items:  {eval_s * 1000:8.1f} ms median of "
-          f"{args.repeat} ({args.items / eval_s:,.0f} items/s, {matched:,} matched)")
+    print(
+        f"parse+check+compile per rule, median: {statistics.median(per_rule) * 1000:8.2f} ms "
+        f"({len(texts)} rules, max {max(per_rule) * 1000:.2f} ms)"
+    )
+    print(
+        f"5-clause rule over {args.items:,} items:  {eval_s * 1000:8.1f} ms median of "
+        f"{args.repeat} ({args.items / eval_s:,.0f} items/s, {matched:,} matched)"
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,10 @@ def _port(value: object) -> int:
 
 
 PARSERS: dict[str, Callable[[object], object]] = {
-    "text": _text, "url": _url, "bool": _bool, "port": _port,
+    "text": _text,
+    "url": _url,
+    "bool": _bool,
+    "port": _port,
 }
 
 
@@ -83,27 +86,60 @@ class Setting:
 
 @dataclass(frozen=True)
 class ServiceKind:
-    """A plugin's service type: its per-instance keys, each optionally read from env."""
+    """A plugin's service type: its per-instance keys, each optionally read from env, and the
+    roles its services play (media_server, library_manager, watch_history, requests)."""
 
     name: str
     description: str
     fields: tuple[Setting, ...]
+    roles: tuple[str, ...] = ()
 
 
 CORE_SETTINGS = (
-    Setting("data_dir", "Directory for the database, queue, logs and prunerr.yaml.",
-            "PRUNERR_DATA_DIR", "./data"),
-    Setting("database_url", "sqlite:///PATH or postgres://user@host/db; default: SQLite in the "
-            "data directory.", "PRUNERR_DATABASE_URL", None, secret=True),
-    Setting("queue_url", "redis://host:6379/0 for Redis; default: SQLite in the data directory.",
-            "PRUNERR_QUEUE_URL", None, secret=True),
+    Setting(
+        "data_dir",
+        "Directory for the database, queue, logs and prunerr.yaml.",
+        "PRUNERR_DATA_DIR",
+        "./data",
+    ),
+    Setting(
+        "database_url",
+        "sqlite:///PATH or postgres://user@host/db; default: SQLite in the data directory.",
+        "PRUNERR_DATABASE_URL",
+        None,
+        secret=True,
+    ),
+    Setting(
+        "queue_url",
+        "redis://host:6379/0 for Redis; default: SQLite in the data directory.",
+        "PRUNERR_QUEUE_URL",
+        None,
+        secret=True,
+    ),
     Setting("rules_dir", "Directory of rule files.", "PRUNERR_RULES_DIR", "rules.d"),
     Setting("port", "Port of the HTTP API.", "PORT", 3000, "port"),
-    Setting("api_key", "API key; generated on first start when unset.", "PRUNERR_API_KEY",
-            None, secret=True),
-    Setting("dry_run", "Record what processing would do without changing anything.",
-            "PRUNERR_DRY_RUN", False, "bool"),
+    Setting(
+        "api_key",
+        "API key; generated on first start when unset.",
+        "PRUNERR_API_KEY",
+        None,
+        secret=True,
+    ),
+    Setting(
+        "dry_run",
+        "Record what processing would do without changing anything.",
+        "PRUNERR_DRY_RUN",
+        False,
+        "bool",
+    ),
     Setting("tz", "Time zone of schedules.", "TZ", "UTC"),
+    Setting(
+        "watch_history",
+        "Name of the service whose play history counts; default: a "
+        "dedicated history service (Tautulli) when configured, else the media server's.",
+        "PRUNERR_WATCH_HISTORY",
+        None,
+    ),
 )
 
 
@@ -168,15 +204,21 @@ class Config:
         for kind, instances in self.instances.items():
             fields = {f.key: f for f in self.schema.services[kind].fields}
             shown[kind] = [
-                {k: MASK if fields.get(k) and fields[k].secret and v is not None else v
-                 for k, v in instance.items()}
+                {
+                    k: MASK if fields.get(k) and fields[k].secret and v is not None else v
+                    for k, v in instance.items()
+                }
                 for instance in instances
             ]
         return shown
 
     @classmethod
-    def load(cls, schema: ConfigSchema | None = None, env: Mapping[str, str] | None = None,
-             stored: Mapping[str, object] | None = None) -> Config:
+    def load(
+        cls,
+        schema: ConfigSchema | None = None,
+        env: Mapping[str, str] | None = None,
+        stored: Mapping[str, object] | None = None,
+    ) -> Config:
         """Resolve the configuration; `stored` holds settings saved in the database."""
         schema = schema or ConfigSchema.core()
         env = os.environ if env is None else env

@@ -4,6 +4,7 @@ credential (the URL's query string, which may carry an API key, is left out)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -50,8 +51,9 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
-    def request(self, method: str, path: str, *, expect: tuple[int, ...] = (200,),
-                **kwargs) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs
+    ) -> httpx.Response:
         """Send a request, retrying transient failures; raise ServiceError otherwise."""
         where = f"{method} {path}"
         for attempt in range(self.retries + 1):
@@ -67,8 +69,11 @@ class HttpClient:
             if response.status_code in expect:
                 return response
             if response.status_code in TRANSIENT and not last:
-                self._pause(attempt, response.headers.get("Retry-After"),
-                            f"{where}: HTTP {response.status_code}")
+                self._pause(
+                    attempt,
+                    response.headers.get("Retry-After"),
+                    f"{where}: HTTP {response.status_code}",
+                )
                 continue
             raise ServiceError(self.service, f"{where}: HTTP {response.status_code}")
         raise AssertionError("unreachable")
@@ -76,10 +81,8 @@ class HttpClient:
     def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
         delay = self.backoff * 2**attempt
         if retry_after is not None:
-            try:
+            with contextlib.suppress(ValueError):  # an HTTP date: keep the backoff
                 delay = max(delay, min(float(retry_after), self.max_retry_after))
-            except ValueError:
-                pass
         log.info("%s: %s, retrying in %.1fs", self.service, why, delay)
         self._sleep(delay)
 

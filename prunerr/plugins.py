@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
 
 import pluggy
 
@@ -15,6 +17,23 @@ from prunerr.sdk import ServiceList
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "prunerr"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    services: dict[str, tuple[str, ...]]  # service kind -> roles
+    fields: tuple[str, ...]
+    functions: tuple[str, ...]
+    emulators: tuple[str, ...]
+
+
+def _version(plugin: object) -> str:
+    module = getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
+    for dist in metadata.packages_distributions().get(module, []):
+        return metadata.version(dist)
+    return "-"
 
 
 class PluginHost:
@@ -39,6 +58,31 @@ class PluginHost:
     def plugins(self) -> list[tuple[str, object]]:
         return sorted(self.pm.list_name_plugin(), key=lambda pair: pair[0])
 
+    def describe(self) -> list[PluginInfo]:
+        """What each plugin contributes, asked of each plugin on its own."""
+        infos = []
+        for name, plugin in self.plugins():
+            schema, emulators, dsl = ConfigSchema(), EmulatorRegistry(), DslRegistry(name)
+            for hook, kwargs in (
+                (self.pm.hook.prunerr_config_schema, {"schema": schema}),
+                (self.pm.hook.prunerr_register_emulators, {"emulators": emulators}),
+                (self.pm.hook.prunerr_register_dsl, {"dsl": dsl}),
+            ):
+                for impl in hook.get_hookimpls():
+                    if impl.plugin_name == name:
+                        impl.function(**kwargs)
+            infos.append(
+                PluginInfo(
+                    name,
+                    _version(plugin),
+                    {kind.name: kind.roles for kind in schema.services.values()},
+                    tuple(f.name for f in dsl.fields),
+                    tuple(f.name for f in dsl.functions),
+                    tuple(emulators.specs),
+                )
+            )
+        return infos
+
     def catalog(self) -> Catalog:
         """The core catalog plus every plugin's fields and functions."""
         fields, functions = [], []
@@ -54,8 +98,9 @@ class PluginHost:
         self.pm.hook.prunerr_config_schema(schema=schema)
         return schema
 
-    def load_config(self, env: Mapping[str, str] | None = None,
-                    stored: Mapping[str, object] | None = None) -> Config:
+    def load_config(
+        self, env: Mapping[str, str] | None = None, stored: Mapping[str, object] | None = None
+    ) -> Config:
         return Config.load(self.config_schema(), env, stored)
 
     def services(self, config: Config) -> ServiceList:

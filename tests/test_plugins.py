@@ -15,8 +15,9 @@ class ScorePlugin:
     @hookimpl
     def prunerr_register_dsl(self, dsl):
         dsl.field("example.score", "number?", "Score from the example service.")
-        dsl.function("example.double", ["number"], "number", lambda ctx, item, x: 2 * x,
-                     "Twice a number.")
+        dsl.function(
+            "example.double", ["number"], "number", lambda ctx, item, x: 2 * x, "Twice a number."
+        )
 
 
 def host_with(plugin: object, name: str) -> PluginHost:
@@ -41,7 +42,7 @@ def test_plugin_names_must_be_namespaced_by_the_plugin():
         def prunerr_register_dsl(self, dsl):
             dsl.field("size", "number", "Shadows the core field.")
 
-    with pytest.raises(ValueError, match="rogue.<name>"):
+    with pytest.raises(ValueError, match=r"rogue\.<name>"):
         host_with(Rogue(), "rogue").catalog()
 
 

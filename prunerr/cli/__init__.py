@@ -7,7 +7,7 @@ import sys
 
 from prunerr import __version__
 
-from . import rules
+from . import library, rules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prunerr {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     rules.register(commands)
+    library.register(commands)
     return parser
 
 

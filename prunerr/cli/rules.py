@@ -16,15 +16,19 @@ from pathlib import Path
 
 import yaml
 
+from prunerr.app import Prunerr
 from prunerr.dsl import Catalog, SourceMap, compile_condition
 from prunerr.dsl.items import load_item
 from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
+from prunerr.dsl.units import format_size
+from prunerr.engine import availability, load_items, plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
 from prunerr.rules.schema import rule_schema_json
 from prunerr.rules.testing import check_test_file, outcome
+from prunerr.sync import choose_watch_service
 
 
 def catalog() -> Catalog:
@@ -64,8 +68,11 @@ def cmd_check(args) -> int:
         diagnostics.extend(check_test_file(file, root, language))
     _print_diagnostics(diagnostics, args.format)
     errors = sum(d.diagnostic.is_error for d in diagnostics)
-    print(f"checked {len(files) - len(tests)} rule file(s) and {len(tests)} test file(s): "
-          f"{errors} error(s), {len(diagnostics) - errors} warning(s)", file=sys.stderr)
+    print(
+        f"checked {len(files) - len(tests)} rule file(s) and {len(tests)} test file(s): "
+        f"{errors} error(s), {len(diagnostics) - errors} warning(s)",
+        file=sys.stderr,
+    )
     return 1 if errors else 0
 
 
@@ -76,8 +83,9 @@ def cmd_test(args) -> int:
     for result in run.results:
         if result.passed:
             continue
-        print(f"FAIL {result.rule_id}: {result.case}: expected {result.expected}, "
-              f"got {result.actual}")
+        print(
+            f"FAIL {result.rule_id}: {result.case}: expected {result.expected}, got {result.actual}"
+        )
         if result.explanation is not None:
             print(result.explanation.render(depth=1))
         print()
@@ -152,13 +160,27 @@ def cmd_explain(args) -> int:
 def _catalog_rows(functions: bool) -> list[dict]:
     language = catalog()
     if functions:
-        return [{"name": f.name, "signature": f.signature, "returns": str(f.returns),
-                 "description": f.description, "source": f.source}
-                for f in language.functions.values()]
-    return [{"name": f.name, "type": str(f.type), "nullable": f.type.nullable,
-             "media": sorted(f.media, key=MEDIA_TYPE.values.index),
-             "description": f.description, "source": f.source}
-            for f in language.fields.values()]
+        return [
+            {
+                "name": f.name,
+                "signature": f.signature,
+                "returns": str(f.returns),
+                "description": f.description,
+                "source": f.source,
+            }
+            for f in language.functions.values()
+        ]
+    return [
+        {
+            "name": f.name,
+            "type": str(f.type),
+            "nullable": f.type.nullable,
+            "media": sorted(f.media, key=MEDIA_TYPE.values.index),
+            "description": f.description,
+            "source": f.source,
+        }
+        for f in language.fields.values()
+    ]
 
 
 def _print_catalog(rows: list[dict], fmt: str, columns: tuple[str, ...]) -> None:
@@ -178,6 +200,82 @@ def cmd_fields(args) -> int:
 
 def cmd_functions(args) -> int:
     _print_catalog(_catalog_rows(True), args.format, ("signature", "source", "description"))
+    return 0
+
+
+def cmd_plan(args) -> int:
+    app = Prunerr.from_environment()
+    rules_dir = Path(args.rules_dir) if args.rules_dir else app.rules_dir
+    loaded = load_rules([rules_dir], app.catalog)
+    if loaded.errors:
+        _print_diagnostics(loaded.errors, "text")
+        return 1
+    known = {r.id for r in loaded.rules}
+    missing = [i for i in args.rule_ids if i not in known]
+    if missing:
+        print(f"prunerr: no valid rule with id {missing[0]!r}", file=sys.stderr)
+        return 1
+    selected = [r for r in loaded.rules if not args.rule_ids or r.id in args.rule_ids]
+    watch = choose_watch_service(app.services, app.config["watch_history"])
+    watch_name = watch.name if watch else None
+    available = availability(app.store, app.services, watch_name)
+    items = load_items(app.store, available, watch_name)
+    plans = plan(selected, items, _context(args.now), all_rules=loaded.rules, explain=args.explain)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "items": len(items),
+                    "available": available.__dict__,
+                    "rules": [p.as_dict() for p in plans],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    missing_sources = [
+        name
+        for name, ok in (
+            ("media server", available.media_server),
+            ("Radarr", available.arr["movie"]),
+            ("Sonarr", available.arr["show"]),
+            ("watch history", available.watch_history),
+            ("requests", available.requests),
+        )
+        if not ok
+    ]
+    if missing_sources:
+        print(f"unavailable (fields unknown): {', '.join(missing_sources)}")
+    header = (
+        "RULE",
+        "KIND",
+        "CANDIDATES",
+        "MATCHED",
+        "UNKNOWN",
+        "PROTECTED",
+        "WOULD QUEUE",
+        "SIZE",
+    )
+    rows = [
+        (
+            p.rule.id,
+            p.rule.kind,
+            p.candidates,
+            p.matched,
+            p.unknown,
+            p.protected,
+            p.would_queue,
+            format_size(p.queue_bytes),
+        )
+        for p in plans
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for p in plans:
+        for item, explanation in p.explained:
+            print(f"\n{p.rule.id}: {item.title} ({format_size(item.size)})")
+            print(explanation.render(depth=1))
     return 0
 
 
@@ -210,7 +308,9 @@ def register(commands) -> None:
 
     p = sub.add_parser("explain", help="explain a rule's decision for one item")
     p.add_argument("rule_id", metavar="RULE_ID")
-    p.add_argument("--item", metavar="FILE", required=True, help="item as JSON or YAML; - for stdin")
+    p.add_argument(
+        "--item", metavar="FILE", required=True, help="item as JSON or YAML; - for stdin"
+    )
     p.add_argument("--now", metavar="DATETIME")
     p.add_argument("--rules-dir", metavar="DIR", help="default: $PRUNERR_RULES_DIR or rules.d")
     p.set_defaults(handler=cmd_explain)
@@ -219,5 +319,18 @@ def register(commands) -> None:
     p.set_defaults(handler=cmd_fields)
     p = sub.add_parser("functions", parents=[fmt], help="list the functions rules can use")
     p.set_defaults(handler=cmd_functions)
+    p = sub.add_parser("plan", parents=[fmt], help="what the rules would do to the synced library")
+    p.add_argument("rule_ids", nargs="*", metavar="RULE_ID")
+    p.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="explain the N largest items each rule would queue",
+    )
+    p.add_argument("--now", metavar="DATETIME")
+    p.add_argument("--rules-dir", metavar="DIR", help="default: the configured rules directory")
+    p.set_defaults(handler=cmd_plan)
+
     p = sub.add_parser("schema", help="print the JSON Schema of a rule file")
     p.set_defaults(handler=cmd_schema)

@@ -8,8 +8,15 @@ from dataclasses import dataclass, field
 from .server import Emulator, Faults, json_body
 from .synthetic import SyntheticLibrary, generate
 
-__all__ = ["Emulator", "EmulatorRegistry", "EmulatorSpec", "Faults", "SyntheticLibrary",
-           "generate", "json_body"]
+__all__ = [
+    "Emulator",
+    "EmulatorRegistry",
+    "EmulatorSpec",
+    "Faults",
+    "SyntheticLibrary",
+    "generate",
+    "json_body",
+]
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,9 @@ class _Truncating:
 
     def __call__(self, environ, start_response):
         captured = []
-        body = b"".join(self.app(environ, lambda status, headers, exc=None: captured.append(
-            (status, headers))))
+        body = b"".join(
+            self.app(environ, lambda status, headers, exc=None: captured.append((status, headers)))
+        )
         status, headers = captured[0]
         if environ.get(_TRUNCATE) and len(body) > 1:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -159,9 +160,13 @@ class Emulator:
         f = self.faults
         with self._lock:
             x = self._random.random()
-        for name, rate in (("error", f.error_rate), ("timeout", f.timeout_rate),
-                           ("rate_limit", f.rate_limit_rate), ("truncate", f.truncate_rate),
-                           ("malformed", f.malformed_rate)):
+        for name, rate in (
+            ("error", f.error_rate),
+            ("timeout", f.timeout_rate),
+            ("rate_limit", f.rate_limit_rate),
+            ("truncate", f.truncate_rate),
+            ("malformed", f.malformed_rate),
+        ):
             if x < rate:
                 return name
             x -= rate
@@ -169,10 +174,17 @@ class Emulator:
 
     # serving
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = create_server(_Truncating(self.app), host=host, port=port, threads=8,
-                                     clear_untrusted_proxy_headers=True, ident=self.service)
-        self._thread = threading.Thread(target=self._server.run, name=f"emulator-{self.service}",
-                                        daemon=True)
+        self._server = create_server(
+            _Truncating(self.app),
+            host=host,
+            port=port,
+            threads=8,
+            clear_untrusted_proxy_headers=True,
+            ident=self.service,
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"emulator-{self.service}", daemon=True
+        )
         self._thread.start()
         return self.url
 

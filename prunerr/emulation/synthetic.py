@@ -22,22 +22,106 @@ SIZES: dict[str, tuple[int, int, int, int, int]] = {
     "L": (20_000, 3_000, 150_000, 1_000_000, 50),
 }
 
-GENRES = ("Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
-          "Fantasy", "History", "Horror", "Music", "Mystery", "Romance", "Science Fiction",
-          "Thriller", "War", "Western")
-STUDIOS = ("Warner Bros.", "Universal Pictures", "Paramount", "A24", "Studio Ghibli", "Lionsgate",
-           "Columbia Pictures", "20th Century Studios", "Blumhouse", "Neon")
+GENRES = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Music",
+    "Mystery",
+    "Romance",
+    "Science Fiction",
+    "Thriller",
+    "War",
+    "Western",
+)
+STUDIOS = (
+    "Warner Bros.",
+    "Universal Pictures",
+    "Paramount",
+    "A24",
+    "Studio Ghibli",
+    "Lionsgate",
+    "Columbia Pictures",
+    "20th Century Studios",
+    "Blumhouse",
+    "Neon",
+)
 NETWORKS = ("HBO", "Netflix", "BBC One", "AMC", "FX", "Apple TV+", "Prime Video", "NBC", "ABC")
 LANGUAGES = ("English",) * 8 + ("French", "Japanese", "Korean", "Spanish", "German")
 MOVIE_RATINGS = ("G", "PG", "PG-13", "R", "NC-17")
 TV_RATINGS = ("TV-Y", "TV-G", "TV-PG", "TV-14", "TV-MA")
-WORDS = ("Silent", "Crimson", "Last", "Hidden", "Broken", "Golden", "Midnight", "Lost", "Iron",
-         "Distant", "Burning", "Frozen", "Wild", "Hollow", "Electric", "Paper", "Glass", "Shadow",
-         "River", "Empire", "Garden", "Signal", "Harbor", "Orchard", "Circuit", "Lantern", "Echo",
-         "Summit", "Meridian", "Quarry", "Atlas", "Cinder", "Velvet", "Tundra", "Monsoon")
-FIRST_NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-               "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "ursula", "victor",
-               "wendy", "xavier", "yolanda", "zed", "amir", "bea")
+WORDS = (
+    "Silent",
+    "Crimson",
+    "Last",
+    "Hidden",
+    "Broken",
+    "Golden",
+    "Midnight",
+    "Lost",
+    "Iron",
+    "Distant",
+    "Burning",
+    "Frozen",
+    "Wild",
+    "Hollow",
+    "Electric",
+    "Paper",
+    "Glass",
+    "Shadow",
+    "River",
+    "Empire",
+    "Garden",
+    "Signal",
+    "Harbor",
+    "Orchard",
+    "Circuit",
+    "Lantern",
+    "Echo",
+    "Summit",
+    "Meridian",
+    "Quarry",
+    "Atlas",
+    "Cinder",
+    "Velvet",
+    "Tundra",
+    "Monsoon",
+)
+FIRST_NAMES = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "niaj",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "ursula",
+    "victor",
+    "wendy",
+    "xavier",
+    "yolanda",
+    "zed",
+    "amir",
+    "bea",
+)
 
 # resolution -> (share of movies, height, median GB, codec choices)
 MOVIE_QUALITY = (
@@ -216,19 +300,34 @@ def _title(rnd: random.Random, used: set[str]) -> str:
 
 
 def _media_file(rnd: random.Random, path: str, runtime_s: int, quality=None) -> MediaInfo:
-    resolution, _, height, median_gb, codecs = quality or rnd.choices(
-        MOVIE_QUALITY, weights=[q[1] for q in MOVIE_QUALITY])[0]
+    resolution, _, height, median_gb, codecs = (
+        quality or rnd.choices(MOVIE_QUALITY, weights=[q[1] for q in MOVIE_QUALITY])[0]
+    )
     size = int(rnd.lognormvariate(0, 0.35) * median_gb * 1e9 * runtime_s / 7200)
     hdr = "none"
     if height == 2160:
         hdr = rnd.choices(("none", "hdr10", "hdr10+", "dolby_vision", "hlg"), (3, 4, 1, 3, 0.3))[0]
     bitrate = max(300, int(size * 8 / max(runtime_s, 1) / 1000))
-    return MediaInfo(path, size, resolution, height, rnd.choice(codecs), rnd.choice(AUDIO), hdr,
-                     bitrate, runtime_s)
+    return MediaInfo(
+        path,
+        size,
+        resolution,
+        height,
+        rnd.choice(codecs),
+        rnd.choice(AUDIO),
+        hdr,
+        bitrate,
+        runtime_s,
+    )
 
 
-def generate(size: str = "S", seed: int = 1, *, now: int = 1_780_000_000,
-             counts: tuple[int, int, int, int, int] | None = None) -> SyntheticLibrary:
+def generate(
+    size: str = "S",
+    seed: int = 1,
+    *,
+    now: int = 1_780_000_000,
+    counts: tuple[int, int, int, int, int] | None = None,
+) -> SyntheticLibrary:
     """Build a library from a preset (`XS`, `S`, `M`, `L`) or explicit
     `counts=(movies, shows, episodes, history rows, users)`; the same arguments give the same
     library."""
@@ -250,27 +349,44 @@ def generate(size: str = "S", seed: int = 1, *, now: int = 1_780_000_000,
         title = _title(rnd, used_titles)
         year = rnd.randint(1950, 2025)
         runtime = int(rnd.gauss(110, 18)) * 60
-        file = _media_file(rnd, f"/movies/{title} ({year})/{title} ({year}).mkv", max(runtime, 3600))
+        file = _media_file(
+            rnd, f"/movies/{title} ({year})/{title} ({year}).mkv", max(runtime, 3600)
+        )
         managed = rnd.random() > 0.05
         collection = None
         if rnd.random() < 0.08:
             collection = f"{title.split()[-1]} Collection"
             collections.setdefault(collection, 100_000 + len(collections))
-        movies.append(Movie(
-            index=i, title=title, year=year, tmdb_id=10_000 + i, imdb_id=f"tt{1_000_000 + i:07d}",
-            rating_key=next(keys), added=now - int(rnd.uniform(1, 6 * 365)) * DAY,
-            file=file, genres=tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
-            studio=rnd.choice(STUDIOS), content_rating=rnd.choice(MOVIE_RATINGS),
-            original_language=rnd.choice(LANGUAGES),
-            rating_imdb=round(min(9.6, max(1.5, rnd.gauss(6.4, 1.1))), 1) if rnd.random() > 0.04 else None,
-            rating_tmdb=round(min(9.5, max(1.0, rnd.gauss(6.5, 1.0))), 1) if rnd.random() > 0.03 else None,
-            rating_rt=int(min(100, max(0, rnd.gauss(62, 22)))) if rnd.random() > 0.25 else None,
-            radarr_id=next(radarr_ids) if managed else None,
-            monitored=managed and rnd.random() > 0.1,
-            tags=tuple(sorted(rnd.sample(list(tags.values()), 1))) if rnd.random() < 0.12 else (),
-            labels=("keep",) if rnd.random() < 0.03 else (),
-            collection=collection,
-        ))
+        movies.append(
+            Movie(
+                index=i,
+                title=title,
+                year=year,
+                tmdb_id=10_000 + i,
+                imdb_id=f"tt{1_000_000 + i:07d}",
+                rating_key=next(keys),
+                added=now - int(rnd.uniform(1, 6 * 365)) * DAY,
+                file=file,
+                genres=tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
+                studio=rnd.choice(STUDIOS),
+                content_rating=rnd.choice(MOVIE_RATINGS),
+                original_language=rnd.choice(LANGUAGES),
+                rating_imdb=round(min(9.6, max(1.5, rnd.gauss(6.4, 1.1))), 1)
+                if rnd.random() > 0.04
+                else None,
+                rating_tmdb=round(min(9.5, max(1.0, rnd.gauss(6.5, 1.0))), 1)
+                if rnd.random() > 0.03
+                else None,
+                rating_rt=int(min(100, max(0, rnd.gauss(62, 22)))) if rnd.random() > 0.25 else None,
+                radarr_id=next(radarr_ids) if managed else None,
+                monitored=managed and rnd.random() > 0.1,
+                tags=tuple(sorted(rnd.sample(list(tags.values()), 1)))
+                if rnd.random() < 0.12
+                else (),
+                labels=("keep",) if rnd.random() < 0.03 else (),
+                collection=collection,
+            )
+        )
 
     shows: list[Show] = []
     sonarr_ids, episode_ids, file_ids = (iter(range(1, 10**9)) for _ in range(3))
@@ -281,13 +397,24 @@ def generate(size: str = "S", seed: int = 1, *, now: int = 1_780_000_000,
         managed = rnd.random() > 0.05
         status = rnd.choices(("continuing", "ended", "upcoming"), (45, 50, 5))[0]
         show = Show(
-            index=i, title=title, year=year, tvdb_id=300_000 + i, tmdb_id=500_000 + i,
-            imdb_id=f"tt{5_000_000 + i:07d}", rating_key=next(keys),
-            added=now - int(rnd.uniform(1, 6 * 365)) * DAY, status=status,
-            network=rnd.choice(NETWORKS), genres=tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
-            content_rating=rnd.choice(TV_RATINGS), original_language=rnd.choice(LANGUAGES),
-            rating=round(min(9.7, max(2.0, rnd.gauss(7.2, 0.9))), 1) if rnd.random() > 0.05 else None,
-            sonarr_id=next(sonarr_ids) if managed else None, monitored=managed and rnd.random() > 0.1,
+            index=i,
+            title=title,
+            year=year,
+            tvdb_id=300_000 + i,
+            tmdb_id=500_000 + i,
+            imdb_id=f"tt{5_000_000 + i:07d}",
+            rating_key=next(keys),
+            added=now - int(rnd.uniform(1, 6 * 365)) * DAY,
+            status=status,
+            network=rnd.choice(NETWORKS),
+            genres=tuple(rnd.sample(GENRES, rnd.randint(1, 3))),
+            content_rating=rnd.choice(TV_RATINGS),
+            original_language=rnd.choice(LANGUAGES),
+            rating=round(min(9.7, max(2.0, rnd.gauss(7.2, 0.9))), 1)
+            if rnd.random() > 0.05
+            else None,
+            sonarr_id=next(sonarr_ids) if managed else None,
+            monitored=managed and rnd.random() > 0.1,
             tags=("kids",) if rnd.random() < 0.08 else (),
             labels=("keep",) if rnd.random() < 0.03 else (),
         )
@@ -300,15 +427,21 @@ def generate(size: str = "S", seed: int = 1, *, now: int = 1_780_000_000,
             air = now - int(rnd.uniform(30, 3000)) * DAY
             for e in range(1, count + 1):
                 runtime = rnd.choice((22, 25, 30, 42, 45, 55, 60)) * 60
-                path = f"/tv/{title}/Season {season_number:02d}/{title} S{season_number:02d}E{e:02d}.mkv"
-                season.episodes.append(Episode(
-                    number=e, title=f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}",
-                    rating_key=next(keys),
-                    sonarr_id=next(episode_ids) if managed else None,
-                    file_id=next(file_ids) if managed else None,
-                    air_date=air + e * 7 * DAY, added=max(show.added, air + e * 7 * DAY),
-                    monitored=season.monitored, file=_media_file(rnd, path, runtime, quality),
-                ))
+                code = f"S{season_number:02d}E{e:02d}"
+                path = f"/tv/{title}/Season {season_number:02d}/{title} {code}.mkv"
+                season.episodes.append(
+                    Episode(
+                        number=e,
+                        title=f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}",
+                        rating_key=next(keys),
+                        sonarr_id=next(episode_ids) if managed else None,
+                        file_id=next(file_ids) if managed else None,
+                        air_date=air + e * 7 * DAY,
+                        added=max(show.added, air + e * 7 * DAY),
+                        monitored=season.monitored,
+                        file=_media_file(rnd, path, runtime, quality),
+                    )
+                )
             show.seasons.append(season)
             target -= count
             season_number += 1
@@ -333,8 +466,9 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
         started = int(rnd.uniform(earliest, now - 3600))
         complete = 100 if rnd.random() < 0.8 else rnd.randint(5, 89)
         stopped = started + int(runtime * complete / 100)
-        plays.append(Play(next(ids), user.id, rating_key, parent, grandparent, started, stopped,
-                          complete))
+        plays.append(
+            Play(next(ids), user.id, rating_key, parent, grandparent, started, stopped, complete)
+        )
 
     while len(plays) < n_plays and (watched_movies or watched_shows):
         user = rnd.choices(users, weights)[0]
@@ -346,8 +480,14 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
         episodes = [(s, e) for s in show.seasons for e in s.episodes]
         stop = len(episodes) if rnd.random() < 0.4 else rnd.randint(1, len(episodes))
         for season, episode in episodes[:stop]:
-            add(user, episode.rating_key, season.rating_key, show.rating_key,
-                episode.file.runtime_s, episode.added)
+            add(
+                user,
+                episode.rating_key,
+                season.rating_key,
+                show.rating_key,
+                episode.file.runtime_s,
+                episode.added,
+            )
             if len(plays) >= n_plays:
                 break
     plays.sort(key=lambda p: p.started)
@@ -364,11 +504,16 @@ def _requests(rnd, users, movies, shows, now) -> list[Request]:
         if rnd.random() >= 0.25:
             continue
         is_movie = isinstance(title, Movie)
-        requests.append(Request(
-            id=next(request_ids), media_id=next(media_ids),
-            media_type="movie" if is_movie else "tv", tmdb_id=title.tmdb_id,
-            tvdb_id=None if is_movie else title.tvdb_id, user_id=rnd.choice(users).id,
-            created=title.added - int(rnd.uniform(0, 3)) * DAY,
-            status=rnd.choices((1, 2, 3), (1, 18, 1))[0],
-        ))
+        requests.append(
+            Request(
+                id=next(request_ids),
+                media_id=next(media_ids),
+                media_type="movie" if is_movie else "tv",
+                tmdb_id=title.tmdb_id,
+                tvdb_id=None if is_movie else title.tvdb_id,
+                user_id=rnd.choice(users).id,
+                created=title.added - int(rnd.uniform(0, 3)) * DAY,
+                status=rnd.choices((1, 2, 3), (1, 18, 1))[0],
+            )
+        )
     return requests

@@ -27,7 +27,7 @@ from prunerr.dsl.runtime import folded
 from prunerr.dsl.types import MEDIA_TYPE
 from prunerr.dsl.units import DAY, parse_duration
 
-from .yamlsource import YamlDoc, load_yaml
+from .yamlsource import load_yaml
 
 DELETION_ACTIONS = ("unmonitor_only", "delete_files_only", "unmonitor_and_delete", "full_removal")
 KINDS = ("delete", "protect")
@@ -112,38 +112,79 @@ class Key:
 
 KEYS: dict[str, Key] = {
     "name": Key(_string, {"type": "string", "minLength": 1}, "Display name.", required=True),
-    "description": Key(_text, {"type": "string", "default": ""}, "What the rule is for.",
-                       default=""),
-    "media": Key(_choice(MEDIA_TYPE.values), {"enum": list(MEDIA_TYPE.values)},
-                 "The media type the rule evaluates.", required=True),
-    "libraries": Key(_libraries, {"type": "array", "items": {"type": "string", "minLength": 1},
-                                 "default": []},
-                     "Library names in scope; all libraries when absent.", default=()),
-    "when": Key(_string, {"type": "string", "minLength": 1},
-                "The condition, in the Prunerr rule language.", required=True),
-    "kind": Key(_choice(KINDS), {"enum": list(KINDS), "default": "delete"},
-                "`delete` queues matches; `protect` shields them from every delete rule.",
-                default="delete"),
-    "deletion_action": Key(_choice(DELETION_ACTIONS),
-                           {"enum": list(DELETION_ACTIONS), "default": "unmonitor_and_delete"},
-                           "What happens to a match once its grace period is over.",
-                           default="unmonitor_and_delete", delete_only=True),
-    "grace_period": Key(_grace, {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$",
-                                "default": "7d"},
-                        "How long a match waits in the queue, e.g. `7d`, `2 weeks`.",
-                        default=7 * DAY, delete_only=True),
-    "reset_overseerr": Key(_bool, {"type": "boolean", "default": False},
-                           "Reset the item's Overseerr/Seerr request after deleting it.",
-                           default=False, delete_only=True),
-    "import_exclusion": Key(_bool, {"type": "boolean", "default": False},
-                            "Add an import-list exclusion so the *arr does not re-add it.",
-                            default=False, delete_only=True),
-    "priority": Key(_priority, {"type": "integer", "minimum": 0, "maximum": 100, "default": 0},
-                    "Evaluation order, higher first.", default=0),
-    "schedule": Key(_schedule, {"type": ["string", "null"], "default": None},
-                    "Cron expression for this rule's own evaluation schedule.", default=None),
-    "enabled": Key(_bool, {"type": "boolean", "default": True}, "Whether scheduled runs evaluate the rule.",
-                   default=True),
+    "description": Key(
+        _text, {"type": "string", "default": ""}, "What the rule is for.", default=""
+    ),
+    "media": Key(
+        _choice(MEDIA_TYPE.values),
+        {"enum": list(MEDIA_TYPE.values)},
+        "The media type the rule evaluates.",
+        required=True,
+    ),
+    "libraries": Key(
+        _libraries,
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "default": []},
+        "Library names in scope; all libraries when absent.",
+        default=(),
+    ),
+    "when": Key(
+        _string,
+        {"type": "string", "minLength": 1},
+        "The condition, in the Prunerr rule language.",
+        required=True,
+    ),
+    "kind": Key(
+        _choice(KINDS),
+        {"enum": list(KINDS), "default": "delete"},
+        "`delete` queues matches; `protect` shields them from every delete rule.",
+        default="delete",
+    ),
+    "deletion_action": Key(
+        _choice(DELETION_ACTIONS),
+        {"enum": list(DELETION_ACTIONS), "default": "unmonitor_and_delete"},
+        "What happens to a match once its grace period is over.",
+        default="unmonitor_and_delete",
+        delete_only=True,
+    ),
+    "grace_period": Key(
+        _grace,
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$", "default": "7d"},
+        "How long a match waits in the queue, e.g. `7d`, `2 weeks`.",
+        default=7 * DAY,
+        delete_only=True,
+    ),
+    "reset_overseerr": Key(
+        _bool,
+        {"type": "boolean", "default": False},
+        "Reset the item's Overseerr/Seerr request after deleting it.",
+        default=False,
+        delete_only=True,
+    ),
+    "import_exclusion": Key(
+        _bool,
+        {"type": "boolean", "default": False},
+        "Add an import-list exclusion so the *arr does not re-add it.",
+        default=False,
+        delete_only=True,
+    ),
+    "priority": Key(
+        _priority,
+        {"type": "integer", "minimum": 0, "maximum": 100, "default": 0},
+        "Evaluation order, higher first.",
+        default=0,
+    ),
+    "schedule": Key(
+        _schedule,
+        {"type": ["string", "null"], "default": None},
+        "Cron expression for this rule's own evaluation schedule.",
+        default=None,
+    ),
+    "enabled": Key(
+        _bool,
+        {"type": "boolean", "default": True},
+        "Whether scheduled runs evaluate the rule.",
+        default=True,
+    ),
 }
 
 
@@ -236,11 +277,18 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
         spec = KEYS.get(key)
         if spec is None:
             close = difflib.get_close_matches(key, list(KEYS), n=1)
-            report("R003", key_node, f"unknown key `{key}`",
-                   f"did you mean `{close[0]}`?" if close else f"keys: {', '.join(KEYS)}")
+            report(
+                "R003",
+                key_node,
+                f"unknown key `{key}`",
+                f"did you mean `{close[0]}`?" if close else f"keys: {', '.join(KEYS)}",
+            )
             continue
-        raw = value_node.value if key == "when" and isinstance(value_node, yaml.ScalarNode) \
+        raw = (
+            value_node.value
+            if key == "when" and isinstance(value_node, yaml.ScalarNode)
             else doc.value(value_node)
+        )
         try:
             values[key] = spec.parse(raw)
         except Invalid as exc:
@@ -253,8 +301,12 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
             report("R002", None, f"missing required key `{key}`")
     if values.get("kind") == "protect":
         for key in sorted(k for k in values if KEYS[k].delete_only):
-            report("R004", nodes[key], f"`{key}` has no effect on a protect rule",
-                   "protect rules shield items; remove the key or make it `kind: delete`")
+            report(
+                "R004",
+                nodes[key],
+                f"`{key}` has no effect on a protect rule",
+                "protect rules shield items; remove the key or make it `kind: delete`",
+            )
 
     program = None
     if "when" in values:
@@ -267,8 +319,7 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
     result.diagnostics.sort(key=lambda d: (d.line, d.column))
     if program is not None and not result.errors:
         fields = {k: v for k, v in values.items() if k != "when"}
-        result.rules.append(Rule(id=id_, path=path, when=values["when"], program=program,
-                                 **fields))
+        result.rules.append(Rule(id=id_, path=path, when=values["when"], program=program, **fields))
     return result
 
 

@@ -10,7 +10,9 @@ SCHEMA_ID = "https://prunerr.dev/schemas/rule.schema.json"
 
 
 def rule_schema() -> dict:
-    properties = {name: {"description": key.description, **key.schema} for name, key in KEYS.items()}
+    properties = {
+        name: {"description": key.description, **key.schema} for name, key in KEYS.items()
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

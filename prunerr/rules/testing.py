@@ -93,8 +93,9 @@ def _timestamp(value: object) -> datetime | None:
     return None
 
 
-def load_cases(doc: YamlDoc, catalog: Catalog, media: str | None = None
-               ) -> tuple[EvalContext | None, list[Case], list[Located]]:
+def load_cases(
+    doc: YamlDoc, catalog: Catalog, media: str | None = None
+) -> tuple[EvalContext | None, list[Case], list[Located]]:
     """Read and check a test file: its `now`, and each case's item against the catalog (and the
     rule's media type, when known)."""
     problems: list[Located] = []
@@ -137,18 +138,24 @@ def load_cases(doc: YamlDoc, catalog: Catalog, media: str | None = None
         expect_node = entries.get("expect", (None, case_node))[1]
         expect = doc.value(expect_node) if "expect" in entries else None
         if expect not in EXPECTATIONS:
-            report("T001", expect_node, f"{name}: `expect` must be one of {', '.join(EXPECTATIONS)}")
+            report(
+                "T001", expect_node, f"{name}: `expect` must be one of {', '.join(EXPECTATIONS)}"
+            )
             continue
         if "item" not in entries or not isinstance(entries["item"][1], yaml.MappingNode):
-            report("T001", entries.get("item", (None, case_node))[1],
-                   f"{name}: `item` must be a mapping of field names to values")
+            report(
+                "T001",
+                entries.get("item", (None, case_node))[1],
+                f"{name}: `item` must be a mapping of field names to values",
+            )
             continue
         item_node = entries["item"][1]
         item, item_problems = load_item(doc.value(item_node), catalog, media)
         key_nodes = {key: k for key, k, _ in doc.mapping(item_node)}
         for problem in item_problems:
-            report(problem.code, key_nodes.get(problem.key, item_node),
-                   f"{name}: {problem.message}")
+            report(
+                problem.code, key_nodes.get(problem.key, item_node), f"{name}: {problem.message}"
+            )
         if not item_problems:
             cases.append(Case(name, item, expect))
     return ctx, cases, problems
@@ -160,8 +167,9 @@ def _open_test_file(test_path: Path, root: Path, catalog: Catalog):
     doc, error = load_yaml(str(test_path), text)
     rule_path = rule_file_for(test_path)
     if doc is None or rule_path is None:
-        diag = error or Diagnostic("T004", f"no rule file beside {test_path.name} "
-                                   f"(expected {_rule_stem(test_path)}.yaml)")
+        diag = error or Diagnostic(
+            "T004", f"no rule file beside {test_path.name} (expected {_rule_stem(test_path)}.yaml)"
+        )
         return None, None, [], [SourceMap(text, str(test_path)).locate(diag)]
     loaded = load_rule(rule_path, root, catalog)
     media = loaded.rules[0].media if loaded.rules else None
@@ -180,7 +188,12 @@ def run_test_file(test_path: Path, root: Path, catalog: Catalog = CORE) -> TestR
     run.diagnostics.extend(problems)
     if loaded is not None:
         run.diagnostics.extend(loaded.diagnostics)
-    if not loaded or not loaded.rules or ctx is None or any(p.diagnostic.is_error for p in problems):
+    if (
+        not loaded
+        or not loaded.rules
+        or ctx is None
+        or any(p.diagnostic.is_error for p in problems)
+    ):
         run.broken_files = 1
         return run
     rule: Rule = loaded.rules[0]

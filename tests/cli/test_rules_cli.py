@@ -81,8 +81,9 @@ def test_eval_prints_the_three_valued_result_first(capsys, tmp_path: Path):
     expr = "size > 20 GB and last_watched ?? added < 6 months ago"
     assert run(capsys, "rules", "eval", expr, "--item", str(item))[1] == "unknown\n"
     item.write_text(json.dumps({"size": "25 GB", "added": "2024-01-01", "last_watched": None}))
-    code, out, _ = run(capsys, "rules", "eval", expr, "--item", str(item), "--now", "2026-01-01",
-                       "--explain")
+    code, out, _ = run(
+        capsys, "rules", "eval", expr, "--item", str(item), "--now", "2026-01-01", "--explain"
+    )
     lines = out.splitlines()
     assert (code, lines[0]) == (0, "true")
     assert any(line.split() == ["null", "last_watched"] for line in lines)
@@ -108,8 +109,9 @@ def test_explain_shows_the_rules_decision_for_an_item(capsys, rules_dir, tmp_pat
     (rules_dir / "big.yaml").write_text(GOOD)
     item = tmp_path / "item.json"
     item.write_text('{"size": "30 GB"}')
-    code, out, _ = run(capsys, "rules", "explain", "big", "--item", str(item),
-                       "--rules-dir", str(rules_dir))
+    code, out, _ = run(
+        capsys, "rules", "explain", "big", "--item", str(item), "--rules-dir", str(rules_dir)
+    )
     assert code == 0
     assert out.splitlines()[:2] == ["match  big (big)", "scope: movie -> true"]
     assert out.splitlines()[3].split() == ["30", "GB", "size"]

@@ -46,10 +46,13 @@ def test_errors_inside_a_when_block_point_at_the_yaml_line_and_column():
 def test_errors_in_plain_and_quoted_when_values_are_located():
     plain = parse_rule("name: x\nmedia: movie\nwhen: size > 20\n", "r.yaml", "r")
     assert codes(plain) == [("E201", 3, 7)]
-    quoted = parse_rule("name: x\nmedia: movie\nwhen: 'title == \"a\" and size > 5'\n", "r.yaml", "r")
+    quoted = parse_rule(
+        "name: x\nmedia: movie\nwhen: 'title == \"a\" and size > 5'\n", "r.yaml", "r"
+    )
     assert codes(quoted) == [("E201", 3, 25)]
-    folded = parse_rule("name: x\nmedia: movie\nwhen: >\n  size > 5 GB and\n  yeer > 2000\n",
-                        "r.yaml", "r")
+    folded = parse_rule(
+        "name: x\nmedia: movie\nwhen: >\n  size > 5 GB and\n  yeer > 2000\n", "r.yaml", "r"
+    )
     assert codes(folded) == [("E101", 5, 3)]
 
 
@@ -80,21 +83,28 @@ def test_invalid_yaml_is_reported_at_its_position():
 
 
 def test_protect_rules_reject_deletion_options():
-    text = "name: keep\nmedia: movie\nkind: protect\nwhen: tags contains \"keep\"\n" \
-           "deletion_action: full_removal\n"
+    text = (
+        'name: keep\nmedia: movie\nkind: protect\nwhen: tags contains "keep"\n'
+        "deletion_action: full_removal\n"
+    )
     assert codes(parse_rule(text, "r.yaml", "r")) == [("R004", 5, 18)]
 
 
 def test_media_type_is_checked_against_the_fields_the_rule_uses():
-    text = "name: x\nmedia: movie\nwhen: series_status == \"ended\"\n"
+    text = 'name: x\nmedia: movie\nwhen: series_status == "ended"\n'
     assert [c for c, _, _ in codes(parse_rule(text, "r.yaml", "r"))] == ["E105"]
 
 
 def test_scope_limits_rules_to_their_media_type_and_libraries():
     (rule,) = parse_rule(RULE, "r.yaml", "r").rules
     ctx = EvalContext.current()
-    item = {"type": "movie", "library": "4k movies", "size": 30 * 10**9, "last_watched": None,
-            "added": 0.0}
+    item = {
+        "type": "movie",
+        "library": "4k movies",
+        "size": 30 * 10**9,
+        "last_watched": None,
+        "added": 0.0,
+    }
     assert rule.evaluate(item, ctx) is True
     assert rule.evaluate({**item, "library": "TV"}, ctx) is False
     assert rule.evaluate({**item, "type": "show"}, ctx) is False

@@ -15,7 +15,9 @@ def write(rules_dir: Path, tests: str) -> None:
 
 
 def test_cases_pass_and_fail_on_their_expectation(rules_dir: Path):
-    write(rules_dir, """\
+    write(
+        rules_dir,
+        """\
 now: 2026-06-01
 cases:
   - name: old and never watched
@@ -27,17 +29,23 @@ cases:
   - name: wrong on purpose
     item: {last_watched: 2026-05-01, added: 2026-01-01}
     expect: match
-""")
+""",
+    )
     run = run_tests([rules_dir])
     assert (run.passed, run.failed) == (2, 1)
     (failure,) = [r for r in run.results if not r.passed]
-    assert (failure.rule_id, failure.case, failure.actual) == ("never", "wrong on purpose",
-                                                                "no_match")
+    assert (failure.rule_id, failure.case, failure.actual) == (
+        "never",
+        "wrong on purpose",
+        "no_match",
+    )
     assert "last_watched is null" in failure.explanation.render()
 
 
 def test_fixture_items_are_type_checked_against_the_catalog(rules_dir: Path):
-    write(rules_dir, """\
+    write(
+        rules_dir,
+        """\
 now: 2026-06-01
 cases:
   - name: typo
@@ -46,7 +54,8 @@ cases:
   - name: bad value
     item: {last_watched: yesterday, added: 2026-01-01, resolution: 4k}
     expect: match
-""")
+""",
+    )
     run = run_tests([rules_dir])
     found = [(d.diagnostic.code, d.line) for d in run.diagnostics]
     assert found == [("T002", 4), ("T003", 7), ("T003", 7)]

@@ -11,7 +11,9 @@ from prunerr.rules.schema import rule_schema, rule_schema_json
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLISHED = REPO / "docs" / "rule.schema.json"
-EXAMPLES = sorted(p for p in (REPO / "rules.d").rglob("*.yaml") if not p.name.endswith(".test.yaml"))
+EXAMPLES = sorted(
+    p for p in (REPO / "rules.d").rglob("*.yaml") if not p.name.endswith(".test.yaml")
+)
 
 
 def test_published_schema_is_the_generated_one():

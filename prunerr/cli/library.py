@@ -1,0 +1,108 @@
+"""`prunerr sync`, `prunerr emulate` and `prunerr plugins`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+
+from prunerr.app import Prunerr
+from prunerr.emulation import Faults, generate
+from prunerr.emulation.synthetic import SIZES
+from prunerr.plugins import PluginHost
+from prunerr.sync import SyncService
+
+
+def cmd_sync(args) -> int:
+    app = Prunerr.from_environment()
+    sync = SyncService(app.store, app.services, watch_source=app.config["watch_history"])
+    report = sync.run(args.source or None)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        for result in report.results:
+            state = "ok" if result.ok else "FAILED"
+            print(
+                f"{result.source:<32} {state:<7} {result.records:>9} "
+                f"{'' if result.ok else result.message}"
+            )
+        print(f"sync {'complete' if report.ok else 'partial'} in {report.seconds:.1f}s")
+    return 0 if report.ok else 1
+
+
+def cmd_emulate(args) -> int:
+    host = PluginHost.create()
+    specs = host.emulators().specs
+    wanted = args.services or sorted(specs)
+    unknown = [s for s in wanted if s not in specs]
+    if unknown:
+        print(
+            f"prunerr: no emulator for {unknown[0]!r} (have: {', '.join(sorted(specs))})",
+            file=sys.stderr,
+        )
+        return 2
+    library = generate(args.size, args.seed)
+    faults = Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
+    running, out = [], {}
+    try:
+        for offset, name in enumerate(wanted):
+            key = f"{name}-key-{args.seed:04d}".ljust(32, "0")[:32]
+            emulator = specs[name].factory(library, key, faults)
+            port = args.port_base + offset if args.port_base else 0
+            url = emulator.start(port=port)
+            running.append(emulator)
+            out[name] = {"url": url, "key": key, "env": specs[name].env(url, key)}
+        print(json.dumps(out), flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        for emulator in running:
+            emulator.stop()
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    infos = PluginHost.create().describe()
+    if args.format == "json":
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return 0
+    for info in infos:
+        services = (
+            ", ".join(
+                f"{kind} ({', '.join(roles) or '-'})" for kind, roles in info.services.items()
+            )
+            or "-"
+        )
+        print(f"{info.name} {info.version}")
+        print(f"  services: {services}")
+        print(
+            f"  fields: {', '.join(info.fields) or '-'}; functions: "
+            f"{', '.join(info.functions) or '-'}; emulators: {', '.join(info.emulators) or '-'}"
+        )
+    return 0
+
+
+def register(commands) -> None:
+    p = commands.add_parser("sync", help="sync the library from the configured services")
+    p.add_argument(
+        "--source", action="append", metavar="NAME", help="only this service (repeatable)"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=cmd_sync)
+
+    p = commands.add_parser("emulate", help="run emulators of the upstream services")
+    p.add_argument("services", nargs="*", metavar="SERVICE")
+    p.add_argument("--size", choices=sorted(SIZES), default="S")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--port-base", type=int, default=0, help="first port (default: any free)")
+    p.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failing 5xx")
+    p.add_argument("--latency", type=float, default=0.0, metavar="MS")
+    p.set_defaults(handler=cmd_emulate)
+
+    p = commands.add_parser("plugins", help="list loaded plugins")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=cmd_plugins)

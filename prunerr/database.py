@@ -1,0 +1,298 @@
+"""Opening the database: SQLite (a file in the data directory, WAL) or PostgreSQL, the schema's
+ordered migrations, and the Pony entities bound to it.
+
+The schema is defined by the migrations (plain SQL, written once for both dialects); the entities in
+`prunerr.models` map onto it and Pony checks at start-up that every mapped column exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pony.orm import Database, db_session
+
+from prunerr.models import define_entities
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # sqlite | postgres
+    placeholder: str  # DB-API parameter marker
+
+    def sql(self, text: str) -> str:
+        """Fill the dialect-specific parts of a statement written once for both."""
+        pk = (
+            "INTEGER PRIMARY KEY AUTOINCREMENT"
+            if self.name == "sqlite"
+            else "BIGSERIAL PRIMARY KEY"
+        )
+        real = "REAL" if self.name == "sqlite" else "DOUBLE PRECISION"
+        return (
+            text.replace("{pk}", pk)
+            .replace("{real}", real)
+            .replace("{bigint}", "BIGINT")
+            .replace("?", self.placeholder)
+        )
+
+
+SQLITE = Dialect("sqlite", "?")
+POSTGRES = Dialect("postgres", "%s")
+
+_V1 = [
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE item (
+        id {pk},
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        parent INTEGER REFERENCES item(id),
+        show INTEGER REFERENCES item(id),
+        server TEXT NOT NULL,
+        server_key TEXT NOT NULL,
+        library_key TEXT NOT NULL,
+        library TEXT NOT NULL,
+        tmdb_id INTEGER,
+        tvdb_id INTEGER,
+        imdb_id TEXT,
+        year INTEGER,
+        added {real} NOT NULL,
+        size {bigint} NOT NULL,
+        file_path TEXT,
+        resolution TEXT,
+        resolution_height INTEGER,
+        video_codec TEXT,
+        audio_codec TEXT,
+        hdr TEXT,
+        bitrate INTEGER,
+        runtime INTEGER,
+        genres TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        collections TEXT NOT NULL,
+        studio TEXT,
+        content_rating TEXT,
+        original_language TEXT,
+        audience_rating {real},
+        season_number INTEGER,
+        episode_number INTEGER,
+        arr_instance TEXT,
+        arr_id INTEGER,
+        monitored BOOLEAN,
+        tags TEXT,
+        rating_imdb {real},
+        rating_tmdb {real},
+        rating_rt {real},
+        series_status TEXT,
+        protected BOOLEAN NOT NULL DEFAULT FALSE,
+        protection_reason TEXT,
+        first_seen {real} NOT NULL,
+        updated_at {real} NOT NULL,
+        tombstoned_at {real}
+    )""",
+    "CREATE UNIQUE INDEX item_server_key ON item (server, server_key)",
+    "CREATE INDEX item_tmdb ON item (type, tmdb_id)",
+    "CREATE INDEX item_tvdb ON item (type, tvdb_id)",
+    "CREATE INDEX item_parent ON item (parent)",
+    """CREATE TABLE item_key (
+        server TEXT NOT NULL,
+        key TEXT NOT NULL,
+        item INTEGER NOT NULL REFERENCES item(id),
+        PRIMARY KEY (server, key)
+    )""",
+    "CREATE INDEX item_key_key ON item_key (key)",
+    """CREATE TABLE account (
+        id {pk},
+        source TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        email TEXT,
+        UNIQUE (source, external_id)
+    )""",
+    """CREATE TABLE play (
+        id {pk},
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        key TEXT NOT NULL,
+        parent_key TEXT,
+        grandparent_key TEXT,
+        viewed_at {real} NOT NULL,
+        watched BOOLEAN NOT NULL,
+        UNIQUE (source, source_id)
+    )""",
+    "CREATE INDEX play_key ON play (key)",
+    """CREATE TABLE media_request (
+        id {pk},
+        source TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        media_id INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        tmdb_id INTEGER,
+        tvdb_id INTEGER,
+        imdb_id TEXT,
+        requested_by TEXT NOT NULL,
+        requested_at {real} NOT NULL,
+        status TEXT NOT NULL,
+        UNIQUE (source, request_id)
+    )""",
+]
+
+_V2 = [
+    """CREATE TABLE sync_state (
+        source TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        cursor TEXT,
+        started_at {real},
+        finished_at {real},
+        last_success_at {real},
+        records INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE sync_run (
+        id {pk},
+        started_at {real} NOT NULL,
+        finished_at {real},
+        status TEXT NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        summary TEXT NOT NULL DEFAULT '{}'
+    )""",
+]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: list[str]
+
+
+MIGRATIONS = [
+    Migration(1, "library, keys, accounts, plays and requests", _V1),
+    Migration(2, "per-source sync state and sync runs", _V2),
+]
+LATEST = MIGRATIONS[-1].version
+
+
+def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
+    """Pony bind arguments for a database URL; None means SQLite in the data directory."""
+    if not url:
+        return SQLITE, {"provider": "sqlite", "filename": str(data_dir / "prunerr.db")}
+    parts = urlparse(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc:
+            path = parts.netloc + path
+        return SQLITE, {"provider": "sqlite", "filename": path or ":memory:"}
+    if parts.scheme in ("postgres", "postgresql"):
+        args = {
+            "provider": "postgres",
+            "host": parts.hostname or "localhost",
+            "database": unquote(parts.path.lstrip("/")) or "prunerr",
+        }
+        if parts.port:
+            args["port"] = parts.port
+        if parts.username:
+            args["user"] = unquote(parts.username)
+        if parts.password:
+            args["password"] = unquote(parts.password)
+        return POSTGRES, args
+    raise ValueError(
+        f"unsupported database URL scheme {parts.scheme!r} "
+        "(use sqlite:///PATH or postgres://USER@HOST/DB)"
+    )
+
+
+class Store:
+    """The bound database: Pony `db` with its entities, the dialect, and the schema version."""
+
+    def __init__(self, db: Database, dialect: Dialect):
+        self.db = db
+        self.dialect = dialect
+
+    @property
+    def entities(self):
+        return self.db.entities
+
+    def execute(self, sql: str, params=()) -> list[tuple]:
+        """Run one statement written with `?` placeholders inside the caller's db_session."""
+        cursor = self.db.get_connection().cursor()
+        cursor.execute(self.dialect.sql(sql), params)
+        return cursor.fetchall() if cursor.description else []
+
+    def executemany(self, sql: str, rows) -> None:
+        cursor = self.db.get_connection().cursor()
+        cursor.executemany(self.dialect.sql(sql), rows)
+
+    def disconnect(self) -> None:
+        self.db.disconnect()
+
+
+def _current_version(store: Store) -> int:
+    if store.dialect.name == "sqlite":
+        rows = store.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'")
+    else:
+        rows = store.execute(
+            "SELECT tablename FROM pg_tables WHERE tablename='meta' AND schemaname=current_schema()"
+        )
+    if not rows:
+        return 0
+    version = store.execute("SELECT value FROM meta WHERE key='schema_version'")
+    return int(version[0][0]) if version else 0
+
+
+def migrate(
+    store: Store, target: int = LATEST, progress: Callable[[Migration], None] | None = None
+) -> int:
+    """Apply the migrations after the database's version, each in its own transaction."""
+    with db_session:
+        current = _current_version(store)
+    if current > LATEST:
+        raise RuntimeError(
+            f"the database is at schema version {current}, newer than this "
+            f"Prunerr ({LATEST}); upgrade Prunerr"
+        )
+    for migration in MIGRATIONS:
+        if current < migration.version <= target:
+            log.info(
+                "migrating the database to version %d: %s", migration.version, migration.description
+            )
+            with db_session:
+                for statement in migration.statements:
+                    store.execute(statement)
+                if migration.version == 1:
+                    store.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+                else:
+                    store.execute(
+                        "UPDATE meta SET value=? WHERE key='schema_version'",
+                        (str(migration.version),),
+                    )
+            if progress:
+                progress(migration)
+            current = migration.version
+    return current
+
+
+def open_store(url: str | None, data_dir: Path, *, migrate_to: int | None = LATEST) -> Store:
+    """Bind, migrate to the latest schema and map the entities."""
+    dialect, args = parse_url(url or "", data_dir)
+    if dialect is SQLITE and args["filename"] != ":memory:":
+        Path(args["filename"]).parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(args["filename"]) as connection:  # persistent, once per file
+            connection.execute("PRAGMA journal_mode=WAL")
+        args["create_db"] = True
+    db = Database()
+    define_entities(db)
+    db.bind(**args)
+    store = Store(db, dialect)
+    if migrate_to is not None:
+        migrate(store, migrate_to)
+    if migrate_to == LATEST:
+        db.generate_mapping(create_tables=False, check_tables=True)
+    return store

@@ -1,0 +1,381 @@
+"""The rule engine's view of the library: synced rows turned into items the language evaluates,
+with the fields of unavailable sources left out (so they are *unknown*), and rule plans.
+
+A source is available when every configured service in its role synced successfully last time.
+A role with no configured service is unavailable too: no Seerr means requests are unknown, not
+"nobody requested it".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pony.orm import db_session
+
+from prunerr.database import Store
+from prunerr.dsl import UNKNOWN, EvalContext
+from prunerr.dsl.explain import Explanation
+from prunerr.dsl.runtime import folded
+from prunerr.rules import Rule
+from prunerr.sdk import LibraryManager, ServiceList
+from prunerr.sync import source_name
+
+MEDIA_SERVER_FIELDS = (
+    "title",
+    "type",
+    "year",
+    "library",
+    "added",
+    "size",
+    "resolution",
+    "resolution_height",
+    "video_codec",
+    "audio_codec",
+    "hdr",
+    "bitrate",
+    "runtime",
+    "genres",
+    "labels",
+    "collections",
+    "studio",
+    "content_rating",
+    "original_language",
+    "season_count",
+    "episode_count",
+    "season_number",
+    "show_title",
+)
+ARR_FIELDS = ("monitored", "tags", "rating.imdb", "rating.tmdb", "rating.rt", "series_status")
+WATCH_FIELDS = ("play_count", "last_watched", "watched_by", "watches")
+REQUEST_FIELDS = ("requested_by", "requested_at")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Which sources' data can be trusted now."""
+
+    media_server: bool
+    arr: dict[str, bool]  # media type -> all its *arr instances synced
+    watch_history: bool
+    requests: bool
+
+    def arr_for(self, item_type: str) -> bool:
+        return self.arr.get("movie" if item_type == "movie" else "show", False)
+
+
+def availability(store: Store, services: ServiceList, watch_service: str | None) -> Availability:
+    with db_session:
+        status = dict(store.execute("SELECT source, status FROM sync_state"))
+
+    def all_ok(names: Iterable[str], role: str) -> bool:
+        names = list(names)
+        return bool(names) and all(status.get(source_name(n, role)) == "ok" for n in names)
+
+    managers = [s for s in services.with_role("library_manager") if isinstance(s, LibraryManager)]
+    return Availability(
+        media_server=all_ok((s.name for s in services.with_role("media_server")), "media_server"),
+        arr={
+            media: all_ok((m.name for m in managers if m.media == media), "library_manager")
+            for media in ("movie", "show")
+        },
+        watch_history=watch_service is not None and all_ok([watch_service], "watch_history"),
+        requests=all_ok((s.name for s in services.with_role("requests")), "requests"),
+    )
+
+
+@dataclass
+class LibraryItem:
+    id: int
+    fields: dict[str, object]
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("title", ""))
+
+    @property
+    def size(self) -> int:
+        size = self.fields.get("size", 0)
+        return size if isinstance(size, int) else 0
+
+
+_COLUMNS = (
+    "id",
+    "type",
+    "title",
+    "parent",
+    "show",
+    "library",
+    "year",
+    "added",
+    "size",
+    "resolution",
+    "resolution_height",
+    "video_codec",
+    "audio_codec",
+    "hdr",
+    "bitrate",
+    "runtime",
+    "genres",
+    "labels",
+    "collections",
+    "studio",
+    "content_rating",
+    "original_language",
+    "audience_rating",
+    "season_number",
+    "tmdb_id",
+    "tvdb_id",
+    "arr_instance",
+    "monitored",
+    "tags",
+    "rating_imdb",
+    "rating_tmdb",
+    "rating_rt",
+    "series_status",
+    "protected",
+)
+
+
+def load_items(
+    store: Store, available: Availability, watch_source: str | None
+) -> list[LibraryItem]:
+    """Every live item as the language sees it."""
+    with db_session:
+        rows = store.execute(f"SELECT {', '.join(_COLUMNS)} FROM item WHERE tombstoned_at IS NULL")
+        watch_rows = (
+            store.execute(
+                "SELECT k.item, p.username, COUNT(*), MAX(p.viewed_at) FROM play p "
+                "JOIN item_key k ON k.key = p.key WHERE p.source = ? AND p.watched "
+                "GROUP BY k.item, p.username",
+                (watch_source or "",),
+            )
+            if available.watch_history
+            else []
+        )
+        requests = (
+            store.execute(
+                "SELECT media_type, tmdb_id, tvdb_id, requested_by, requested_at "
+                "FROM media_request WHERE status <> 'declined' ORDER BY requested_at"
+            )
+            if available.requests
+            else []
+        )
+    records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+    by_id = {r["id"]: r for r in records}
+
+    # sizes and counts of shows and seasons come from their episodes
+    sizes: dict[int, int] = defaultdict(int)
+    episodes: dict[int, int] = defaultdict(int)
+    seasons: dict[int, int] = defaultdict(int)
+    for r in records:
+        if r["type"] == "episode":
+            for parent in (r["parent"], r["show"]):
+                if parent is not None:
+                    sizes[parent] += r["size"]
+                    episodes[parent] += 1
+        elif r["type"] == "season" and r["parent"] is not None and (r["season_number"] or 0) > 0:
+            seasons[r["parent"]] += 1
+
+    # per-user watches, rolled up from episodes to their season and show
+    watches: dict[int, dict[str, list]] = defaultdict(dict)
+    for item_id, user, plays, last in watch_rows:
+        record = by_id.get(item_id)
+        if record is None:
+            continue
+        targets = [item_id]
+        if record["type"] == "episode":
+            targets += [t for t in (record["parent"], record["show"]) if t is not None]
+        for target in targets:
+            entry = watches[target].setdefault(folded(user), [user, 0, None])
+            entry[1] += plays
+            entry[2] = last if entry[2] is None else max(entry[2], last)
+
+    first_request: dict[tuple, tuple[str, float]] = {}
+    for media_type, tmdb, tvdb, user, at in requests:
+        for key in ((media_type, "tmdb", tmdb), (media_type, "tvdb", tvdb)):
+            if key[2] is not None:
+                first_request.setdefault(key, (user, at))
+
+    items = []
+    for r in records:
+        # the type is the row's identity, known even when the media server's data is not
+        fields: dict[str, object] = {"type": r["type"], "protected": bool(r["protected"])}
+        if available.media_server:
+            _media_fields(fields, r, by_id, sizes, episodes, seasons)
+        if available.arr_for(r["type"]):
+            _arr_fields(fields, r)
+        if available.watch_history:
+            _watch_fields(fields, watches.get(r["id"], {}))
+        if available.requests:
+            _request_fields(fields, r, by_id, first_request)
+        items.append(LibraryItem(r["id"], fields))
+    return items
+
+
+def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:
+    container = r["type"] in ("show", "season")
+    show = by_id.get(r["show"] if r["type"] == "episode" else r["parent"])
+    fields.update(
+        {
+            "title": r["title"],
+            "year": r["year"],
+            "library": r["library"],
+            "added": r["added"],
+            "size": sizes[r["id"]] if container else r["size"],
+            "resolution": r["resolution"],
+            "resolution_height": r["resolution_height"],
+            "video_codec": r["video_codec"],
+            "audio_codec": r["audio_codec"],
+            "hdr": r["hdr"],
+            "bitrate": r["bitrate"],
+            "runtime": float(r["runtime"]) if r["runtime"] is not None else None,
+            "genres": tuple(json.loads(r["genres"])),
+            "labels": tuple(json.loads(r["labels"])),
+            "collections": tuple(json.loads(r["collections"])),
+            "studio": r["studio"],
+            "content_rating": r["content_rating"],
+            "original_language": r["original_language"],
+        }
+    )
+    if r["type"] == "show":
+        fields["season_count"] = seasons[r["id"]]
+    if container:
+        fields["episode_count"] = episodes[r["id"]]
+    if r["type"] in ("season", "episode"):
+        fields["season_number"] = r["season_number"]
+        if show is not None:
+            fields["show_title"] = show["title"]
+
+
+def _arr_fields(fields, r) -> None:
+    linked = r["arr_instance"] is not None
+    fields.update(
+        {
+            "monitored": bool(r["monitored"]) if linked and r["monitored"] is not None else None,
+            "tags": tuple(json.loads(r["tags"])) if linked and r["tags"] else (),
+            "rating.imdb": r["rating_imdb"],
+            "rating.tmdb": r["rating_tmdb"]
+            if r["rating_tmdb"] is not None
+            else r["audience_rating"],
+            "rating.rt": r["rating_rt"],
+        }
+    )
+    if r["type"] != "movie":
+        fields["series_status"] = r["series_status"]
+
+
+def _watch_fields(fields, watches: dict[str, list]) -> None:
+    last = max((e[2] for e in watches.values() if e[2] is not None), default=None)
+    fields.update(
+        {
+            "play_count": sum(e[1] for e in watches.values()),
+            "last_watched": last,
+            "watched_by": tuple(sorted(e[0] for e in watches.values() if e[1] > 0)),
+            "watches": {key: (e[1], e[2]) for key, e in watches.items()},
+        }
+    )
+
+
+def _request_fields(fields, r, by_id, first_request) -> None:
+    title = r
+    if r["type"] in ("season", "episode"):
+        title = by_id.get(r["show"] if r["type"] == "episode" else r["parent"], r)
+    media = "movie" if title["type"] == "movie" else "show"
+    found = None
+    for key in ((media, "tmdb", title["tmdb_id"]), (media, "tvdb", title["tvdb_id"])):
+        if key[2] is not None and key in first_request:
+            found = first_request[key]
+            break
+    fields["requested_by"], fields["requested_at"] = found or (None, None)
+
+
+@dataclass
+class RulePlan:
+    rule: Rule
+    candidates: int = 0
+    matched: int = 0
+    unknown: int = 0
+    protected: int = 0
+    would_queue: int = 0
+    matched_bytes: int = 0
+    queue_bytes: int = 0
+    explained: list[tuple[LibraryItem, Explanation]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule.id,
+            "name": self.rule.name,
+            "kind": self.rule.kind,
+            "media": self.rule.media,
+            "candidates": self.candidates,
+            "matched": self.matched,
+            "unknown": self.unknown,
+            "protected": self.protected,
+            "wouldQueue": self.would_queue,
+            "matchedBytes": self.matched_bytes,
+            "queueBytes": self.queue_bytes,
+            "explained": [
+                {"id": item.id, "title": item.title, "size": item.size, "explanation": e.as_dict()}
+                for item, e in self.explained
+            ],
+        }
+
+
+def protected_ids(rules: list[Rule], items: list[LibraryItem], ctx: EvalContext) -> set[int]:
+    """Items shielded from deletion: protected by a user, or not known *not* to match an enabled
+    protect rule (an unknown protect decision protects: unknown data never deletes)."""
+    shielded = {item.id for item in items if item.fields.get("protected") is True}
+    for rule in rules:
+        if rule.kind != "protect" or not rule.enabled:
+            continue
+        evaluate = rule.program.bind(ctx)
+        for item in items:
+            if rule.in_scope(item.fields) is not False and evaluate(item.fields) is not False:
+                shielded.add(item.id)
+    return shielded
+
+
+def plan(
+    rules: list[Rule],
+    items: list[LibraryItem],
+    ctx: EvalContext,
+    *,
+    all_rules: list[Rule] | None = None,
+    explain: int = 0,
+) -> list[RulePlan]:
+    """What each rule would do now, changing nothing. Protect rules are taken from `all_rules`
+    (default: `rules`), so planning one delete rule still honours every protection."""
+    shielded = protected_ids(all_rules if all_rules is not None else rules, items, ctx)
+    plans = []
+    for rule in sorted(rules, key=lambda r: (-r.priority, r.id)):
+        result = RulePlan(rule)
+        evaluate = rule.program.bind(ctx)
+        queued: list[LibraryItem] = []
+        for item in items:
+            scope = rule.in_scope(item.fields)
+            if scope is False:
+                continue
+            result.candidates += 1
+            value = evaluate(item.fields)
+            if value is UNKNOWN or (scope is UNKNOWN and value is True):
+                result.unknown += 1
+                continue
+            if value is not True:
+                continue
+            result.matched += 1
+            result.matched_bytes += item.size
+            if rule.kind == "delete":
+                if item.id in shielded:
+                    result.protected += 1
+                else:
+                    result.would_queue += 1
+                    result.queue_bytes += item.size
+                    queued.append(item)
+        if explain:
+            top = sorted(queued if rule.kind == "delete" else [], key=lambda i: -i.size)[:explain]
+            result.explained = [(i, rule.program.explain(i.fields, ctx)) for i in top]
+        plans.append(result)
+    return plans

@@ -1,0 +1,547 @@
+"""Library sync: bulk listings from every configured service into the database.
+
+Each source (a service in one role) is synced on its own and recorded in `sync_state`. A source
+that fails keeps its previous rows but is marked failed, and the engine then treats the fields it
+supplies as unknown. Writes of one source happen in one transaction, so a crash leaves the
+previous state. Items keep their row when the server gives them a new key (re-linked by external
+ids); items missing from a complete listing become tombstones; nothing a user set (protection) is
+ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pony.orm import db_session
+
+from prunerr.database import Store
+from prunerr.sdk import (
+    Library,
+    LibraryManager,
+    ManagedItem,
+    MediaServer,
+    RequestTracker,
+    ServerItem,
+    ServiceError,
+    ServiceList,
+    WatchHistory,
+)
+
+log = logging.getLogger(__name__)
+
+ROLES = ("media_server", "library_manager", "watch_history", "requests")
+
+
+def source_name(service_name: str, role: str) -> str:
+    return f"{service_name}:{role}"
+
+
+@dataclass
+class SourceResult:
+    source: str
+    ok: bool
+    records: int = 0
+    message: str = ""
+
+
+@dataclass
+class SyncReport:
+    results: list[SourceResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "sources": [r.__dict__ for r in self.results],
+        }
+
+
+def choose_watch_service(services: ServiceList, configured: str | None) -> WatchHistory | None:
+    """The one watch-history source: the configured one, else a dedicated history service
+    (Tautulli) over a media server's own history."""
+    candidates = services.with_role("watch_history")
+    if configured:
+        return next((s for s in candidates if s.name == configured), None)
+    dedicated = [s for s in candidates if "media_server" not in s.roles]
+    return (dedicated or candidates or [None])[0]
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return json.dumps(sorted(set(values)))
+
+
+class SyncService:
+    """Syncs every configured service into the store. `clock` returns POSIX seconds."""
+
+    def __init__(
+        self,
+        store: Store,
+        services: ServiceList,
+        *,
+        watch_source: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.services = services
+        self.watch_source = watch_source
+        self.clock = clock
+
+    def run(self, only: Iterable[str] | None = None) -> SyncReport:
+        """Sync the named services (all when None): media servers first, since the others are
+        matched against their items."""
+        wanted = set(only) if only else None
+        started = self.clock()
+        report = SyncReport()
+        steps = [
+            ("media_server", MediaServer, self._sync_media_server),
+            ("library_manager", LibraryManager, self._sync_library_manager),
+            ("watch_history", WatchHistory, self._sync_watch_history),
+            ("requests", RequestTracker, self._sync_requests),
+        ]
+        for role, kind, sync in steps:
+            for service in self.services.with_role(role):
+                if wanted is not None and service.name not in wanted:
+                    continue
+                if role == "watch_history" and service is not self.watch_service():
+                    continue
+                assert isinstance(service, kind)
+                report.results.append(
+                    self._run_source(service.name, role, lambda s=service, f=sync: f(s))
+                )
+        report.seconds = self.clock() - started
+        with db_session:
+            self.store.execute(
+                "INSERT INTO sync_run (started_at, finished_at, status, summary) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    started,
+                    self.clock(),
+                    "ok" if report.ok else "partial",
+                    json.dumps(report.as_dict()),
+                ),
+            )
+        return report
+
+    def watch_service(self) -> WatchHistory | None:
+        return choose_watch_service(self.services, self.watch_source)
+
+    def _run_source(self, service: str, role: str, sync: Callable[[], int]) -> SourceResult:
+        source = source_name(service, role)
+        started = self.clock()
+        try:
+            records = sync()
+        except ServiceError as exc:
+            log.warning("sync of %s failed: %s", source, exc)
+            self._record(source, role, started, ok=False, message=str(exc))
+            return SourceResult(source, False, 0, str(exc))
+        self._record(source, role, started, ok=True, records=records)
+        return SourceResult(source, True, records)
+
+    def _record(
+        self,
+        source: str,
+        role: str,
+        started: float,
+        *,
+        ok: bool,
+        records: int = 0,
+        message: str = "",
+    ) -> None:
+        now = self.clock()
+        with db_session:
+            exists = self.store.execute("SELECT 1 FROM sync_state WHERE source=?", (source,))
+            if not exists:
+                self.store.execute(
+                    "INSERT INTO sync_state (source, role, status, records) VALUES (?, ?, ?, 0)",
+                    (source, role, "never"),
+                )
+            if ok:
+                self.store.execute(
+                    "UPDATE sync_state SET status='ok', message=NULL, started_at=?, "
+                    "finished_at=?, last_success_at=?, records=? WHERE source=?",
+                    (started, now, now, records, source),
+                )
+            else:
+                self.store.execute(
+                    "UPDATE sync_state SET status='failed', message=?, started_at=?, "
+                    "finished_at=? WHERE source=?",
+                    (message[:1000], started, now, source),
+                )
+
+    # media servers
+    def _sync_media_server(self, server: MediaServer) -> int:
+        listings: list[tuple[Library, list[ServerItem]]] = []
+        failures = []
+        for library in server.libraries():
+            try:
+                listings.append((library, list(server.items(library))))
+            except ServiceError as exc:
+                failures.append(f"{library.title}: {exc}")
+        accounts = server.accounts()
+        with db_session:
+            writer = _ItemWriter(self.store, server.name, self.clock())
+            for library, items in listings:
+                writer.write_library(library.key, library.title, items)
+            self._replace_accounts(server.name, accounts)
+        if failures:
+            raise ServiceError(server.name, "incomplete listing: " + "; ".join(failures))
+        return sum(len(items) for _, items in listings)
+
+    def _replace_accounts(self, source: str, accounts) -> None:
+        self.store.execute("DELETE FROM account WHERE source=?", (source,))
+        self.store.executemany(
+            "INSERT INTO account (source, external_id, username, email) VALUES (?, ?, ?, ?)",
+            [(source, a.id, a.username, a.email) for a in accounts],
+        )
+
+    # *arr library managers
+    def _sync_library_manager(self, manager: LibraryManager) -> int:
+        managed = manager.items()
+        media = manager.media
+        with db_session:
+            rows = self.store.execute(
+                "SELECT id, tmdb_id, tvdb_id, imdb_id FROM item WHERE type=? "
+                "AND tombstoned_at IS NULL",
+                (media,),
+            )
+            by_tmdb, by_tvdb, by_imdb = {}, {}, {}
+            for item_id, tmdb, tvdb, imdb in rows:
+                if tmdb is not None:
+                    by_tmdb.setdefault(tmdb, item_id)
+                if tvdb is not None:
+                    by_tvdb.setdefault(tvdb, item_id)
+                if imdb:
+                    by_imdb.setdefault(imdb, item_id)
+            self.store.execute(
+                "UPDATE item SET arr_instance=NULL, arr_id=NULL, monitored=NULL, tags=NULL, "
+                "rating_imdb=NULL, rating_tmdb=NULL, rating_rt=NULL, series_status=NULL "
+                "WHERE arr_instance=?",
+                (manager.name,),
+            )
+            updates, season_updates = [], []
+            for entry in managed:
+                item_id = self._match(entry, media, by_tmdb, by_tvdb, by_imdb)
+                if item_id is None:
+                    continue
+                updates.append(
+                    (
+                        manager.name,
+                        entry.arr_id,
+                        entry.monitored,
+                        _json_list(entry.tags),
+                        entry.rating_imdb,
+                        entry.rating_tmdb,
+                        entry.rating_rt,
+                        entry.series_status,
+                        item_id,
+                    )
+                )
+                for season in entry.seasons:
+                    season_updates.append(
+                        (
+                            manager.name,
+                            entry.arr_id,
+                            season.monitored,
+                            _json_list(entry.tags),
+                            entry.series_status,
+                            item_id,
+                            season.number,
+                        )
+                    )
+            self.store.executemany(
+                "UPDATE item SET arr_instance=?, arr_id=?, monitored=?, tags=?, rating_imdb=?, "
+                "rating_tmdb=?, rating_rt=?, series_status=? "
+                "WHERE id=?",
+                updates,
+            )
+            if season_updates:
+                self.store.executemany(
+                    "UPDATE item SET arr_instance=?, arr_id=?, monitored=?, tags=?, "
+                    "series_status=? WHERE parent=? AND season_number=? AND type='season'",
+                    season_updates,
+                )
+                # episodes follow their season
+                self.store.execute(
+                    "UPDATE item SET arr_instance=(SELECT s.arr_instance FROM item s "
+                    "WHERE s.id=item.parent), arr_id=(SELECT s.arr_id FROM item s "
+                    "WHERE s.id=item.parent), monitored=(SELECT s.monitored FROM item s "
+                    "WHERE s.id=item.parent), tags=(SELECT s.tags FROM item s "
+                    "WHERE s.id=item.parent), series_status=(SELECT s.series_status FROM item s "
+                    "WHERE s.id=item.parent) WHERE type='episode' AND parent IN "
+                    "(SELECT id FROM item WHERE type='season' AND arr_instance=?)",
+                    (manager.name,),
+                )
+        return len(managed)
+
+    @staticmethod
+    def _match(entry: ManagedItem, media: str, by_tmdb, by_tvdb, by_imdb) -> int | None:
+        ids = entry.ids
+        order = (
+            ((by_tmdb, ids.tmdb), (by_imdb, ids.imdb))
+            if media == "movie"
+            else ((by_tvdb, ids.tvdb), (by_tmdb, ids.tmdb), (by_imdb, ids.imdb))
+        )
+        for table, key in order:
+            if key is not None and key in table:
+                return table[key]
+        return None
+
+    # watch history
+    def _sync_watch_history(self, history: WatchHistory) -> int:
+        source = source_name(history.name, "watch_history")
+        with db_session:
+            cursor = self.store.execute("SELECT cursor FROM sync_state WHERE source=?", (source,))
+        since = float(cursor[0][0]) if cursor and cursor[0][0] else None
+        plays = list(history.plays(since))
+        with db_session:
+            existing = (
+                {
+                    row[0]
+                    for row in self.store.execute(
+                        "SELECT source_id FROM play WHERE source=? AND viewed_at >= ?",
+                        (history.name, since or 0.0),
+                    )
+                }
+                if since is not None
+                else set()
+            )
+            fresh = [p for p in plays if p.source_id not in existing]
+            self.store.executemany(
+                "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
+                " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        history.name,
+                        p.source_id,
+                        p.user,
+                        p.key,
+                        p.parent_key,
+                        p.grandparent_key,
+                        p.viewed_at,
+                        p.watched,
+                    )
+                    for p in fresh
+                ],
+            )
+            newest = max((p.viewed_at for p in plays), default=since)
+            if newest is not None:
+                self.store.execute(
+                    "UPDATE sync_state SET cursor=? WHERE source=?", (repr(newest), source)
+                )
+        return len(fresh)
+
+    # requests
+    def _sync_requests(self, tracker: RequestTracker) -> int:
+        requests = list(tracker.requests())
+        with db_session:
+            self.store.execute("DELETE FROM media_request WHERE source=?", (tracker.name,))
+            self.store.executemany(
+                "INSERT INTO media_request (source, request_id, media_id, media_type, tmdb_id, "
+                "tvdb_id, imdb_id, requested_by, requested_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        tracker.name,
+                        r.request_id,
+                        r.media_id,
+                        r.media,
+                        r.ids.tmdb,
+                        r.ids.tvdb,
+                        r.ids.imdb,
+                        r.requested_by,
+                        r.requested_at,
+                        r.status,
+                    )
+                    for r in requests
+                ],
+            )
+        return len(requests)
+
+
+_ITEM_COLUMNS = (
+    "type",
+    "title",
+    "server",
+    "server_key",
+    "library_key",
+    "library",
+    "tmdb_id",
+    "tvdb_id",
+    "imdb_id",
+    "year",
+    "added",
+    "size",
+    "file_path",
+    "resolution",
+    "resolution_height",
+    "video_codec",
+    "audio_codec",
+    "hdr",
+    "bitrate",
+    "runtime",
+    "genres",
+    "labels",
+    "collections",
+    "studio",
+    "content_rating",
+    "original_language",
+    "audience_rating",
+    "season_number",
+    "episode_number",
+    "updated_at",
+)
+
+
+class _ItemWriter:
+    """Upserts one media server's listings inside the caller's transaction."""
+
+    def __init__(self, store: Store, server: str, now: float):
+        self.store = store
+        self.server = server
+        self.now = now
+        keys = store.execute("SELECT key, item FROM item_key WHERE server=?", (server,))
+        self.item_by_key: dict[str, int] = dict(keys)
+        rows = store.execute(
+            "SELECT id, type, tmdb_id, tvdb_id, imdb_id, parent, season_number, episode_number, "
+            "tombstoned_at FROM item WHERE server=?",
+            (server,),
+        )
+        self.by_ids: dict[tuple, int] = {}
+        self.tombstoned: dict[int, float] = {}
+        self.season_numbers: dict[int, int | None] = {}
+        for item_id, type_, tmdb, tvdb, imdb, parent, season, episode, tomb in rows:
+            for key in self._identity(type_, tmdb, tvdb, imdb, parent, season, episode):
+                self.by_ids.setdefault(key, item_id)
+            if tomb is not None:
+                self.tombstoned[item_id] = tomb
+            if type_ == "season":
+                self.season_numbers[item_id] = season
+
+    @staticmethod
+    def _identity(type_, tmdb, tvdb, imdb, parent, season, episode) -> list[tuple]:
+        """Keys that identify the same title across server keys."""
+        if type_ == "season":
+            return [("season", parent, season)] if parent is not None else []
+        if type_ == "episode":
+            return [("episode", parent, episode)] if parent is not None else []
+        keys = []
+        if tmdb is not None:
+            keys.append((type_, "tmdb", tmdb))
+        if tvdb is not None:
+            keys.append((type_, "tvdb", tvdb))
+        if imdb:
+            keys.append((type_, "imdb", imdb))
+        return keys
+
+    def write_library(self, library_key: str, library: str, items: list[ServerItem]) -> None:
+        # parents before children, so children can point at their parent's row
+        order = {"movie": 0, "show": 0, "season": 1, "episode": 2}
+        seen: set[int] = set()
+        for item in sorted(items, key=lambda i: order.get(i.type, 3)):
+            seen.add(self._upsert(item, library_key, library))
+        present = self.store.execute(
+            "SELECT id FROM item WHERE server=? AND library_key=? AND tombstoned_at IS NULL",
+            (self.server, library_key),
+        )
+        gone = [(self.now, item_id) for (item_id,) in present if item_id not in seen]
+        self.store.executemany("UPDATE item SET tombstoned_at=? WHERE id=?", gone)
+
+    def _upsert(self, item: ServerItem, library_key: str, library: str) -> int:
+        parent = self.item_by_key.get(item.parent_key) if item.parent_key else None
+        show = self.item_by_key.get(item.grandparent_key) if item.grandparent_key else None
+        season_number = item.index if item.type == "season" else None
+        episode_number = item.index if item.type == "episode" else None
+        if item.type == "episode" and parent is not None:
+            season_number = self.season_numbers.get(parent)
+        main = max(item.files, key=lambda f: f.size, default=None)
+        values = (
+            item.type,
+            item.title,
+            self.server,
+            item.key,
+            library_key,
+            library,
+            item.ids.tmdb,
+            item.ids.tvdb,
+            item.ids.imdb,
+            item.year,
+            item.added,
+            sum(f.size for f in item.files),
+            main and main.path,
+            main and main.resolution,
+            main and main.height,
+            main and main.video_codec,
+            main and main.audio_codec,
+            main and main.hdr,
+            main and main.bitrate_kbps,
+            main and main.runtime_s,
+            _json_list(item.genres),
+            _json_list(item.labels),
+            _json_list(item.collections),
+            item.studio,
+            item.content_rating,
+            item.original_language,
+            item.audience_rating,
+            season_number,
+            episode_number,
+            self.now,
+        )
+        item_id = self.item_by_key.get(item.key)
+        if item_id is None:
+            identity = self._identity(
+                item.type,
+                item.ids.tmdb,
+                item.ids.tvdb,
+                item.ids.imdb,
+                parent,
+                season_number,
+                episode_number,
+            )
+            item_id = next((self.by_ids[k] for k in identity if k in self.by_ids), None)
+        if (
+            item_id is not None
+            and item_id in self.tombstoned
+            and item.added <= self.tombstoned[item_id]
+        ):
+            item_id = None  # a stale listing of something removed: only a re-add revives
+        if item_id is None:
+            item_id = self._insert(values, parent, show)
+        else:
+            assignments = ", ".join(f"{c}=?" for c in _ITEM_COLUMNS)
+            self.store.execute(
+                f"UPDATE item SET {assignments}, parent=?, show=?, tombstoned_at=NULL WHERE id=?",
+                (*values, parent, show, item_id),
+            )
+            self.tombstoned.pop(item_id, None)
+        if self.item_by_key.get(item.key) != item_id:
+            self.store.execute(
+                "DELETE FROM item_key WHERE server=? AND key=?", (self.server, item.key)
+            )
+            self.store.execute(
+                "INSERT INTO item_key (server, key, item) VALUES (?, ?, ?)",
+                (self.server, item.key, item_id),
+            )
+            self.item_by_key[item.key] = item_id
+        if item.type == "season":
+            self.season_numbers[item_id] = season_number
+        return item_id
+
+    def _insert(self, values: tuple, parent: int | None, show: int | None) -> int:
+        columns = (*_ITEM_COLUMNS, "parent", "show", "first_seen")
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO item ({', '.join(columns)}) VALUES ({placeholders})"
+        params = (*values, parent, show, self.now)
+        if self.store.dialect.name == "postgres":
+            return self.store.execute(sql + " RETURNING id", params)[0][0]
+        cursor = self.store.db.get_connection().cursor()
+        cursor.execute(sql, params)
+        return cursor.lastrowid
