@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from pony.orm import Database, db_session
 
@@ -185,16 +185,16 @@ def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
     if not url:
         return SQLITE, {"provider": "sqlite", "filename": str(data_dir / "prunerr.db")}
     parts = urlparse(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc:
-            path = parts.netloc + path
+    if parts.scheme == "sqlite":  # sqlite:///relative/path, sqlite:////absolute/path
+        path = unquote(url.split(":", 1)[1].removeprefix("///"))
         return SQLITE, {"provider": "sqlite", "filename": path or ":memory:"}
     if parts.scheme in ("postgres", "postgresql"):
+        # query parameters are libpq connection parameters (sslmode, options, ...)
         args = {
             "provider": "postgres",
             "host": parts.hostname or "localhost",
             "database": unquote(parts.path.lstrip("/")) or "prunerr",
+            **dict(parse_qsl(parts.query)),
         }
         if parts.port:
             args["port"] = parts.port

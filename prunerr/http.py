@@ -14,6 +14,9 @@ import httpx
 from prunerr.sdk import ServiceError
 
 log = logging.getLogger(__name__)
+# httpx logs every URL at INFO, query string included, and some services (Tautulli) take their
+# key as a query parameter: keep it out of the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 

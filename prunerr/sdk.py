@@ -125,7 +125,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Play:
-    """One history row. `watched` is the service's own completion verdict."""
+    """One history row. `watched` is the service's own completion verdict; `user` is the
+    media-server username (what rules compare with `watched_by_user("...")`)."""
 
     source_id: str
     user: str
@@ -196,11 +197,18 @@ class WatchHistory(Service):
         """History rows, oldest first; only those viewed after `since` when given."""
         raise NotImplementedError
 
+    def accounts(self) -> list[Account]:
+        raise NotImplementedError
+
 
 class RequestTracker(Service):
     roles = frozenset({"requests"})
 
     def requests(self) -> Iterator[MediaRequest]:
+        raise NotImplementedError
+
+    def reset(self, media_id: int) -> bool:
+        """Forget a title so it can be requested again; False when it was already gone."""
         raise NotImplementedError
 
 

@@ -33,7 +33,7 @@ from prunerr.sdk import (
 
 log = logging.getLogger(__name__)
 
-ROLES = ("media_server", "library_manager", "watch_history", "requests")
+HISTORY_OVERLAP_S = 3600.0
 
 
 def source_name(service_name: str, role: str) -> str:
@@ -137,45 +137,31 @@ class SyncService:
     def _run_source(self, service: str, role: str, sync: Callable[[], int]) -> SourceResult:
         source = source_name(service, role)
         started = self.clock()
-        try:
-            records = sync()
-        except ServiceError as exc:
-            log.warning("sync of %s failed: %s", source, exc)
-            self._record(source, role, started, ok=False, message=str(exc))
-            return SourceResult(source, False, 0, str(exc))
-        self._record(source, role, started, ok=True, records=records)
-        return SourceResult(source, True, records)
-
-    def _record(
-        self,
-        source: str,
-        role: str,
-        started: float,
-        *,
-        ok: bool,
-        records: int = 0,
-        message: str = "",
-    ) -> None:
-        now = self.clock()
         with db_session:
-            exists = self.store.execute("SELECT 1 FROM sync_state WHERE source=?", (source,))
-            if not exists:
+            if not self.store.execute("SELECT 1 FROM sync_state WHERE source=?", (source,)):
                 self.store.execute(
                     "INSERT INTO sync_state (source, role, status, records) VALUES (?, ?, ?, 0)",
                     (source, role, "never"),
                 )
-            if ok:
-                self.store.execute(
-                    "UPDATE sync_state SET status='ok', message=NULL, started_at=?, "
-                    "finished_at=?, last_success_at=?, records=? WHERE source=?",
-                    (started, now, now, records, source),
-                )
-            else:
+        try:
+            records = sync()
+        except ServiceError as exc:
+            log.warning("sync of %s failed: %s", source, exc)
+            with db_session:
                 self.store.execute(
                     "UPDATE sync_state SET status='failed', message=?, started_at=?, "
                     "finished_at=? WHERE source=?",
-                    (message[:1000], started, now, source),
+                    (str(exc)[:1000], started, self.clock(), source),
                 )
+            return SourceResult(source, False, 0, str(exc))
+        now = self.clock()
+        with db_session:
+            self.store.execute(
+                "UPDATE sync_state SET status='ok', message=NULL, started_at=?, finished_at=?, "
+                "last_success_at=?, records=? WHERE source=?",
+                (started, now, now, records, source),
+            )
+        return SourceResult(source, True, records)
 
     # media servers
     def _sync_media_server(self, server: MediaServer) -> int:
@@ -301,23 +287,27 @@ class SyncService:
         with db_session:
             cursor = self.store.execute("SELECT cursor FROM sync_state WHERE source=?", (source,))
         since = float(cursor[0][0]) if cursor and cursor[0][0] else None
-        plays = list(history.plays(since))
+        # re-read a margin before the cursor: a view recorded late, or in the cursor's own
+        # second, is not missed; rows already stored are recognised by their source id
+        lookback = since - HISTORY_OVERLAP_S if since is not None else None
+        plays = list(history.plays(lookback))
         with db_session:
             existing = (
                 {
                     row[0]
                     for row in self.store.execute(
                         "SELECT source_id FROM play WHERE source=? AND viewed_at >= ?",
-                        (history.name, since or 0.0),
+                        (history.name, lookback),
                     )
                 }
-                if since is not None
+                if lookback is not None
                 else set()
             )
             fresh = [p for p in plays if p.source_id not in existing]
             self.store.executemany(
                 "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
-                " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (source, source_id) DO NOTHING",
                 [
                     (
                         history.name,
@@ -448,6 +438,7 @@ class _ItemWriter:
         seen: set[int] = set()
         for item in sorted(items, key=lambda i: order.get(i.type, 3)):
             seen.add(self._upsert(item, library_key, library))
+        seen.discard(None)
         present = self.store.execute(
             "SELECT id FROM item WHERE server=? AND library_key=? AND tombstoned_at IS NULL",
             (self.server, library_key),
@@ -455,7 +446,7 @@ class _ItemWriter:
         gone = [(self.now, item_id) for (item_id,) in present if item_id not in seen]
         self.store.executemany("UPDATE item SET tombstoned_at=? WHERE id=?", gone)
 
-    def _upsert(self, item: ServerItem, library_key: str, library: str) -> int:
+    def _upsert(self, item: ServerItem, library_key: str, library: str) -> int | None:
         parent = self.item_by_key.get(item.parent_key) if item.parent_key else None
         show = self.item_by_key.get(item.grandparent_key) if item.grandparent_key else None
         season_number = item.index if item.type == "season" else None
@@ -507,12 +498,8 @@ class _ItemWriter:
                 episode_number,
             )
             item_id = next((self.by_ids[k] for k in identity if k in self.by_ids), None)
-        if (
-            item_id is not None
-            and item_id in self.tombstoned
-            and item.added <= self.tombstoned[item_id]
-        ):
-            item_id = None  # a stale listing of something removed: only a re-add revives
+        if item_id in self.tombstoned and item.added <= self.tombstoned[item_id]:
+            return None  # a stale listing of something removed: only a re-add revives it
         if item_id is None:
             item_id = self._insert(values, parent, show)
         else:

@@ -1,3 +1,5 @@
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,57 @@ def rules_dir(tmp_path: Path) -> Path:
     path = tmp_path / "rules.d"
     path.mkdir()
     return path
+
+
+# Database and queue backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL or
+# Redis fails the run instead of silently skipping half the backend tests.
+POSTGRES_URL = os.environ.get("PRUNERR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("PRUNERR_REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(what: str, error: Exception):
+    message = f"{what} is not reachable: {error}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """A connection to the test PostgreSQL server, for creating per-test schemas."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        connection = psycopg2.connect(
+            POSTGRES_URL.replace("postgres://", "postgresql://"), connect_timeout=3
+        )
+    except psycopg2.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    connection.autocommit = True
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path: Path):
+    """A fresh, empty database on each backend: a SQLite file, or a PostgreSQL schema of its own
+    (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'prunerr.db'}"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path):
+    from prunerr.database import open_store
+
+    opened = open_store(database_url, tmp_path)
+    yield opened
+    opened.disconnect()

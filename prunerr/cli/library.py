@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import time
 
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults, generate
@@ -43,7 +44,8 @@ def cmd_emulate(args) -> int:
             file=sys.stderr,
         )
         return 2
-    library = generate(args.size, args.seed)
+    # deterministic for a given seed and day; dates relative to today so rules see a live library
+    library = generate(args.size, args.seed, now=int(time.time()) // 86400 * 86400)
     faults = Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
     running, out = [], {}
     try:
@@ -55,10 +57,17 @@ def cmd_emulate(args) -> int:
             running.append(emulator)
             out[name] = {"url": url, "key": key, "env": specs[name].env(url, key)}
         print(json.dumps(out), flush=True)
+
+        def print_counts(*_):  # SIGUSR1, and at exit: requests served so far, per service
+            counts = {name: e.request_total for name, e in zip(wanted, running, strict=False)}
+            print(json.dumps({"requests": counts}), flush=True)
+
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGUSR1, print_counts)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+        print_counts()
     finally:
         for emulator in running:
             emulator.stop()

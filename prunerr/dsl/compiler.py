@@ -187,14 +187,6 @@ class _Generator:
         return f"(U if ({t} := {self.condition(node.operand)}) is U else not {t})"
 
     def emit_BoolOp(self, node: ast.BoolOp) -> str:
-        absorbing = node.op == "or"
-        if not self.trace and any(
-            isinstance(o, ast.Literal) and o.value is absorbing for o in node.operands
-        ):
-            # `x or true` is true and `x and false` false whatever x is, even unknown. The checker
-            # marks such a node constant, so it may be hoisted out of the per-item function,
-            # where the item (and so x) is not available.
-            return repr(absorbing)
         operands = [self.condition(o) for o in node.operands]
         if self.trace:
             return f"_{node.op}({', '.join(operands)})"

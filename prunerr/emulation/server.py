@@ -1,4 +1,4 @@
-"""The base of every emulator: a Falcon app served over loopback by waitress, which counts requests,
+"""The base of every emulator: a Falcon app served over loopback (threaded wsgiref), which counts requests,
 checks the service's credentials the way the real service does, and injects faults on demand."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import falcon
-from waitress.server import create_server
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .synthetic import SyntheticLibrary
 
@@ -104,6 +105,15 @@ class _Truncating:
         return [body]
 
 
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # the emulator counts requests itself
+        pass
+
+
 class Emulator:
     """Subclasses set `service`, add routes in `routes(app)` and define the service's auth."""
 
@@ -174,27 +184,24 @@ class Emulator:
 
     # serving
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = create_server(
-            _Truncating(self.app),
-            host=host,
-            port=port,
-            threads=8,
-            clear_untrusted_proxy_headers=True,
-            ident=self.service,
+        self._server = make_server(
+            host, port, _Truncating(self.app), server_class=_Server, handler_class=_QuietHandler
         )
         self._thread = threading.Thread(
-            target=self._server.run, name=f"emulator-{self.service}", daemon=True
+            target=self._server.serve_forever, name=f"emulator-{self.service}", daemon=True
         )
         self._thread.start()
         return self.url
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.effective_port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=10)
             self._server = None
 
     def __enter__(self) -> Emulator:

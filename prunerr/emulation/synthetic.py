@@ -245,8 +245,9 @@ class Play:
 
     @property
     def watched(self) -> bool:
-        """Completed, by Tautulli's default threshold (85%) and Plex's (90% counts a view)."""
-        return self.percent_complete >= 90
+        """Completed. Unfinished plays stop at 80% at most, so Tautulli's default threshold
+        (85%) and Plex's (90% counts a view) agree on every play."""
+        return self.percent_complete >= 85
 
 
 @dataclass(slots=True)
@@ -464,7 +465,7 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
 
     def add(user: User, rating_key, parent, grandparent, runtime, earliest):
         started = int(rnd.uniform(earliest, now - 3600))
-        complete = 100 if rnd.random() < 0.8 else rnd.randint(5, 89)
+        complete = 100 if rnd.random() < 0.8 else rnd.randint(5, 80)
         stopped = started + int(runtime * complete / 100)
         plays.append(
             Play(next(ids), user.id, rating_key, parent, grandparent, started, stopped, complete)

@@ -72,9 +72,22 @@ def response_schema(spec: dict, path: str, method: str = "GET", status: int = 20
     return schema
 
 
-def assert_matches_spec(spec_name: str, path: str, body: object, method: str = "GET",
-                        status: int = 200) -> None:
+def fixtures_dir() -> Path:
+    """Recorded upstream responses in ../shared/fixtures."""
+    return specs_dir().parent / "fixtures"
+
+
+@cache
+def _validator(spec_name: str, path: str, method: str, status: int):
+    schema = response_schema(load_spec(spec_name), path, method, status)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_matches_spec(
+    spec_name: str, path: str, body: object, method: str = "GET", status: int = 200
+) -> None:
     """`path` is the spec's path template or a concrete path matching one."""
-    spec = load_spec(spec_name)
-    schema = response_schema(spec, path, method, status)
-    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(
+        _validator(spec_name, path, method.upper(), status).iter_errors(body))
+    if error is not None:
+        raise error

@@ -1,0 +1,351 @@
+"""Plex Media Server client: sections, items, accounts, watch history and deletes over the PMS
+JSON API (`Accept: application/json`), with bulk paged listings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from prunerr import __version__
+from prunerr.http import HttpClient
+from prunerr.sdk import (
+    Account,
+    ExternalIds,
+    Health,
+    Library,
+    MediaFile,
+    MediaServer,
+    Play,
+    ServerItem,
+    ServiceError,
+    WatchHistory,
+)
+
+PAGE_SIZE = 1000
+# Plex `videoResolution` -> the SDK's buckets; "sd" (below 480 lines, or narrow) joins 480p.
+RESOLUTIONS = {
+    "sd": "480p",
+    "480": "480p",
+    "576": "576p",
+    "720": "720p",
+    "1080": "1080p",
+    "2160": "2160p",
+    "4k": "2160p",
+}
+# section type -> the listings it takes: (`type` query value, the items' `type`)
+LISTINGS = {"movie": ((1, "movie"),), "show": ((2, "show"), (3, "season"), (4, "episode"))}
+HISTORY = "/status/sessions/history/all"
+
+
+class BadData(Exception):
+    """A field the client cannot read; reported as a ServiceError naming the call."""
+
+
+def _missing(key: str, required: bool) -> None:
+    if required:
+        raise BadData(f"missing {key!r}")
+
+
+def _str(node: dict, key: str, required: bool = False) -> str | None:
+    value = node.get(key)
+    if type(value) is str:  # the common case first: listings are large
+        return value
+    if value is None:
+        return _missing(key, required)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadData(f"{key!r} is not text: {value!r}")
+    return str(value)
+
+
+def _int(node: dict, key: str, required: bool = False) -> int | None:
+    value = node.get(key)
+    if type(value) is int:
+        return value
+    if value is None:
+        return _missing(key, required)
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadData(f"{key!r} is not an integer: {value!r}") from None
+
+
+def _float(node: dict, key: str) -> float | None:
+    value = node.get(key)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadData(f"{key!r} is not a number: {value!r}") from None
+
+
+def _list(node: dict, key: str) -> list[dict]:
+    """A child list (JSON array, or repeated XML elements) of objects; absent means empty."""
+    value = node.get(key, [])
+    if type(value) is not list or not all(type(v) is dict for v in value):
+        raise BadData(f"{key!r} is not a list of objects")
+    return value
+
+
+def _tags(node: dict, key: str) -> tuple[str, ...]:
+    return tuple(_str(tag, "tag", True) for tag in _list(node, key))
+
+
+def _key_of(node: dict, rating_key: str, key: str) -> str | None:
+    """A ratingKey, or the last segment of the matching `/library/metadata/<id>` key."""
+    value = _str(node, rating_key) or _str(node, key)
+    return value.rstrip("/").rsplit("/", 1)[-1] if value else None
+
+
+def external_ids(guids: list[dict]) -> ExternalIds:
+    """tmdb/tvdb/imdb from the `Guid` list (`tmdb://603`, `imdb://tt0133093`)."""
+    ids: dict[str, Any] = {}
+    for guid in guids:
+        scheme, _, value = (_str(guid, "id", True) or "").partition("://")
+        if scheme in ("tmdb", "tvdb"):
+            if not value.isdigit():
+                raise BadData(f"Guid {scheme}://{value} is not a number")
+            ids[scheme] = int(value)
+        elif scheme == "imdb" and value:
+            ids["imdb"] = value
+    return ExternalIds(**ids)
+
+
+def _true(value: object) -> bool:
+    """A JSON boolean or an XML "1"."""
+    return value is True or value in ("1", "true")
+
+
+def hdr(video: dict) -> str:
+    """The dynamic range of a video Stream: Dolby Vision, else by transfer characteristic."""
+    if _true(video.get("DOVIPresent")):
+        return "dolby_vision"
+    transfer = (_str(video, "colorTrc") or "").lower()
+    if transfer == "smpte2084":
+        return "hdr10+" if "HDR10+" in (_str(video, "displayTitle") or "") else "hdr10"
+    return "hlg" if transfer == "arib-std-b67" else "none"
+
+
+def media_files(meta: dict) -> tuple[tuple[MediaFile, ...], str | None]:
+    """One MediaFile per Part of every Media (`hdr` None when Plex sent no video Stream), and
+    the language of the first default audio track: Plex has no original-language field, so
+    that stands in for it (a dubbed default track makes it wrong)."""
+    files, language = [], None
+    for media in _list(meta, "Media"):
+        resolution = RESOLUTIONS.get((_str(media, "videoResolution") or "").lower())
+        for part in _list(media, "Part"):
+            streams = _list(part, "Stream")
+            kinds = [_int(stream, "streamType") for stream in streams]
+            video = next((s for s, k in zip(streams, kinds, strict=True) if k == 1), None)
+            audio = [s for s, k in zip(streams, kinds, strict=True) if k == 2]
+            if language is None and audio:
+                default = next((s for s in audio if _true(s.get("default"))), audio[0])
+                language = _str(default, "language")
+            duration = _int(part, "duration") or _int(media, "duration")
+            files.append(
+                MediaFile(
+                    path=_str(part, "file", True),
+                    size=_int(part, "size", True),
+                    resolution=resolution,
+                    height=_int(media, "height"),
+                    video_codec=_str(media, "videoCodec"),
+                    audio_codec=_str(media, "audioCodec"),
+                    hdr=None if video is None else hdr(video),
+                    bitrate_kbps=_int(media, "bitrate"),
+                    runtime_s=None if duration is None else duration // 1000,
+                )
+            )
+    return tuple(files), language
+
+
+def server_item(meta: dict, library_key: str, kind: str) -> ServerItem:
+    """A ServerItem from one listed item; JSON values or XML attribute strings both read."""
+    if not isinstance(meta, dict):
+        raise BadData("an item is not an object")
+    key = _str(meta, "ratingKey", True)
+    try:
+        if _str(meta, "type", True) != kind:
+            raise BadData(f"type {meta['type']!r}, expected {kind!r}")
+        nested = kind in ("season", "episode")
+        files, language = media_files(meta)
+        return ServerItem(
+            key=key,
+            type=kind,
+            title=_str(meta, "title", True),
+            library_key=library_key,
+            added=float(_int(meta, "addedAt", True)),
+            ids=external_ids(_list(meta, "Guid")),
+            year=_int(meta, "year"),
+            parent_key=_key_of(meta, "parentRatingKey", "parentKey"),
+            grandparent_key=_key_of(meta, "grandparentRatingKey", "grandparentKey"),
+            index=_int(meta, "index") if nested else None,
+            files=files,
+            genres=_tags(meta, "Genre"),
+            labels=_tags(meta, "Label"),
+            collections=_tags(meta, "Collection"),
+            studio=_str(meta, "studio"),
+            content_rating=_str(meta, "contentRating"),
+            original_language=language,
+            audience_rating=_float(meta, "audienceRating"),
+        )
+    except BadData as exc:
+        raise BadData(f"item {key}: {exc}") from None
+
+
+def play(row: dict, usernames: dict[str, str]) -> Play:
+    """A Play from one history row: Plex records views of completed plays only. The row names
+    its account by id; `usernames` maps ids to the names rules use."""
+    if not isinstance(row, dict):
+        raise BadData("a history row is not an object")
+    history = _str(row, "historyKey")
+    history = history.rstrip("/").rsplit("/", 1)[-1] if history else None
+    try:
+        key = _key_of(row, "ratingKey", "key")
+        if history is None or key is None:
+            raise BadData("missing 'historyKey' or 'ratingKey'")
+        account = _str(row, "accountID", True)
+        if account not in usernames:
+            raise BadData(f"account {account} is not in /accounts")
+        return Play(
+            source_id=history,
+            user=usernames[account],
+            key=key,
+            viewed_at=float(_int(row, "viewedAt", True)),
+            watched=True,
+            parent_key=_key_of(row, "parentRatingKey", "parentKey"),
+            grandparent_key=_key_of(row, "grandparentRatingKey", "grandparentKey"),
+        )
+    except BadData as exc:
+        raise BadData(f"history row {history}: {exc}") from None
+
+
+class PlexClient(MediaServer, WatchHistory):
+    """One Plex Media Server: the media server and its own watch history."""
+
+    roles = frozenset({"media_server", "watch_history"})
+
+    def __init__(self, name: str, url: str, token: str, *, page_size: int = PAGE_SIZE, **http: Any):
+        super().__init__(name)
+        self.page_size = page_size
+        self.http = HttpClient(
+            name,
+            url,
+            headers={
+                "X-Plex-Token": token,
+                "Accept": "application/json",
+                "X-Plex-Product": "Prunerr",
+                "X-Plex-Version": __version__,
+                "X-Plex-Client-Identifier": f"prunerr-{name}",
+            },
+            **http,
+        )
+
+    @contextmanager
+    def _reading(self, where: str) -> Iterator[None]:
+        try:
+            yield
+        except BadData as exc:
+            raise ServiceError(self.name, f"{where}: {exc}") from None
+
+    def _container(self, path: str, params: dict | None = None) -> dict:
+        body = self.http.get_json(path, params=params)
+        container = body.get("MediaContainer") if isinstance(body, dict) else None
+        if not isinstance(container, dict):
+            raise BadData("no MediaContainer")
+        return container
+
+    def _listing(self, path: str, params: dict) -> Iterator[dict]:
+        """Every row of a paged container. Pages may be shorter than asked; the listing ends
+        when `totalSize` rows arrived, and fails if the total changes on the way."""
+        start, total = 0, None
+        while total is None or start < total:
+            container = self._container(
+                path,
+                {
+                    **params,
+                    "X-Plex-Container-Start": start,
+                    "X-Plex-Container-Size": self.page_size,
+                },
+            )
+            page_total = _int(container, "totalSize", True)
+            if total is not None and page_total != total:
+                raise BadData(
+                    f"the listing changed while paging ({total}, then {page_total} "
+                    "items); try again"
+                )
+            total = page_total
+            offset = _int(container, "offset")
+            if offset is not None and offset != start:
+                raise BadData(f"asked for offset {start}, got {offset}")
+            rows = _list(container, "Metadata")
+            if not rows and start < total:
+                raise BadData(f"empty page at offset {start} of {total}")
+            yield from rows
+            start += len(rows)
+
+    def health(self) -> Health:
+        started = time.monotonic()
+        try:
+            with self._reading("GET /"):
+                server = self._container("/")
+                version = _str(server, "version")
+                deletion = _true(server.get("allowMediaDeletion", True))
+        except ServiceError as exc:
+            return Health(False, str(exc))
+        message = "ok" if deletion else "ok, but Settings > Library > Allow media deletion is off"
+        return Health(True, message, (time.monotonic() - started) * 1000, version)
+
+    def libraries(self) -> list[Library]:
+        with self._reading("GET /library/sections"):
+            sections = _list(self._container("/library/sections"), "Directory")
+            return [
+                Library(_str(s, "key", True), _str(s, "title", True), s["type"])
+                for s in sections
+                if _str(s, "type") in LISTINGS
+            ]
+
+    def items(self, library: Library) -> Iterator[ServerItem]:
+        """Movies, or shows then seasons then episodes: one paged listing per type."""
+        path = f"/library/sections/{quote(library.key, safe='')}/all"
+        for type_number, kind in LISTINGS[library.type]:
+            with self._reading(f"GET {path}?type={type_number}"):
+                for meta in self._listing(path, {"type": type_number, "includeGuids": 1}):
+                    yield server_item(meta, library.key, kind)
+
+    def accounts(self) -> list[Account]:
+        """The server's accounts; id 0, PMS's nameless local account, is left out."""
+        with self._reading("GET /accounts"):
+            accounts = _list(self._container("/accounts"), "Account")
+            return [
+                Account(_str(a, "id", True), name) for a in accounts if (name := _str(a, "name"))
+            ]
+
+    def plays(self, since: float | None = None) -> Iterator[Play]:
+        """Every view, oldest first; with `since`, only views strictly after it (`>>=`)."""
+        params: dict[str, Any] = {"sort": "viewedAt:asc"}
+        if since is not None:
+            params["viewedAt>>"] = int(since)
+        usernames = {a.id: a.username for a in self.accounts()}
+        with self._reading(f"GET {HISTORY}"):
+            for row in self._listing(HISTORY, params):
+                yield play(row, usernames)
+
+    def delete(self, key: str) -> bool:
+        """Delete an item with its files (and a show's or season's children). False when Plex
+        no longer has it; ServiceError when the server refuses deletes."""
+        path = f"/library/metadata/{quote(key, safe='')}"
+        response = self.http.request("DELETE", path, expect=(200, 403, 404))
+        if response.status_code == 403:
+            raise ServiceError(
+                self.name,
+                f"DELETE {path}: refused (HTTP 403); enable Settings "
+                "> Library > Allow media deletion",
+            )
+        return response.status_code == 200

@@ -1,0 +1,693 @@
+"""The Plex plugin against its emulator over real HTTP: the PMS contract (specs, XML and JSON,
+auth, paging), the client's records against the synthetic ground truth, faults and deletes."""
+
+from __future__ import annotations
+
+import math
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import httpx
+import prunerr_plugins.plex as plex_plugin
+import pytest
+from prunerr_plugins.plex.client import PAGE_SIZE, PlexClient, server_item
+from prunerr_plugins.plex.emulator import PlexEmulator
+
+from prunerr.emulation import Faults, SyntheticLibrary, generate
+from prunerr.plugins import PluginHost
+from prunerr.sdk import ExternalIds, MediaFile, Play, ServerItem, ServiceError
+from tests.plugins.openapi import assert_matches_spec
+
+TOKEN = "plex-token-0123456789abcdef"
+V1 = "plex-api-spec.yaml"
+LEGACY = "plex-media-server-spec-dereferenced-legacy.yaml"
+ALL = ("GET", "/library/sections/{section:int}/all")
+HISTORY = ("GET", "/status/sessions/history/all")
+
+
+@pytest.fixture(scope="module")
+def library() -> SyntheticLibrary:
+    return generate("XS", seed=7)
+
+
+@pytest.fixture
+def emulator(library):
+    with PlexEmulator(library, TOKEN) as emu:
+        yield emu
+
+
+def client(emu: PlexEmulator, token: str = TOKEN, **options) -> PlexClient:
+    options.setdefault("retries", 2)
+    return PlexClient("plex", emu.url, token, backoff=0, sleep=lambda s: None, **options)
+
+
+def get(
+    emu: PlexEmulator,
+    path: str,
+    *,
+    json: bool = True,
+    token: str | None = TOKEN,
+    headers: dict | None = None,
+    **params,
+) -> httpx.Response:
+    sent = {"Accept": "application/json"} if json else {}
+    if token is not None:
+        sent["X-Plex-Token"] = token
+    return httpx.get(emu.url + path, params=params, headers={**sent, **(headers or {})})
+
+
+def container(emu: PlexEmulator, path: str, **params) -> dict:
+    response = get(emu, path, **params)
+    assert response.status_code == 200, response.text
+    return response.json()["MediaContainer"]
+
+
+def xml_container(text: str) -> dict:
+    """PMS XML in the JSON shape: attributes (strings) as keys, child elements in lists named by
+    tag, and Video / Directory metadata elements under `Metadata` as JSON names them."""
+
+    def convert(element: ET.Element) -> dict:
+        node: dict = dict(element.attrib)
+        for child in element:
+            is_item = child.tag == "Video" or "ratingKey" in child.attrib
+            node.setdefault("Metadata" if is_item else child.tag, []).append(convert(child))
+        return node
+
+    root = ET.fromstring(text)
+    assert root.tag == "MediaContainer"
+    return convert(root)
+
+
+def movies_of(library: SyntheticLibrary, section: str) -> list:
+    four_k = section == "3"
+    return [m for m in library.movies if (m.file.resolution == "2160p") == four_k]
+
+
+def media_file(info) -> MediaFile:
+    return MediaFile(
+        info.path,
+        info.size,
+        info.resolution,
+        info.height,
+        info.video_codec,
+        info.audio_codec,
+        info.hdr,
+        info.bitrate_kbps,
+        info.runtime_s,
+    )
+
+
+def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
+    """The ground truth as the client should report it."""
+    if section != "2":
+        return [
+            ServerItem(
+                str(m.rating_key),
+                "movie",
+                m.title,
+                section,
+                float(m.added),
+                ExternalIds(tmdb=m.tmdb_id, imdb=m.imdb_id),
+                m.year,
+                files=(media_file(m.file),),
+                genres=m.genres,
+                labels=m.labels,
+                collections=(m.collection,) if m.collection else (),
+                studio=m.studio,
+                content_rating=m.content_rating,
+                original_language=m.original_language,
+                audience_rating=m.rating_tmdb,
+            )
+            for m in movies_of(library, section)
+        ]
+    items = []
+    for show in library.shows:
+        items.append(
+            ServerItem(
+                str(show.rating_key),
+                "show",
+                show.title,
+                "2",
+                float(show.added),
+                ExternalIds(show.tmdb_id, show.tvdb_id, show.imdb_id),
+                show.year,
+                genres=show.genres,
+                labels=show.labels,
+                studio=show.network,
+                content_rating=show.content_rating,
+                audience_rating=show.rating,
+            )
+        )
+        for season in show.seasons:
+            items.append(
+                ServerItem(
+                    str(season.rating_key),
+                    "season",
+                    f"Season {season.number}" if season.number else "Specials",
+                    "2",
+                    float(min(e.added for e in season.episodes)),
+                    parent_key=str(show.rating_key),
+                    index=season.number,
+                )
+            )
+            items += [
+                ServerItem(
+                    str(e.rating_key),
+                    "episode",
+                    e.title,
+                    "2",
+                    float(e.added),
+                    year=time.gmtime(e.air_date).tm_year,
+                    parent_key=str(season.rating_key),
+                    grandparent_key=str(show.rating_key),
+                    index=e.number,
+                    files=(media_file(e.file),),
+                    content_rating=show.content_rating,
+                    original_language=show.original_language,
+                )
+                for e in season.episodes
+            ]
+    return items
+
+
+def by_key(items) -> dict[str, ServerItem]:
+    return {item.key: item for item in items}
+
+
+def library_of(plex: PlexClient, key: str):
+    return next(lib for lib in plex.libraries() if lib.key == key)
+
+
+# plugin wiring
+
+
+def test_plugin_declares_plex_settings_and_builds_one_service_for_both_roles():
+    host = PluginHost.create(load_entry_points=False)
+    host.register(plex_plugin, "plex")
+    config = host.load_config(
+        env={
+            "PLEX_URL": "http://plex:32400/",
+            "PLEX_TOKEN": TOKEN,
+            "PRUNERR_DATA_DIR": "/nonexistent",
+        }
+    )
+    assert config.instances["plex"] == [
+        {"name": "plex", "url": "http://plex:32400", "token": TOKEN}
+    ]
+    assert TOKEN not in str(config.public())
+    services = host.services(config)
+    [server] = services.with_role("media_server")
+    assert services.with_role("watch_history") == [server]
+    assert isinstance(server, PlexClient)
+    spec = host.emulators().specs["plex"]
+    assert spec.env("http://127.0.0.1:1", "t") == {
+        "PLEX_URL": "http://127.0.0.1:1",
+        "PLEX_TOKEN": "t",
+    }
+
+
+# contract: JSON against the specs, XML by default
+
+
+def test_identity_and_server_info_match_the_spec(emulator):
+    identity = get(emulator, "/identity", token=None).json()
+    assert_matches_spec(V1, "/identity", identity)
+    assert identity["MediaContainer"]["machineIdentifier"] == emulator.machine_identifier
+    info = get(emulator, "/").json()
+    assert_matches_spec(V1, "/", info)
+    assert info["MediaContainer"]["allowMediaDeletion"] is True
+
+
+def test_sections_match_the_spec_at_both_paths(emulator):
+    legacy = get(emulator, "/library/sections").json()
+    assert_matches_spec(LEGACY, "/library/sections", legacy)
+    assert get(emulator, "/library/sections/all").json() == legacy
+    # v1.1.1 types `hidden` as a boolean; PMS sends the 0/1/2 visibility the legacy spec
+    # recorded, so everything else is checked against v1.1.1.
+    for directory in legacy["MediaContainer"]["Directory"]:
+        assert directory.pop("hidden") == 0
+    assert_matches_spec(V1, "/library/sections/all", legacy)
+    titles = {d["key"]: (d["title"], d["type"]) for d in legacy["MediaContainer"]["Directory"]}
+    assert titles == {
+        "1": ("Movies", "movie"),
+        "2": ("TV Shows", "show"),
+        "3": ("4K Movies", "movie"),
+    }
+
+
+@pytest.mark.parametrize(("section", "type_"), [("1", 1), ("3", 1), ("2", 2), ("2", 3), ("2", 4)])
+def test_section_listings_match_the_spec(emulator, section, type_):
+    path = f"/library/sections/{section}/all"
+    body = get(emulator, path, type=type_, includeGuids=1).json()
+    assert_matches_spec(V1, "/library/sections/{sectionId}/all", body)
+    items = body["MediaContainer"]["Metadata"]
+    assert {i["type"] for i in items} == {{1: "movie", 2: "show", 3: "season", 4: "episode"}[type_]}
+    assert all(isinstance(i["ratingKey"], str) and isinstance(i["key"], str) for i in items)
+    assert all(isinstance(i["addedAt"], int) for i in items)
+
+
+def test_metadata_children_leaves_and_collections_match_the_spec(emulator, library):
+    show = library.shows[0]
+    season = show.seasons[0]
+    movie = library.movies[0]
+    keys = f"{movie.rating_key},{show.rating_key},{season.rating_key}"
+    body = get(emulator, f"/library/metadata/{keys}").json()
+    assert_matches_spec(V1, "/library/metadata/{ids}", body)
+    assert [m["ratingKey"] for m in body["MediaContainer"]["Metadata"]] == keys.split(",")
+    assert ["Guid" in m for m in body["MediaContainer"]["Metadata"]] == [True, True, False]
+    for key in (show.rating_key, season.rating_key):
+        children = get(emulator, f"/library/metadata/{key}/children").json()
+        assert_matches_spec(LEGACY, "/library/metadata/{ratingKey}/children", children)
+    leaves = get(emulator, f"/library/metadata/{show.rating_key}/allLeaves").json()
+    assert_matches_spec(V1, "/library/metadata/{ids}/allLeaves", leaves)
+    assert [m["ratingKey"] for m in leaves["MediaContainer"]["Metadata"]] == [
+        str(e.rating_key) for e in show.episodes
+    ]
+    collections = get(emulator, "/library/sections/1/collections").json()
+    assert_matches_spec(V1, "/library/sections/{sectionId}/collections", collections)
+    first = collections["MediaContainer"]["Metadata"][0]
+    items = get(emulator, f"/library/collections/{first['ratingKey']}/items").json()
+    assert_matches_spec(V1, "/library/collections/{collectionId}/items", items)
+    assert get(emulator, first["key"]).json() == items
+
+
+def test_history_matches_both_specs(emulator):
+    body = get(emulator, "/status/sessions/history/all", **{"X-Plex-Container-Size": 100}).json()
+    assert_matches_spec(V1, "/status/sessions/history/all", body)
+    assert_matches_spec(LEGACY, "/status/sessions/history/all", body)
+    assert len(body["MediaContainer"]["Metadata"]) == 100
+
+
+def test_accounts_have_the_system_accounts_shape(emulator, library):
+    accounts = container(emulator, "/accounts")
+    assert accounts["identifier"] == "com.plexapp.system.accounts"
+    assert accounts["size"] == len(library.users) + 1
+    first, owner = accounts["Account"][:2]
+    assert (first["id"], first["name"]) == (0, "")
+    assert owner == owner | {"id": 1, "key": "/accounts/1", "name": "owner"}
+
+
+def test_xml_is_the_default_with_plex_elements_and_string_attributes(emulator, library):
+    response = get(emulator, "/library/sections/3/all", json=False, includeGuids=1)
+    assert response.headers["content-type"].startswith("text/xml")
+    root = ET.fromstring(response.text)
+    assert root.tag == "MediaContainer"
+    assert root.get("totalSize") == str(len(movies_of(library, "3")))
+    videos = root.findall("Video")
+    assert videos and len(videos) == len(root)
+    videos_by_key = {int(v.get("ratingKey")): v for v in videos}
+    for movie in movies_of(library, "3"):
+        video = videos_by_key[movie.rating_key]
+        assert video.get("type") == "movie" and video.get("addedAt") == str(movie.added)
+        assert {g.get("id") for g in video.findall("Guid")} == {
+            f"imdb://{movie.imdb_id}",
+            f"tmdb://{movie.tmdb_id}",
+        }
+        part = video.find("Media/Part")
+        assert part.get("file") == movie.file.path and part.get("size") == str(movie.file.size)
+        assert video.find("Media").get("videoResolution") == "4k"
+        stream = part.find("Stream[@streamType='1']")
+        assert (stream.get("DOVIPresent") == "1") == (movie.file.hdr == "dolby_vision")
+        trc = {
+            "hdr10": "smpte2084",
+            "hdr10+": "smpte2084",
+            "dolby_vision": "smpte2084",
+            "hlg": "arib-std-b67",
+            "none": "bt709",
+        }[movie.file.hdr]
+        assert stream.get("colorTrc") == trc
+        assert ("HDR10+" in stream.get("displayTitle")) == (movie.file.hdr == "hdr10+")
+    shows = ET.fromstring(get(emulator, "/library/sections/2/all", json=False).text)
+    assert {e.tag for e in shows} == {"Directory"} and shows.find("Directory/Guid") is None
+    sections = ET.fromstring(get(emulator, "/library/sections", json=False).text)
+    assert sections.find("Directory/Location").get("path") == "/movies"
+    history = ET.fromstring(get(emulator, "/status/sessions/history/all", json=False).text)
+    assert {e.tag for e in history} == {"Video"}
+    assert history.find("Video").get("historyKey").startswith("/status/sessions/history/")
+    accounts = ET.fromstring(get(emulator, "/accounts", json=False).text)
+    assert [a.get("id") for a in accounts.findall("Account")][:2] == ["0", "1"]
+
+
+@pytest.mark.parametrize("section", ["1", "2", "3"])
+def test_records_parsed_from_xml_equal_the_json_records(emulator, section):
+    plex = client(emulator)
+    library = library_of(plex, section)
+    from_json = list(plex.items(library))
+    from_xml = []
+    for type_, kind in (
+        ((1, "movie"),) if section != "2" else ((2, "show"), (3, "season"), (4, "episode"))
+    ):
+        xml = get(
+            emulator, f"/library/sections/{section}/all", json=False, type=type_, includeGuids=1
+        ).text
+        from_xml += [server_item(m, section, kind) for m in xml_container(xml)["Metadata"]]
+    assert from_xml == from_json
+
+
+# auth
+
+
+def test_a_wrong_token_gets_plex_401_page_and_a_service_error_without_the_token(emulator):
+    for token in ("wrong-token", None):
+        response = get(emulator, "/library/sections", token=token)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<h1>401 Unauthorized</h1>" in response.text
+    with pytest.raises(ServiceError, match="HTTP 401") as caught:
+        client(emulator, "not-the-token").libraries()
+    assert "not-the-token" not in str(caught.value)
+    health = client(emulator, "not-the-token").health()
+    assert not health.ok and "401" in health.message and "not-the-token" not in health.message
+
+
+def test_the_token_and_paging_may_come_as_query_arguments(emulator, library):
+    params = {"X-Plex-Token": TOKEN, "X-Plex-Container-Start": 2, "X-Plex-Container-Size": 3}
+    by_query = get(emulator, "/library/sections/1/all", token=None, **params)
+    headers = {k: str(v) for k, v in params.items() if k != "X-Plex-Token"}
+    by_header = get(emulator, "/library/sections/1/all", headers=headers)
+    assert by_query.status_code == 200 and by_query.json() == by_header.json()
+    page = by_query.json()["MediaContainer"]
+    assert (page["offset"], page["size"], page["totalSize"]) == (2, 3, len(movies_of(library, "1")))
+    assert by_query.headers["X-Plex-Container-Start"] == "2"
+    assert by_query.headers["X-Plex-Container-Total-Size"] == str(page["totalSize"])
+
+
+def test_health_reports_the_version_and_a_disabled_media_deletion(emulator):
+    health = client(emulator).health()
+    assert health.ok and health.version == "1.41.6.9685-d301f511a" and health.message == "ok"
+    assert health.response_ms is not None and health.response_ms >= 0
+    emulator.allow_media_deletion = False
+    assert "Allow media deletion" in client(emulator).health().message
+
+
+# paging
+
+
+def test_size_zero_gives_only_the_total_and_no_size_gives_everything(emulator, library):
+    total = library.episode_count
+    only_total = container(
+        emulator, "/library/sections/2/all", type=4, **{"X-Plex-Container-Size": 0}
+    )
+    assert (only_total["size"], only_total["totalSize"]) == (0, total)
+    assert "Metadata" not in only_total
+    everything = container(emulator, "/library/sections/2/all", type=4)
+    assert everything["size"] == total == len(everything["Metadata"])
+    past_the_end = container(
+        emulator, "/library/sections/2/all", type=4, **{"X-Plex-Container-Start": total + 5}
+    )
+    assert (past_the_end["size"], past_the_end["offset"]) == (0, total + 5)
+
+
+def listing_requests(library: SyntheticLibrary, page_size: int) -> int:
+    """Requests for every listing of every section: one per page, one for an empty listing."""
+    sizes = [
+        len(movies_of(library, "1")),
+        len(movies_of(library, "3")),
+        len(library.shows),
+        sum(len(s.seasons) for s in library.shows),
+        library.episode_count,
+    ]
+    return sum(max(1, math.ceil(n / page_size)) for n in sizes)
+
+
+def test_a_library_listing_takes_one_request_per_page(emulator, library):
+    plex = client(emulator, page_size=50)
+    for key in ("1", "2", "3"):
+        assert by_key(plex.items(library_of(plex, key))) == by_key(expected_items(library, key))
+    assert emulator.requests[ALL] == listing_requests(library, 50)
+
+
+def test_short_pages_from_the_server_still_give_the_whole_listing(emulator, library):
+    emulator.page_limit = 7
+    plex = client(emulator)
+    items = list(plex.items(library_of(plex, "1")))
+    assert by_key(items) == by_key(expected_items(library, "1"))
+    assert emulator.requests[ALL] == math.ceil(len(items) / 7)
+
+
+def test_a_listing_that_changes_while_paging_raises(emulator, library):
+    plex = client(emulator, page_size=10)
+    listing = plex.items(library_of(plex, "1"))
+    first = [next(listing) for _ in range(10)]
+    emulator.delete(int(first[0].key))
+    with pytest.raises(ServiceError, match="changed while paging"):
+        list(listing)
+
+
+def test_a_medium_library_lists_in_one_request_per_thousand_items():
+    library = generate("M", seed=3)
+    with PlexEmulator(library, TOKEN) as emu:
+        plex = client(emu)
+        started = time.monotonic()
+        count = sum(1 for lib in plex.libraries() for _ in plex.items(lib))
+        elapsed = time.monotonic() - started
+    seasons = sum(len(show.seasons) for show in library.shows)
+    assert count == len(library.movies) + len(library.shows) + seasons + library.episode_count
+    assert emu.requests[ALL] == listing_requests(library, PAGE_SIZE)
+    assert elapsed < 60
+
+
+# ground truth
+
+
+@pytest.mark.parametrize("section", ["1", "2", "3"])
+def test_items_match_the_synthetic_library(emulator, library, section):
+    plex = client(emulator)
+    items = list(plex.items(library_of(plex, section)))
+    assert by_key(items) == by_key(expected_items(library, section))
+    assert len(items) == len(by_key(items))
+
+
+def test_every_dynamic_range_and_resolution_is_read_from_the_streams():
+    library = generate("S", seed=11)
+    with PlexEmulator(library, TOKEN) as emu:
+        plex = client(emu)
+        files = [f for key in "13" for i in plex.items(library_of(plex, key)) for f in i.files]
+    read = Counter((f.hdr, f.resolution) for f in files)
+    assert read == Counter((m.file.hdr, m.file.resolution) for m in library.movies)
+    assert {hdr for hdr, _ in read} == {"none", "hdr10", "hdr10+", "dolby_vision", "hlg"}
+    assert {resolution for _, resolution in read} == {"480p", "576p", "720p", "1080p", "2160p"}
+
+
+def test_owner_view_counts_and_show_counts_follow_the_owner_s_completed_plays(emulator, library):
+    owner = [p for p in library.plays if p.user_id == 1 and p.watched]
+    movie = next(m for m in library.movies if any(p.rating_key == m.rating_key for p in owner))
+    [meta] = container(emulator, f"/library/metadata/{movie.rating_key}")["Metadata"]
+    views = [p.stopped for p in owner if p.rating_key == movie.rating_key]
+    assert (meta["viewCount"], meta["lastViewedAt"]) == (len(views), max(views))
+    unwatched = next(
+        m for m in library.movies if not any(p.rating_key == m.rating_key for p in owner)
+    )
+    [meta] = container(emulator, f"/library/metadata/{unwatched.rating_key}")["Metadata"]
+    assert "viewCount" not in meta and "lastViewedAt" not in meta
+    show = library.shows[0]
+    watched = {p.rating_key for p in owner}
+    [meta] = container(emulator, f"/library/metadata/{show.rating_key}")["Metadata"]
+    assert meta["leafCount"] == len(list(show.episodes))
+    assert meta["childCount"] == len(show.seasons)
+    assert meta["viewedLeafCount"] == sum(e.rating_key in watched for e in show.episodes)
+
+
+def test_accounts_are_the_library_users(emulator, library):
+    accounts = client(emulator).accounts()
+    assert [(a.id, a.username) for a in accounts] == [
+        (str(u.id), u.username) for u in library.users
+    ]
+
+
+def test_plays_are_the_completed_plays_oldest_first_by_username(emulator, library):
+    plays = list(client(emulator, page_size=200).plays())
+    watched = sorted((p for p in library.plays if p.watched), key=lambda p: (p.stopped, p.id))
+    assert plays == [
+        Play(
+            str(p.id),
+            library.user(p.user_id).username,
+            str(p.rating_key),
+            float(p.stopped),
+            True,
+            None if p.parent_rating_key is None else str(p.parent_rating_key),
+            None if p.grandparent_rating_key is None else str(p.grandparent_rating_key),
+        )
+        for p in watched
+    ]
+    assert emulator.requests[HISTORY] == math.ceil(len(watched) / 200)
+
+
+def test_plays_since_returns_only_later_views(emulator, library):
+    watched = sorted(p.stopped for p in library.plays if p.watched)
+    since = watched[len(watched) // 2]
+    plays = list(client(emulator).plays(since=since))
+    assert plays and all(p.viewed_at > since for p in plays)
+    assert len(plays) == sum(stopped > since for stopped in watched)
+
+
+def test_history_filters_by_account_section_item_and_time(emulator, library):
+    watched = [p for p in library.plays if p.watched]
+    show = library.shows[0]
+
+    def rows(**params):
+        return container(emulator, "/status/sessions/history/all", **params).get("Metadata", [])
+
+    assert {r["accountID"] for r in rows(accountID=1)} == {1}
+    assert len(rows(accountID=1)) == sum(p.user_id == 1 for p in watched)
+    assert {r["type"] for r in rows(librarySectionID=2)} == {"episode"}
+    assert len(rows(metadataItemID=show.rating_key)) == sum(
+        p.grandparent_rating_key == show.rating_key for p in watched
+    )
+    moment = sorted(p.stopped for p in watched)[10]
+    assert len(rows(**{"viewedAt>": moment})) == sum(p.stopped >= moment for p in watched)
+    assert len(rows(**{"viewedAt>>": moment})) == sum(p.stopped > moment for p in watched)
+    assert len(rows(**{"viewedAt<": moment})) == sum(p.stopped <= moment for p in watched)
+    assert len(rows(**{"viewedAt<<": moment, "accountID": 1})) == sum(
+        p.stopped < moment and p.user_id == 1 for p in watched
+    )
+    by_account = rows(sort="accountID,viewedAt:desc")
+    assert [(r["accountID"], -r["viewedAt"]) for r in by_account] == sorted(
+        (p.user_id, -p.stopped) for p in watched
+    )
+    newest = rows(sort="viewedAt:desc", **{"X-Plex-Container-Size": 5})
+    assert [r["viewedAt"] for r in newest] == sorted((p.stopped for p in watched), reverse=True)[:5]
+    assert get(emulator, "/status/sessions/history/all", sort="bogus").status_code == 400
+
+
+# faults
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(error_rate=0.3, seed=1),
+        Faults(rate_limit_rate=0.3, retry_after_s=0, seed=2),
+        Faults(truncate_rate=0.3, seed=3),
+        Faults(malformed_rate=0.3, seed=4),
+        Faults(timeout_rate=0.2, timeout_s=0.3, seed=5),
+    ],
+    ids=["5xx", "429", "truncated", "malformed", "timeout"],
+)
+def test_transient_faults_are_retried_to_a_complete_listing(library, faults):
+    with PlexEmulator(library, TOKEN, faults) as emu:
+        plex = client(emu, retries=6, page_size=100, timeout=0.2)
+        items = list(plex.items(library_of(plex, "2")))
+        plays = list(plex.plays())
+    assert by_key(items) == by_key(expected_items(library, "2"))
+    assert len(plays) == sum(p.watched for p in library.plays)
+
+
+def test_a_page_that_keeps_failing_raises_instead_of_ending_the_listing(emulator):
+    plex = client(emulator, page_size=10)
+    listing = plex.items(library_of(plex, "1"))
+    next(listing)
+    emulator.faults = Faults(error_rate=1.0)
+    with pytest.raises(ServiceError, match="HTTP 5"):
+        list(listing)
+
+
+def test_a_body_that_never_parses_raises(library):
+    emu = PlexEmulator(library, TOKEN, Faults(malformed_rate=1.0))
+    with emu, pytest.raises(ServiceError, match="malformed JSON"):
+        client(emu).libraries()
+
+
+def test_bad_item_data_raises_a_service_error_naming_the_call(emulator, library):
+    movie = movies_of(library, "1")[0]
+    del emulator.node(movie.rating_key)["addedAt"]
+    plex = client(emulator)
+    with pytest.raises(
+        ServiceError,
+        match=rf"GET /library/sections/1/all\?type=1: item "
+        rf"{movie.rating_key}: missing 'addedAt'",
+    ):
+        list(plex.items(library_of(plex, "1")))
+    emulator.node(movie.rating_key).update(addedAt=1, Guid=[{"id": "tmdb://abc"}])
+    with pytest.raises(ServiceError, match="tmdb://abc is not a number"):
+        list(plex.items(library_of(plex, "1")))
+    emulator.node(movie.rating_key).update(Guid=[], Media=[{"Part": ["not an object"]}])
+    with pytest.raises(ServiceError, match="'Part' is not a list of objects"):
+        list(plex.items(library_of(plex, "1")))
+
+
+# state changes
+
+
+def test_deleting_a_show_removes_it_with_its_seasons_and_episodes(emulator, library):
+    show = library.shows[1]
+    gone = (
+        {show.rating_key}
+        | {s.rating_key for s in show.seasons}
+        | {e.rating_key for e in show.episodes}
+    )
+    plex = client(emulator)
+    assert plex.delete(str(show.rating_key)) is True
+    keys = {int(i.key) for i in plex.items(library_of(plex, "2"))}
+    assert keys and not keys & gone
+    for key in (show.rating_key, show.seasons[0].rating_key):
+        response = get(emulator, f"/library/metadata/{key}")
+        assert response.status_code == 404 and "<h1>404 Not Found</h1>" in response.text
+    assert plex.delete(str(show.rating_key)) is False
+    history = container(
+        emulator, "/status/sessions/history/all", metadataItemID=show.rating_key
+    ).get("Metadata", [])
+    assert len(history) == sum(
+        p.watched and p.grandparent_rating_key == show.rating_key for p in library.plays
+    )
+
+
+def test_deleting_an_episode_updates_its_season_and_show_counts(emulator, library):
+    show = library.shows[0]
+    season = show.seasons[0]
+    episode = season.episodes[0]
+    assert client(emulator).delete(str(episode.rating_key))
+    [meta] = container(emulator, f"/library/metadata/{season.rating_key}")["Metadata"]
+    assert meta["leafCount"] == len(season.episodes) - 1
+    [meta] = container(emulator, f"/library/metadata/{show.rating_key}")["Metadata"]
+    assert meta["leafCount"] == len(list(show.episodes)) - 1
+    children = container(emulator, f"/library/metadata/{season.rating_key}/children")
+    assert str(episode.rating_key) not in {m["ratingKey"] for m in children["Metadata"]}
+
+
+def test_deleting_a_movie_removes_it_from_its_collection(emulator, library):
+    movie = next(m for m in movies_of(library, "1") if m.collection)
+    members = [m for m in movies_of(library, "1") if m.collection == movie.collection]
+    collections = container(emulator, "/library/sections/1/collections")["Metadata"]
+    [entry] = [c for c in collections if c["title"] == movie.collection]
+    assert entry["childCount"] == len(members)
+    assert client(emulator).delete(str(movie.rating_key))
+    path = f"/library/collections/{entry['ratingKey']}/children"
+    if len(members) == 1:
+        assert get(emulator, path).status_code == 404
+    else:
+        assert {m["ratingKey"] for m in container(emulator, path)["Metadata"]} == {
+            str(m.rating_key) for m in members if m is not movie
+        }
+
+
+def test_deletes_are_refused_while_media_deletion_is_off(emulator, library):
+    movie = library.movies[0]
+    emulator.allow_media_deletion = False
+    response = httpx.delete(
+        f"{emulator.url}/library/metadata/{movie.rating_key}", headers={"X-Plex-Token": TOKEN}
+    )
+    assert response.status_code == 403 and "<h1>403 Forbidden</h1>" in response.text
+    with pytest.raises(ServiceError, match="Allow media deletion"):
+        client(emulator).delete(str(movie.rating_key))
+    assert get(emulator, f"/library/metadata/{movie.rating_key}").status_code == 200
+    emulator.allow_media_deletion = True
+    assert client(emulator).delete(str(movie.rating_key)) is True
+
+
+def test_unknown_ids_and_paths_get_plex_404_pages(emulator):
+    for path in (
+        "/library/metadata/999999999",
+        "/library/metadata/999999999/children",
+        "/library/sections/9/all",
+        "/library/collections/5/children",
+        "/nope",
+    ):
+        response = get(emulator, path)
+        assert response.status_code == 404, path
+        assert response.text.endswith("<h1>404 Not Found</h1></body></html>")
+    response = httpx.delete(
+        f"{emulator.url}/library/metadata/999999999", headers={"X-Plex-Token": TOKEN}
+    )
+    assert response.status_code == 404

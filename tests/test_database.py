@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+from pony.orm import db_session, select
+
+from prunerr.database import LATEST, MIGRATIONS, open_store, parse_url
+
+ITEM = (
+    "INSERT INTO item (type, title, server, server_key, library_key, library, added, size, "
+    "genres, labels, collections, first_seen, updated_at) "
+    "VALUES ('movie', 'Alien', 'plex', '42', '1', 'Movies', 1.0, 10, '[]', '[]', '[]', 1.0, 1.0)"
+)
+
+
+def test_a_new_database_is_created_at_the_latest_schema(store):
+    with db_session:
+        assert store.execute("SELECT value FROM meta WHERE key='schema_version'") == [
+            (str(LATEST),)
+        ]
+        store.execute(ITEM)
+        item = select(i for i in store.entities["Item"]).first()
+        assert (item.title, item.protected, item.tombstoned_at) == ("Alien", False, None)
+
+
+def test_migrations_upgrade_an_older_database_and_keep_its_rows(database_url, tmp_path: Path):
+    old = open_store(database_url, tmp_path, migrate_to=1)
+    with db_session:
+        old.execute(ITEM)
+    old.disconnect()
+
+    upgraded = open_store(database_url, tmp_path)
+    with db_session:
+        assert upgraded.execute("SELECT title FROM item") == [("Alien",)]
+        assert upgraded.execute("SELECT value FROM meta WHERE key='schema_version'") == [
+            (str(LATEST),)
+        ]
+        upgraded.execute(
+            "INSERT INTO sync_state (source, role, status) VALUES ('plex:media_server', "
+            "'media_server', 'ok')"
+        )
+    upgraded.disconnect()
+
+
+def test_a_database_newer_than_the_code_is_refused(database_url, tmp_path: Path):
+    store = open_store(database_url, tmp_path)
+    with db_session:
+        store.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(LATEST + 1),))
+    store.disconnect()
+    with pytest.raises(RuntimeError, match="newer than this Prunerr"):
+        open_store(database_url, tmp_path)
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store):
+    with pytest.raises(RuntimeError), db_session:
+        store.execute(ITEM)
+        raise RuntimeError("crash mid-write")
+    with db_session:
+        assert store.execute("SELECT COUNT(*) FROM item") == [(0,)]
+
+
+def test_migrations_are_numbered_in_order():
+    assert [m.version for m in MIGRATIONS] == list(range(1, LATEST + 1))
+
+
+def test_database_urls():
+    assert parse_url("", Path("/data"))[1] == {"provider": "sqlite", "filename": "/data/prunerr.db"}
+    assert parse_url("sqlite:////var/lib/p.db", Path("/d"))[1]["filename"] == "/var/lib/p.db"
+    dialect, args = parse_url("postgres://app:s%40cret@db:5433/prunerr?sslmode=require", Path("/"))
+    assert dialect.name == "postgres"
+    assert args == {
+        "provider": "postgres",
+        "host": "db",
+        "port": 5433,
+        "database": "prunerr",
+        "user": "app",
+        "password": "s@cret",
+        "sslmode": "require",
+    }
+    with pytest.raises(ValueError, match="unsupported database URL scheme 'mysql'"):
+        parse_url("mysql://x/y", Path("/"))
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path):
+    store = open_store(None, tmp_path)
+    with db_session:
+        assert store.execute("PRAGMA journal_mode") == [("wal",)]
+    store.disconnect()
