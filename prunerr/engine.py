@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pony.orm import db_session
 
 from prunerr.database import Store
-from prunerr.dsl import UNKNOWN, EvalContext
+from prunerr.dsl import CORE, UNKNOWN, Catalog, EvalContext
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.runtime import folded
 from prunerr.rules import Rule
@@ -140,9 +140,9 @@ _COLUMNS = (
 
 
 def load_items(
-    store: Store, available: Availability, watch_source: str | None
+    store: Store, available: Availability, watch_source: str | None, catalog: Catalog = CORE
 ) -> list[LibraryItem]:
-    """Every live item as the language sees it."""
+    """Every live item as the language sees it, plugin-computed fields included."""
     with db_session:
         rows = store.execute(f"SELECT {', '.join(_COLUMNS)} FROM item WHERE tombstoned_at IS NULL")
         watch_rows = (
@@ -211,6 +211,7 @@ def load_items(
             _watch_fields(fields, watches.get(r["id"], {}))
         if available.requests:
             _request_fields(fields, r, by_id, first_request)
+        catalog.derive(fields, r["type"])
         items.append(LibraryItem(r["id"], fields))
     return items
 

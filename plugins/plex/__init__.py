@@ -30,6 +30,7 @@ def prunerr_config_schema(schema: ConfigSchema) -> None:
                     "token", "X-Plex-Token of the server owner.", env="PLEX_TOKEN", secret=True
                 ),
             ),
+            roles=tuple(sorted(PlexClient.roles)),
         )
     )
 

@@ -31,6 +31,7 @@ def prunerr_config_schema(schema: ConfigSchema) -> None:
                     secret=True,
                 ),
             ),
+            roles=tuple(sorted(SeerrClient.roles)),
         )
     )
 

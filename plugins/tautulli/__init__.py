@@ -33,6 +33,7 @@ def prunerr_config_schema(schema: ConfigSchema) -> None:
                     secret=True,
                 ),
             ),
+            roles=tuple(sorted(TautulliClient.roles)),
         )
     )
 

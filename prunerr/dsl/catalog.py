@@ -36,13 +36,16 @@ ALL_MEDIA = frozenset(MEDIA_TYPE.values)
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """A field an item can carry. `media` lists the media types it applies to."""
+    """A field an item can carry. `media` lists the media types it applies to. A plugin field
+    with `compute` is derived from the item's other fields when the library is loaded:
+    `compute(fields)` returns the value, None for null or UNKNOWN."""
 
     name: str
     type: Type
     description: str
     source: str = "core"
     media: frozenset[str] = ALL_MEDIA
+    compute: Callable[[Mapping], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,17 @@ class Catalog:
     ) -> Catalog:
         return Catalog([*self.fields.values(), *fields], [*self.functions.values(), *functions])
 
+    def derive(self, fields: dict[str, object], media: str | None = None) -> None:
+        """Add the computed plugin fields an item does not carry yet (for its media type)."""
+        for spec in self.fields.values():
+            if spec.compute is None or spec.name in fields:
+                continue
+            if media is not None and media not in spec.media:
+                continue
+            value = spec.compute(fields)
+            if value is not UNKNOWN:
+                fields[spec.name] = value
+
     def suggest(self, name: str, *, functions: bool = False) -> str | None:
         table = self.functions if functions else self.fields
         for known in table:
@@ -105,19 +119,36 @@ class DslRegistry:
 
     def _check_name(self, name: str) -> None:
         if not name.startswith(self.plugin + ".") or len(name) == len(self.plugin) + 1:
-            raise ValueError(f"plugin {self.plugin!r} must name its fields and functions "
-                             f"`{self.plugin}.<name>`, not {name!r}")
+            raise ValueError(
+                f"plugin {self.plugin!r} must name its fields and functions "
+                f"`{self.plugin}.<name>`, not {name!r}"
+            )
 
-    def field(self, name: str, type_: Type | str, description: str,
-              media: Iterable[str] = ALL_MEDIA) -> None:
-        """Declare a field items can carry; `type_` as a Type or written like `datetime?`."""
+    def field(
+        self,
+        name: str,
+        type_: Type | str,
+        description: str,
+        media: Iterable[str] = ALL_MEDIA,
+        compute: Callable[[Mapping], object] | None = None,
+    ) -> None:
+        """Declare a field items can carry; `type_` as a Type or written like `datetime?`;
+        `compute(fields)` derives its value from the item's other fields."""
         self._check_name(name)
         if isinstance(type_, str):
             type_ = parse_type(type_)
-        self.fields.append(FieldSpec(name, type_, description, self.plugin, frozenset(media)))
+        self.fields.append(
+            FieldSpec(name, type_, description, self.plugin, frozenset(media), compute)
+        )
 
-    def function(self, name: str, params: Iterable[Type | str], returns: Type | str,
-                 impl: Callable[..., object], description: str) -> None:
+    def function(
+        self,
+        name: str,
+        params: Iterable[Type | str],
+        returns: Type | str,
+        impl: Callable[..., object],
+        description: str,
+    ) -> None:
         """Declare a function; `impl(ctx, item, *args)` gets known, non-null arguments."""
         self._check_name(name)
         params = tuple(parse_type(p) if isinstance(p, str) else p for p in params)
@@ -199,18 +230,40 @@ def _days_since(ctx: EvalContext, item: Mapping, when: float) -> int:
 
 
 CORE_FUNCTIONS = (
-    FunctionSpec("count", (list_of(Type(Kind.ANY)),), NUMBER, lambda c, i, v: len(v),
-                 "Number of elements of a list: `count(watched_by) < 2`."),
-    FunctionSpec("lower", (STRING,), STRING, lambda c, i, s: s.lower(),
-                 "Lower-case copy of a string."),
-    FunctionSpec("days_since", (DATETIME,), NUMBER, _days_since,
-                 "Whole days from a datetime until now: `days_since(added) > 90`."),
-    FunctionSpec("watched_by_user", (STRING,), BOOL, _watched_by_user,
-                 "Whether the named user completed a play of the item."),
-    FunctionSpec("last_watched_by", (STRING,), _opt(DATETIME), _last_watched_by,
-                 "The named user's last completed play; null if they never watched it."),
-    FunctionSpec("plays_by", (STRING,), NUMBER, _plays_by,
-                 "Completed plays of the item by the named user."),
+    FunctionSpec(
+        "count",
+        (list_of(Type(Kind.ANY)),),
+        NUMBER,
+        lambda c, i, v: len(v),
+        "Number of elements of a list: `count(watched_by) < 2`.",
+    ),
+    FunctionSpec(
+        "lower", (STRING,), STRING, lambda c, i, s: s.lower(), "Lower-case copy of a string."
+    ),
+    FunctionSpec(
+        "days_since",
+        (DATETIME,),
+        NUMBER,
+        _days_since,
+        "Whole days from a datetime until now: `days_since(added) > 90`.",
+    ),
+    FunctionSpec(
+        "watched_by_user",
+        (STRING,),
+        BOOL,
+        _watched_by_user,
+        "Whether the named user completed a play of the item.",
+    ),
+    FunctionSpec(
+        "last_watched_by",
+        (STRING,),
+        _opt(DATETIME),
+        _last_watched_by,
+        "The named user's last completed play; null if they never watched it.",
+    ),
+    FunctionSpec(
+        "plays_by", (STRING,), NUMBER, _plays_by, "Completed plays of the item by the named user."
+    ),
 )
 
 CORE = Catalog(CORE_FIELDS, CORE_FUNCTIONS)

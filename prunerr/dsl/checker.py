@@ -75,7 +75,9 @@ def _guard_key(node: ast.Node) -> str | None:
     if isinstance(node, ast.Field):
         return node.name
     if isinstance(node, ast.Call) and all(isinstance(a, ast.Literal) for a in node.args):
-        args = (json.dumps(fold(a.value) if isinstance(a.value, str) else a.value) for a in node.args)
+        args = (
+            json.dumps(fold(a.value) if isinstance(a.value, str) else a.value) for a in node.args
+        )
         return f"{node.name}({', '.join(args)})"
     return None
 
@@ -100,8 +102,10 @@ def _hint_for_mismatch(a: Type, b: Type, other: ast.Node) -> str | None:
     if kinds == {Kind.DURATION, Kind.NUMBER}:
         return f"durations take a unit: `{shown} days`"
     if Kind.DATETIME in kinds:
-        return ("compare a datetime with a datetime such as `6 months ago` or `2024-01-31`; "
-                "for an age in days write `days_since(added) > 90`")
+        return (
+            "compare a datetime with a datetime such as `6 months ago` or `2024-01-31`; "
+            "for an age in days write `days_since(added) > 90`"
+        )
     if Kind.LIST in kinds:
         return "a list is tested with `contains`, `contains any [..]` or counted with `count(..)`"
     if kinds == {Kind.STRING, Kind.NUMBER} and isinstance(value, str):
@@ -136,8 +140,13 @@ class _Checker:
     def visit_Literal(self, node: ast.Literal, guarded) -> Type:
         self.constant.add(id(node))
         return {
-            "number": NUMBER, "string": STRING, "bool": BOOL, "null": NULL,
-            "size": Type(Kind.SIZE), "duration": Type(Kind.DURATION), "datetime": DATETIME,
+            "number": NUMBER,
+            "string": STRING,
+            "bool": BOOL,
+            "null": NULL,
+            "size": Type(Kind.SIZE),
+            "duration": Type(Kind.DURATION),
+            "datetime": DATETIME,
         }.get(node.kind, ANY)
 
     def visit_Now(self, node, guarded) -> Type:
@@ -150,12 +159,21 @@ class _Checker:
         spec: FieldSpec | None = self.catalog.fields.get(node.name)
         if spec is None:
             suggestion = self.catalog.suggest(node.name)
-            return self.error("E101", node, f"unknown field `{node.name}`",
-                              f"did you mean `{suggestion}`?" if suggestion else
-                              "`prunerr rules fields` lists the fields")
+            return self.error(
+                "E101",
+                node,
+                f"unknown field `{node.name}`",
+                f"did you mean `{suggestion}`?"
+                if suggestion
+                else "`prunerr rules fields` lists the fields",
+            )
         if self.media and self.media not in spec.media:
-            self.error("E105", node, f"`{node.name}` does not apply to {self.media}s",
-                       f"it is defined for: {', '.join(sorted(spec.media))}")
+            self.error(
+                "E105",
+                node,
+                f"`{node.name}` does not apply to {self.media}s",
+                f"it is defined for: {', '.join(sorted(spec.media))}",
+            )
         return spec.type
 
     def visit_Call(self, node: ast.Call, guarded) -> Type:
@@ -163,16 +181,29 @@ class _Checker:
         spec = self.catalog.functions.get(node.name)
         if spec is None:
             suggestion = self.catalog.suggest(node.name, functions=True)
-            return self.error("E102", node.name_span, f"unknown function `{node.name}`",
-                              f"did you mean `{suggestion}`?" if suggestion else
-                              "`prunerr rules functions` lists the functions")
+            return self.error(
+                "E102",
+                node.name_span,
+                f"unknown function `{node.name}`",
+                f"did you mean `{suggestion}`?"
+                if suggestion
+                else "`prunerr rules functions` lists the functions",
+            )
         if len(node.args) != len(spec.params):
-            return self.error("E103", node, f"`{node.name}` takes {len(spec.params)} "
-                              f"argument(s), got {len(node.args)}", f"usage: {spec.signature}")
+            return self.error(
+                "E103",
+                node,
+                f"`{node.name}` takes {len(spec.params)} argument(s), got {len(node.args)}",
+                f"usage: {spec.signature}",
+            )
         for arg, got, want in zip(node.args, arg_types, spec.params, strict=True):
             if not self._accepts(want, got):
-                self.error("E104", arg, f"argument of `{node.name}` must be {want}, not {got}",
-                           f"usage: {spec.signature}")
+                self.error(
+                    "E104",
+                    arg,
+                    f"argument of `{node.name}` must be {want}, not {got}",
+                    f"usage: {spec.signature}",
+                )
         return spec.returns
 
     @staticmethod
@@ -180,8 +211,9 @@ class _Checker:
         if got.kind in (Kind.ANY, Kind.NULL):
             return True
         if want.kind is Kind.LIST:
-            return got.kind is Kind.LIST and (want.elem.kind is Kind.ANY or
-                                              _compatible(want.elem, got.elem))
+            return got.kind is Kind.LIST and (
+                want.elem.kind is Kind.ANY or _compatible(want.elem, got.elem)
+            )
         if want.kind is Kind.STRING:
             return got.is_stringlike
         return _compatible(want, got)
@@ -213,8 +245,12 @@ class _Checker:
 
     def _condition(self, node: ast.Node, t: Type, where: str) -> None:
         if t.kind not in (Kind.BOOL, Kind.ANY):
-            self.error("E205", node, f"{where} needs a condition, but this is a {t}",
-                       "compare it with something, e.g. `size > 20 GB`")
+            self.error(
+                "E205",
+                node,
+                f"{where} needs a condition, but this is a {t}",
+                "compare it with something, e.g. `size > 20 GB`",
+            )
 
     def visit_Not(self, node: ast.Not, guarded) -> Type:
         self._condition(node.operand, self.visit(node.operand, guarded), "`not`")
@@ -228,7 +264,8 @@ class _Checker:
         inner = guarded | {
             key
             for op in node.operands
-            if isinstance(op, ast.IsNull) and op.negated == guard_negated
+            if isinstance(op, ast.IsNull)
+            and op.negated == guard_negated
             and (key := _guard_key(op.operand))
         }
         for operand in node.operands:
@@ -245,8 +282,12 @@ class _Checker:
         result = _ARITH_RESULTS.get((node.op, a.kind, b.kind))
         if result is None:
             other = node.right if a.kind is not Kind.NUMBER else node.left
-            return self.error("E201", node, f"cannot apply `{node.op}` to {a} and {b}",
-                              _hint_for_mismatch(a, b, other))
+            return self.error(
+                "E201",
+                node,
+                f"cannot apply `{node.op}` to {a} and {b}",
+                _hint_for_mismatch(a, b, other),
+            )
         return Type(result, a.nullable or b.nullable)
 
     def visit_Coalesce(self, node: ast.Coalesce, guarded) -> Type:
@@ -254,8 +295,12 @@ class _Checker:
         b = self.visit(node.right, guarded)
         self._mark_constant_if(node, node.left, node.right)
         if not _compatible(a, b):
-            return self.error("E201", node, f"`??` needs both sides of one type, got {a} and {b}",
-                              _hint_for_mismatch(a, b, node.right))
+            return self.error(
+                "E201",
+                node,
+                f"`??` needs both sides of one type, got {a} and {b}",
+                _hint_for_mismatch(a, b, node.right),
+            )
         base = b if a.kind is Kind.NULL else a
         if a.kind is Kind.ENUM and b.kind is Kind.STRING:
             # `resolution ?? "720p"` stays an enum (the compiler canonicalises the literal); with
@@ -276,8 +321,12 @@ class _Checker:
         self._mark_constant_if(node, node.operand)
         if t.kind not in (Kind.DURATION, Kind.ANY):
             word = "from now" if node.future else "ago"
-            return self.error("E201", node, f"`{word}` follows a duration, not a {t}",
-                              f"for example `6 months {word}`")
+            return self.error(
+                "E201",
+                node,
+                f"`{word}` follows a duration, not a {t}",
+                f"for example `6 months {word}`",
+            )
         return DATETIME.as_nullable(t.nullable)
 
     def visit_Compare(self, node: ast.Compare, guarded) -> Type:
@@ -286,11 +335,13 @@ class _Checker:
         self._mark_constant_if(node, node.left, node.right)
         if Kind.ANY not in (a.kind, b.kind):
             check = {
-                "in": self._check_in, "not in": self._check_in,
+                "in": self._check_in,
+                "not in": self._check_in,
                 "contains": self._check_contains,
                 "contains any": self._check_contains_list,
                 "contains all": self._check_contains_list,
-                "starts with": self._check_affix, "ends with": self._check_affix,
+                "starts with": self._check_affix,
+                "ends with": self._check_affix,
                 "matches": self._check_matches,
             }.get(node.op, self._check_comparison)
             check(node, a, b, guarded)
@@ -302,9 +353,12 @@ class _Checker:
             enum = enum_type.enum
             if enum.canonical(literal.value) is None:
                 suggestion = enum.suggest(literal.value)
-                self.error("E202", literal, f'"{literal.value}" is not a {enum.name} '
-                           f"(one of {', '.join(enum.values)})",
-                           f'did you mean "{suggestion}"?' if suggestion else None)
+                self.error(
+                    "E202",
+                    literal,
+                    f'"{literal.value}" is not a {enum.name} (one of {", ".join(enum.values)})',
+                    f'did you mean "{suggestion}"?' if suggestion else None,
+                )
 
     def _check_enum_sides(self, node: ast.Compare, a: Type, b: Type) -> None:
         if a.kind is Kind.ENUM:
@@ -317,8 +371,12 @@ class _Checker:
             # The hint quotes the number (`20` -> `20 GB`) or the string (`"2020"` -> `2020`).
             shown = Kind.STRING if Kind.STRING in (a.kind, b.kind) else Kind.NUMBER
             other = node.left if a.kind is shown else node.right
-            self.error("E201", node, f"cannot compare {a} with {b} using `{node.op}`",
-                       _hint_for_mismatch(a, b, other))
+            self.error(
+                "E201",
+                node,
+                f"cannot compare {a} with {b} using `{node.op}`",
+                _hint_for_mismatch(a, b, other),
+            )
             return
         self._check_enum_sides(node, a, b)
         if node.op == "!=":
@@ -328,35 +386,58 @@ class _Checker:
             return
         for t in (a, b):
             if t.kind is not Kind.NULL and not t.is_ordered:
-                hint = ("count its elements with `count(..)`" if t.kind is Kind.LIST else
-                        "use `==`, `!=` or `in`")
-                self.error("E203", node, f"{t} values have no order; `{node.op}` does not apply",
-                           hint)
+                hint = (
+                    "count its elements with `count(..)`"
+                    if t.kind is Kind.LIST
+                    else "use `==`, `!=` or `in`"
+                )
+                self.error(
+                    "E203", node, f"{t} values have no order; `{node.op}` does not apply", hint
+                )
                 return
         for t, other, other_t in ((a, node.right, b), (b, node.left, a)):
             # Only the enumeration's own values have an order: a string literal was checked
             # above (E202); any other string may be none of them.
-            if t.kind is Kind.ENUM and other_t.kind is Kind.STRING and not _is_string_literal(other):
-                self.error("E201", node, f"cannot order {t} against an arbitrary string",
-                           f"compare with one of its values: {', '.join(t.enum.values)}")
+            if (
+                t.kind is Kind.ENUM
+                and other_t.kind is Kind.STRING
+                and not _is_string_literal(other)
+            ):
+                self.error(
+                    "E201",
+                    node,
+                    f"cannot order {t} against an arbitrary string",
+                    f"compare with one of its values: {', '.join(t.enum.values)}",
+                )
                 return
         for side in (node.left, node.right):
             for source, key in _null_sources(side):
                 if self.types[id(source)].nullable and key not in guarded:
-                    self.error("W101", source,
-                               f"`{key}` can be null, and `{node.op}` with null is unknown, so "
-                               "this never matches items where it is null",
-                               f"to include them write `{key} is null or ...` or `{key} ?? "
-                               f"<default>`; to exclude them say so: `{key} is not null and ...`")
+                    self.error(
+                        "W101",
+                        source,
+                        f"`{key}` can be null, and `{node.op}` with null is unknown, so "
+                        "this never matches items where it is null",
+                        f"to include them write `{key} is null or ...` or `{key} ?? "
+                        f"<default>`; to exclude them say so: `{key} is not null and ...`",
+                    )
 
     def _check_in(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if b.kind is not Kind.LIST:
-            self.error("E201", node.right, f"`{node.op}` needs a list on its right, not a {b}",
-                       'for example `resolution in ["720p", "1080p"]`')
+            self.error(
+                "E201",
+                node.right,
+                f"`{node.op}` needs a list on its right, not a {b}",
+                'for example `resolution in ["720p", "1080p"]`',
+            )
             return
         if a.kind is Kind.LIST:
-            self.error("E201", node, "the left side of `in` is a list",
-                       "to test lists for common elements use `contains any [..]`")
+            self.error(
+                "E201",
+                node,
+                "the left side of `in` is a list",
+                "to test lists for common elements use `contains any [..]`",
+            )
             return
         if not _compatible(a, b.elem):
             self.error("E201", node, f"cannot look for a {a} in a {b}")
@@ -371,29 +452,45 @@ class _Checker:
         """`!=` and `not in` treat null as a value, so they are *true* for null: say so."""
         key = _guard_key(side)
         if t.nullable and key is not None and key not in guarded:
-            self.error("W102", side,
-                       f"`{key}` can be null, and `null {shown}` is true, so this matches items "
-                       "where it is null",
-                       f"to exclude them write `{key} is not null and ...`; to say you mean "
-                       f"them write `{key} is null or ...`")
+            self.error(
+                "W102",
+                side,
+                f"`{key}` can be null, and `null {shown}` is true, so this matches items "
+                "where it is null",
+                f"to exclude them write `{key} is not null and ...`; to say you mean "
+                f"them write `{key} is null or ...`",
+            )
 
     def _check_contains(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if a.kind is Kind.LIST:
             if not _compatible(a.elem, b) or b.kind is Kind.LIST:
-                self.error("E201", node, f"a {a} cannot contain a {b}",
-                           "use `contains any [..]` or `contains all [..]` with a list"
-                           if b.kind is Kind.LIST else None)
+                self.error(
+                    "E201",
+                    node,
+                    f"a {a} cannot contain a {b}",
+                    "use `contains any [..]` or `contains all [..]` with a list"
+                    if b.kind is Kind.LIST
+                    else None,
+                )
         elif a.kind is Kind.STRING:
             if not b.is_stringlike:
                 self.error("E201", node, f"a string can only contain a string, not a {b}")
         else:
-            self.error("E201", node, f"`contains` applies to lists and strings, not a {a}",
-                       "use `==` to compare single values")
+            self.error(
+                "E201",
+                node,
+                f"`contains` applies to lists and strings, not a {a}",
+                "use `==` to compare single values",
+            )
 
     def _check_contains_list(self, node: ast.Compare, a: Type, b: Type, guarded) -> None:
         if b.kind is not Kind.LIST:
-            self.error("E201", node.right, f"`{node.op}` needs a list on its right, not a {b}",
-                       f'for example `genres {node.op} ["Horror", "Thriller"]`')
+            self.error(
+                "E201",
+                node.right,
+                f"`{node.op}` needs a list on its right, not a {b}",
+                f'for example `genres {node.op} ["Horror", "Thriller"]`',
+            )
         elif a.kind not in (Kind.LIST, Kind.STRING):
             self.error("E201", node, f"`{node.op}` applies to lists and strings, not a {a}")
         elif not _compatible(a.elem if a.kind is Kind.LIST else STRING, b.elem):
@@ -408,8 +505,12 @@ class _Checker:
             self.error("E201", node.left, f"`matches` applies to strings, not a {a}")
         pattern = node.right
         if not (isinstance(pattern, ast.Literal) and pattern.kind == "string"):
-            self.error("E201", pattern, "the pattern of `matches` must be a string literal",
-                       'for example `title matches "(?i)^the "`')
+            self.error(
+                "E201",
+                pattern,
+                "the pattern of `matches` must be a string literal",
+                'for example `title matches "(?i)^the "`',
+            )
             return
         try:
             compile_regex(pattern.value)
@@ -417,8 +518,12 @@ class _Checker:
             reason = exc.args[0] if isinstance(exc, re2.error) and exc.args else exc
             if isinstance(reason, bytes):
                 reason = reason.decode("utf-8", "replace")
-            self.error("E204", pattern, f"invalid regular expression: {reason}",
-                       "patterns use RE2 syntax (no backreferences or lookaround)")
+            self.error(
+                "E204",
+                pattern,
+                f"invalid regular expression: {reason}",
+                "patterns use RE2 syntax (no backreferences or lookaround)",
+            )
 
 
 def check(root: ast.Node, catalog: Catalog, media: str | None = None) -> Checked:
@@ -426,6 +531,10 @@ def check(root: ast.Node, catalog: Catalog, media: str | None = None) -> Checked
     checker = _Checker(catalog, media)
     root_type = checker.visit(root)
     if root_type.kind not in (Kind.BOOL, Kind.ANY):
-        checker.error("E205", root, f"a condition must be true or false, but this is a {root_type}",
-                      "compare it with something, e.g. `size > 20 GB`")
+        checker.error(
+            "E205",
+            root,
+            f"a condition must be true or false, but this is a {root_type}",
+            "compare it with something, e.g. `size > 20 GB`",
+        )
     return Checked(root, checker.types, checker.constant, checker.diagnostics)

@@ -56,6 +56,15 @@ def absent(*pairs) -> bool:
     return any(v is UNKNOWN or (v is None and m) for v, m in zip(values, null_missing, strict=True))
 
 
+def regex_search(regex, text: str) -> bool:
+    """`matches`: RE2 takes UTF-8, so text with lone surrogates (possible in upstream JSON) is
+    searched with them replaced."""
+    try:
+        return regex.search(text) is not None
+    except UnicodeEncodeError:
+        return regex.search(text.encode("utf-8", "replace").decode("utf-8")) is not None
+
+
 def make_list(*values):
     return UNKNOWN if any(v is UNKNOWN for v in values) else values
 
@@ -74,6 +83,7 @@ _RUNTIME = {
     "_and": kleene_and,
     "_or": kleene_or,
     "_list": make_list,
+    "_search": regex_search,
     "_absent": absent,
     "_in": in_list,
 }
@@ -172,7 +182,9 @@ class _Generator:
 
     def emit_Call(self, node: ast.Call) -> str:
         fn = self.const(self.catalog.functions[node.name].impl)
-        return self._guarded(node.args, lambda *args: f"{fn}(_ctx, item{''.join(', ' + a for a in args)})")
+        return self._guarded(
+            node.args, lambda *args: f"{fn}(_ctx, item{''.join(', ' + a for a in args)})"
+        )
 
     def emit_ListLit(self, node: ast.ListLit) -> str:
         items = ", ".join(self.expr(i) for i in node.items)
@@ -194,8 +206,10 @@ class _Generator:
         code = operands[-1]
         for operand in reversed(operands[:-1]):
             a, b = self.temp(), self.temp()
-            code = (f"({stop} if ({a} := {operand}) is {stop} else ({stop} if ({b} := {code}) "
-                    f"is {stop} else (U if {a} is U or {b} is U else {other})))")
+            code = (
+                f"({stop} if ({a} := {operand}) is {stop} else ({stop} if ({b} := {code}) "
+                f"is {stop} else (U if {a} is U or {b} is U else {other})))"
+            )
         return code
 
     def emit_Arith(self, node: ast.Arith) -> str:
@@ -211,7 +225,8 @@ class _Generator:
         right = self._enum_side(self.type_of(node), node.right) or right
         if self.trace:  # evaluate the right side too, to show it
             r = self.temp()
-            return f"(U if (({t} := {left}), ({r} := {right}))[0] is U else ({r} if {t} is None else {t}))"
+            both = f"(({t} := {left}), ({r} := {right}))[0]"
+            return f"(U if {both} is U else ({r} if {t} is None else {t}))"
         return f"(U if ({t} := {left}) is U else ({right} if {t} is None else {t}))"
 
     def emit_IsNull(self, node: ast.IsNull) -> str:
@@ -235,9 +250,9 @@ class _Generator:
         if op == "matches":
             regex = self.const(compile_regex(node.right.value))
             if left_t.kind is Kind.LIST:
-                build = f"any({regex}.search(_x) is not None for _x in {{a}})"
+                build = f"any(_search({regex}, _x) for _x in {{a}})"
             else:
-                build = f"{regex}.search({{a}}) is not None"
+                build = f"_search({regex}, {{a}})"
             return self._guarded([node.left], lambda a: build.format(a=a))
         return self._containment(node, left_t)
 
@@ -252,18 +267,21 @@ class _Generator:
         for enum_t, literal, other in ((lt, node.right, node.left), (rt, node.left, node.right)):
             canonical = self._enum_side(enum_t, literal)
             if canonical:
-                return self._guarded([other], lambda a: f"{negate}{a} == {canonical}", True)
+                return self._guarded([other], lambda a, c=canonical: f"{negate}{a} == {c}", True)
         stringy = lt.kind is Kind.STRING or rt.kind is Kind.STRING
         if lt.kind is Kind.LIST and _is_stringy(lt):
-            build = "_fset({a}) == _fset({b}) if {a} is not None and {b} is not None else {a} == {b}"
+            build = (
+                "_fset({a}) == _fset({b}) if {a} is not None and {b} is not None else {a} == {b}"
+            )
         elif stringy:
             build = "_fold_n({a}) == _fold_n({b})"
         else:
             build = "{a} == {b}"
-        return self._guarded((node.left, node.right),
-                             lambda a, b: f"{negate}({build.format(a=a, b=b)})", null_is_value=True)
-
-    _ORDER_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+        return self._guarded(
+            (node.left, node.right),
+            lambda a, b: f"{negate}({build.format(a=a, b=b)})",
+            null_is_value=True,
+        )
 
     def _ordering(self, node: ast.Compare, lt: Type, rt: Type) -> str:
         enum_t = lt if lt.kind is Kind.ENUM else rt if rt.kind is Kind.ENUM else None
@@ -276,9 +294,10 @@ class _Generator:
             key = "_fold({})"
         else:
             key = "{}"
-        op = self._ORDER_OPS[node.op]
-        return self._guarded((node.left, node.right),
-                             lambda a, b: f"{key.format(a)} {op} {key.format(b)}")
+        op = node.op
+        return self._guarded(
+            (node.left, node.right), lambda a, b: f"{key.format(a)} {op} {key.format(b)}"
+        )
 
     def _membership(self, node: ast.Compare, lt: Type, rt: Type) -> str:
         negate = "not " if node.op == "not in" else ""
@@ -295,8 +314,9 @@ class _Generator:
                 values.append(v)
             members = self.const(frozenset(values))
             key = "_fold_n({})" if lt.kind is Kind.STRING else "{}"
-            return self._guarded([node.left], lambda a: f"{negate}{key.format(a)} in {members}",
-                                 null_is_value=True)
+            return self._guarded(
+                [node.left], lambda a: f"{negate}{key.format(a)} in {members}", null_is_value=True
+            )
         # Null on the left is a value; a null list on the right makes the test unknown.
         return self._guarded(
             (node.left, node.right),
@@ -314,8 +334,11 @@ class _Generator:
                 build = f"{need} in {have}"
             else:
                 need = "_fset({b})" if stringy else "frozenset({b})"
-                build = (f"not {need}.isdisjoint({have})" if op == "contains any"
-                         else f"{need}.issubset({have})")
+                build = (
+                    f"not {need}.isdisjoint({have})"
+                    if op == "contains any"
+                    else f"{need}.issubset({have})"
+                )
         elif op == "contains":
             build = "_fold({b}) in _fold({a})"
         elif op in ("contains any", "contains all"):
@@ -348,7 +371,7 @@ def generate(checked: Checked, catalog: Catalog, *, trace: bool = False):
     body = gen.condition(checked.root)
     source = _source(gen, body)
     namespace = dict(gen.namespace)
-    exec(compile(source, "<prunerr rule>", "exec"), namespace)  # noqa: S102 - our own code
+    exec(compile(source, "<prunerr rule>", "exec"), namespace)
     return namespace["_bind"], source
 
 

@@ -9,7 +9,6 @@ from .checker import Checked
 from .runtime import format_value
 from .types import Type
 
-
 NOT_EVALUATED = object()
 
 

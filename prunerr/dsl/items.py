@@ -1,4 +1,5 @@
-"""Items written by people (rule tests, `rules eval`) to run-time values, checked against the catalog.
+"""Items written by people (rule tests, `rules eval`) as run-time values, checked against the
+catalog.
 
 A field absent from the mapping stays absent, which the language reads as *unknown*; an explicit
 null is null. Sizes are integer bytes or size strings (`"25 GB"`), durations integer seconds or
@@ -54,14 +55,14 @@ def _coerce(value: object, type_: Type) -> object:
         if isinstance(value, str):
             size = units.parse_size(value)
             if size is None:
-                raise _Invalid(f"expected a size such as \"25 GB\", got {value!r}")
+                raise _Invalid(f'expected a size such as "25 GB", got {value!r}')
             return size
         return _number(value)
     if kind is Kind.DURATION:
         if isinstance(value, str):
             seconds = units.parse_duration(value)
             if seconds is None:
-                raise _Invalid(f"expected a duration such as \"95 min\", got {value!r}")
+                raise _Invalid(f'expected a duration such as "95 min", got {value!r}')
             return seconds
         return float(_number(value))
     if kind is Kind.DATETIME:
@@ -103,8 +104,9 @@ def _watches(value: object) -> dict[str, tuple[int, float | None]]:
     return result
 
 
-def load_item(raw: object, catalog: Catalog, media: str | None = None
-              ) -> tuple[dict[str, object], list[ItemProblem]]:
+def load_item(
+    raw: object, catalog: Catalog, media: str | None = None
+) -> tuple[dict[str, object], list[ItemProblem]]:
     """Check and convert an item; returns the run-time item and the problems found. With
     `media`, fields that do not apply to that media type are problems too."""
     if not isinstance(raw, Mapping):
@@ -127,4 +129,6 @@ def load_item(raw: object, catalog: Catalog, media: str | None = None
             problems.append(ItemProblem(spec.name, f"`{spec.name}`: {exc}"))
         except ValueError as exc:  # a malformed date inside `watches`
             problems.append(ItemProblem(spec.name, f"`{spec.name}`: {exc}"))
+    if not problems:
+        catalog.derive(item, media)
     return item, problems

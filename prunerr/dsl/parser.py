@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 from functools import cache
 
 from lark import Lark, Token, Transformer, v_args
@@ -29,6 +28,9 @@ def lark_parser() -> Lark:
         maybe_placeholders=False,
         cache=True,  # the LALR tables, in the temp dir: 60 ms instead of 350 ms per process
     )
+
+
+MAX_EXACT_INT = 2**53
 
 
 class ParseError(Exception):
@@ -63,9 +65,10 @@ class _ToAst(Transformer):
     # literals
     def number(self, meta, children):
         (tok,) = children
-        if math.isinf(float(tok)):
-            return self._too_large(tok)
         value = float(tok) if "." in tok else int(tok)
+        # integers beyond 2**53 lose precision as floats and overflow arithmetic with them
+        if math.isinf(float(tok)) or abs(value) > MAX_EXACT_INT:
+            return self._too_large(tok)
         return ast.Literal(_span(tok), "number", value)
 
     def size(self, meta, children):
@@ -87,8 +90,12 @@ class _ToAst(Transformer):
         try:
             value = parse_datetime(str(tok))
         except ValueError as exc:
-            return self._bad(tok, "E005", f"invalid date `{tok}`: {exc}",
-                             "dates are written YYYY-MM-DD, datetimes YYYY-MM-DDTHH:MM:SSZ")
+            return self._bad(
+                tok,
+                "E005",
+                f"invalid date `{tok}`: {exc}",
+                "dates are written YYYY-MM-DD, datetimes YYYY-MM-DDTHH:MM:SSZ",
+            )
         return ast.Literal(_span(tok), "datetime", value)
 
     def string(self, meta, children):
@@ -109,8 +116,12 @@ class _ToAst(Transformer):
 
         value = _ESCAPE.sub(unescape, body)
         if problems:
-            return self._bad(tok, "E004", f"invalid escape `\\{problems[0]}` in string",
-                             "write \\u with four hex digits (\\u00e9) or \\U with eight")
+            return self._bad(
+                tok,
+                "E004",
+                f"invalid escape `\\{problems[0]}` in string",
+                "write \\u with four hex digits (\\u00e9) or \\U with eight",
+            )
         return ast.Literal(_span(tok), "string", value)
 
     def true(self, meta, children):
@@ -178,7 +189,7 @@ class _ToAst(Transformer):
         left, op, right = children
         return ast.Compare(_span(meta), str(op), left, right)
 
-    def _predicate(op):  # noqa: N805 - builds methods
+    def _predicate(op):
         def method(self, meta, children):
             left, right = children
             return ast.Compare(_span(meta), op, left, right)
@@ -227,9 +238,14 @@ _READABLE = {
 }
 
 _GLUED = {
-    "startswith": "starts with", "endswith": "ends with", "isnull": "is null",
-    "isnotnull": "is not null", "notin": "not in", "containsany": "contains any",
-    "containsall": "contains all", "fromnow": "from now",
+    "startswith": "starts with",
+    "endswith": "ends with",
+    "isnull": "is null",
+    "isnotnull": "is not null",
+    "notin": "not in",
+    "containsany": "contains any",
+    "containsall": "contains all",
+    "fromnow": "from now",
 }
 
 _CHAR_HINTS = {
@@ -263,20 +279,29 @@ def _syntax_diagnostic(text: str, exc: UnexpectedInput) -> Diagnostic:
         if ch in "\"'":
             end = text.find("\n", pos)
             end = len(text) if end < 0 else end
-            return Diagnostic("E002", "unterminated string", (pos, end),
-                              f"close the string with {ch}")
+            return Diagnostic(
+                "E002", "unterminated string", (pos, end), f"close the string with {ch}"
+            )
         # `5 m`, `20 gallons`: a number followed by a word that is not a unit.
         m = re.compile(r"[a-zA-Z]+").match(text, pos)
         if m and re.search(r"\d[ \t]*$", text[:pos]):
             return _unit_diagnostic(m.group(), (pos, m.end()))
-        return Diagnostic("E001", f"unexpected character `{ch}`", (pos, pos + 1),
-                          _CHAR_HINTS.get(ch) or _expected(exc) or None)
+        return Diagnostic(
+            "E001",
+            f"unexpected character `{ch}`",
+            (pos, pos + 1),
+            _CHAR_HINTS.get(ch) or _expected(exc) or None,
+        )
     if isinstance(exc, UnexpectedToken | UnexpectedEOF):
         token = getattr(exc, "token", None)
         if token is None or token.type == "$END":
             end = len(text.rstrip())
-            return Diagnostic("E003", "unexpected end of expression", (max(end - 1, 0), end),
-                              _expected(exc) or None)
+            return Diagnostic(
+                "E003",
+                "unexpected end of expression",
+                (max(end - 1, 0), end),
+                _expected(exc) or None,
+            )
         span = (token.start_pos, token.end_pos)
         prev = text[: token.start_pos]
         if token.type == "NAME" and re.search(r"\d[ \t]*$", prev):
@@ -285,8 +310,12 @@ def _syntax_diagnostic(text: str, exc: UnexpectedInput) -> Diagnostic:
         if glued:
             return Diagnostic("E001", f"unexpected `{token}`", span, f"did you mean `{glued}`?")
         if token.type == "COMPARE":
-            return Diagnostic("E001", f"unexpected `{token}`: comparisons do not chain", span,
-                              "write `a < b and b < c`")
+            return Diagnostic(
+                "E001",
+                f"unexpected `{token}`: comparisons do not chain",
+                span,
+                "write `a < b and b < c`",
+            )
         return Diagnostic("E001", f"unexpected `{token}`", span, _expected(exc) or None)
     return Diagnostic("E001", str(exc), (0, len(text)))
 
@@ -295,8 +324,10 @@ def _unit_diagnostic(word: str, span: ast.Span) -> Diagnostic:
     if word.lower() == "m":
         hint = "`m` is ambiguous: write `min` for minutes or `months`"
     else:
-        hint = ("sizes take B KB MB GB TB PB (x1000) or KiB MiB GiB TiB PiB (x1024); durations "
-                "take s, min, h, d, w, months, years")
+        hint = (
+            "sizes take B KB MB GB TB PB (x1000) or KiB MiB GiB TiB PiB (x1024); durations "
+            "take s, min, h, d, w, months, years"
+        )
     return Diagnostic("E005", f"unknown unit `{word}`", span, hint)
 
 
@@ -306,8 +337,16 @@ _COMMENT = re.compile(r"#[^\n]*")
 def parse(text: str) -> ast.Node:
     """Parse one expression. Raises ParseError with diagnostics (offsets into `text`)."""
     if not _COMMENT.sub("", text).strip():
-        raise ParseError([Diagnostic("E301", "the condition is empty", (0, len(text)),
-                                     "write an expression such as `size > 20 GB`")])
+        raise ParseError(
+            [
+                Diagnostic(
+                    "E301",
+                    "the condition is empty",
+                    (0, len(text)),
+                    "write an expression such as `size > 20 GB`",
+                )
+            ]
+        )
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as exc:

@@ -63,9 +63,12 @@ def compile_condition(text: str, catalog: Catalog = CORE, media: str | None = No
         return Compilation(None, checked.diagnostics)
     compiled = Compiled(checked, catalog)
     if _is_constant(compiled):
-        constant = Diagnostic("E302", "the condition does not depend on the item, so it matches "
-                              "everything or nothing", root.span,
-                              "compare a field, e.g. `size > 20 GB`")
+        constant = Diagnostic(
+            "E302",
+            "the condition does not depend on the item, so it matches everything or nothing",
+            root.span,
+            "compare a field, e.g. `size > 20 GB`",
+        )
         return Compilation(None, [*checked.diagnostics, constant])
     program = Program(text, checked, compiled, tuple(checked.diagnostics))
     return Compilation(program, checked.diagnostics)

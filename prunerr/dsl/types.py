@@ -105,21 +105,39 @@ def enum_of(enum: EnumDef) -> Type:
     return Type(Kind.ENUM, enum=enum)
 
 
-MEDIA_TYPE = EnumDef("media_type", ("movie", "show", "season", "episode"),
-                     aliases=(("tv", "show"), ("series", "show"), ("film", "movie")))
+MEDIA_TYPE = EnumDef(
+    "media_type",
+    ("movie", "show", "season", "episode"),
+    aliases=(("tv", "show"), ("series", "show"), ("film", "movie")),
+)
 RESOLUTION = EnumDef(
     "resolution",
     ("480p", "576p", "720p", "1080p", "2160p"),
     ordered=True,
-    aliases=(("sd", "480p"), ("480", "480p"), ("576", "576p"), ("720", "720p"), ("hd", "720p"),
-             ("1080", "1080p"), ("fhd", "1080p"), ("2160", "2160p"), ("4k", "2160p"),
-             ("uhd", "2160p")),
+    aliases=(
+        ("sd", "480p"),
+        ("480", "480p"),
+        ("576", "576p"),
+        ("720", "720p"),
+        ("hd", "720p"),
+        ("1080", "1080p"),
+        ("fhd", "1080p"),
+        ("2160", "2160p"),
+        ("4k", "2160p"),
+        ("uhd", "2160p"),
+    ),
 )
 HDR = EnumDef(
     "hdr",
     ("none", "hdr10", "hdr10+", "dolby_vision", "hlg"),
-    aliases=(("sdr", "none"), ("hdr", "hdr10"), ("hdr10plus", "hdr10+"), ("dv", "dolby_vision"),
-             ("dolby vision", "dolby_vision"), ("dovi", "dolby_vision")),
+    aliases=(
+        ("sdr", "none"),
+        ("hdr", "hdr10"),
+        ("hdr10plus", "hdr10+"),
+        ("dv", "dolby_vision"),
+        ("dolby vision", "dolby_vision"),
+        ("dovi", "dolby_vision"),
+    ),
 )
 SERIES_STATUS = EnumDef("series_status", ("continuing", "ended", "upcoming", "deleted"))
 

@@ -1,5 +1,5 @@
-"""The base of every emulator: a Falcon app served over loopback (threaded wsgiref), which counts requests,
-checks the service's credentials the way the real service does, and injects faults on demand."""
+"""The base of every emulator: a Falcon app served over loopback (threaded wsgiref) that counts
+requests, checks credentials the way the real service does, and injects faults on demand."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-
-import falcon
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import falcon
 
 from .synthetic import SyntheticLibrary
 

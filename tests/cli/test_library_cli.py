@@ -1,0 +1,85 @@
+"""`prunerr emulate`, `prunerr sync`, `prunerr rules plan` and `prunerr plugins` end to end, each
+in its own process, the way a user runs them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def emulators():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prunerr", "emulate", "--size", "XS", "--seed", "3"],
+        stdout=subprocess.PIPE, text=True)
+    services = json.loads(process.stdout.readline())
+    yield process, services
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+
+
+def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "prunerr", *args], cwd=REPO,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+
+
+def test_emulate_prints_every_service_url_key_and_environment(emulators):
+    _, services = emulators
+    assert set(services) == {"plex", "radarr", "sonarr", "tautulli", "seerr"}
+    assert services["radarr"]["env"] == {"RADARR_URL": services["radarr"]["url"],
+                                         "RADARR_API_KEY": services["radarr"]["key"]}
+    assert all(s["url"].startswith("http://127.0.0.1:") for s in services.values())
+
+
+def test_sync_then_plan_against_the_emulators(emulators, tmp_path):
+    process, services = emulators
+    env = {k: v for s in services.values() for k, v in s["env"].items()}
+    env["PRUNERR_DATA_DIR"] = str(tmp_path)
+    synced = run(env, "sync", "--format", "json")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    report = json.loads(synced.stdout)
+    assert report["ok"] and {s["source"] for s in report["sources"]} == {
+        "plex:media_server", "radarr:library_manager", "sonarr:library_manager",
+        "tautulli:watch_history", "seerr:requests"}
+
+    planned = run(env, "rules", "plan", "--format", "json", "--explain", "2")
+    assert planned.returncode == 0, planned.stderr
+    result = json.loads(planned.stdout)
+    assert all(result["available"][k] for k in ("media_server", "watch_history", "requests"))
+    by_rule = {r["rule"]: r for r in result["rules"]}
+    assert set(by_rule) == {p.relative_to(REPO / "rules.d").with_suffix("").as_posix()
+                            for p in (REPO / "rules.d").rglob("*.yaml")
+                            if not p.name.endswith(".test.yaml")}
+    stale = by_rule["movies/never-watched-90d"]
+    assert stale["matched"] == stale["protected"] + stale["wouldQueue"] > 0
+    assert len(stale["explained"]) == 2
+
+    text = run(env, "rules", "plan", "movies/never-watched-90d")
+    assert text.stdout.splitlines()[0].split()[:3] == ["RULE", "KIND", "CANDIDATES"]
+
+    process.send_signal(signal.SIGUSR1)
+    counts = json.loads(process.stdout.readline())["requests"]
+    assert 0 < sum(counts.values()) < 100
+
+
+def test_a_service_that_is_down_makes_the_plan_say_so(emulators, tmp_path):
+    _, services = emulators
+    env = {k: v for s in services.values() for k, v in s["env"].items()}
+    env.update(PRUNERR_DATA_DIR=str(tmp_path), TAUTULLI_URL="http://127.0.0.1:9")
+    assert run(env, "sync").returncode == 1
+    planned = run(env, "rules", "plan")
+    assert planned.stdout.splitlines()[0] == "unavailable (fields unknown): watch history"
+
+
+def test_plugins_lists_the_built_ins_with_their_roles():
+    result = run({}, "plugins", "--format", "json")
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert {"plex", "radarr", "sonarr", "tautulli", "seerr"} <= set(plugins)
+    assert plugins["plex"]["services"] == {"plex": ["media_server", "watch_history"]}
+    assert plugins["radarr"]["emulators"] == ["radarr"]
