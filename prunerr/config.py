@@ -57,7 +57,8 @@ def _bool(value: object) -> bool:
 
 
 def _port(value: object) -> int:
-    port = int(_text(value))
+    text = _text(value).strip()
+    port = int(text) if text.isdigit() else 0
     if not 0 < port < 65536:
         raise ValueError("expected a port number from 1 to 65535")
     return port

@@ -75,3 +75,18 @@ def test_every_setting_and_service_key_is_documented(schema):
         assert f"| `{kind.name}` |" in DOC, kind.name
         for field in kind.fields:
             assert re.search(rf"\| `{field.key}` \| `{field.env}` \|", DOC), (kind.name, field)
+
+
+def test_the_config_command_masks_secrets_and_reports_bad_values(capsys, monkeypatch, tmp_path):
+    from prunerr.cli import main
+
+    monkeypatch.setenv("PRUNERR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PLEX_URL", "http://plex:32400")
+    monkeypatch.setenv("PLEX_TOKEN", "tok-123-secret")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "plex: url=http://plex:32400, token=********" in out
+    assert "tok-123-secret" not in out
+    monkeypatch.setenv("PORT", "http")
+    assert main(["sync"]) == 1
+    assert "port (from PORT): expected a port number" in capsys.readouterr().err

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from prunerr import __version__
+from prunerr.config import ConfigError
 
-from . import library, rules
+from . import config, library, rules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     rules.register(commands)
     library.register(commands)
+    config.register(commands)
     return parser
 
 
@@ -26,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except ConfigError as exc:
+        print(f"prunerr: invalid configuration: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `prunerr rules fields | head`
         sys.stderr.close()
         return 0

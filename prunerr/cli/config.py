@@ -1,0 +1,28 @@
+"""`prunerr config`: the effective configuration, secrets masked, with where each value came from."""
+
+from __future__ import annotations
+
+import json
+
+from prunerr.plugins import PluginHost
+
+
+def cmd_config(args) -> int:
+    config = PluginHost.create().load_config()
+    shown = config.public()
+    if args.format == "json":
+        print(json.dumps({"values": shown, "sources": config.sources}, indent=2, default=str))
+        return 0
+    for key, source in config.sources.items():
+        print(f"{key:<14} {shown[key]!s:<40} ({source})")
+    for kind, instances in config.instances.items():
+        for instance in shown[kind]:
+            details = ", ".join(f"{k}={v}" for k, v in instance.items() if k != "name")
+            print(f"{kind:<14} {instance['name']}: {details}")
+    return 0
+
+
+def register(commands) -> None:
+    p = commands.add_parser("config", help="show the effective configuration (secrets masked)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=cmd_config)
