@@ -20,8 +20,11 @@ def load(schema, env: dict, tmp_path: Path) -> Config:
 
 def test_defaults_environment_file_and_database_in_that_order(schema, tmp_path):
     (tmp_path / "prunerr.yaml").write_text("port: 4000\ntz: Europe/Paris\nrules_dir: /rules\n")
-    config = Config.load(schema, {"PRUNERR_DATA_DIR": str(tmp_path), "PORT": "5000"},
-                         stored={"tz": "Asia/Tokyo", "rules_dir": "/db/rules", "dry_run": True})
+    config = Config.load(
+        schema,
+        {"PRUNERR_DATA_DIR": str(tmp_path), "PORT": "5000"},
+        stored={"tz": "Asia/Tokyo", "rules_dir": "/db/rules", "dry_run": True},
+    )
     assert config["port"] == 5000 and config.sources["port"] == "PORT"
     assert config["tz"] == "Europe/Paris" and config.sources["tz"] == "prunerr.yaml"
     assert config["dry_run"] is True and config.sources["dry_run"] == "database"
@@ -31,31 +34,43 @@ def test_defaults_environment_file_and_database_in_that_order(schema, tmp_path):
 def test_secrets_can_come_from_files_and_are_masked(schema, tmp_path):
     secret = tmp_path / "radarr_key"
     secret.write_text("s3cretkey\n")
-    config = load(schema, {"RADARR_URL": "http://radarr:7878/",
-                           "RADARR_API_KEY_FILE": str(secret)}, tmp_path)
+    config = load(
+        schema, {"RADARR_URL": "http://radarr:7878/", "RADARR_API_KEY_FILE": str(secret)}, tmp_path
+    )
     assert config.instances["radarr"] == [
-        {"name": "radarr", "url": "http://radarr:7878", "api_key": "s3cretkey"}]
+        {"name": "radarr", "url": "http://radarr:7878", "api_key": "s3cretkey"}
+    ]
     assert config.public()["radarr"] == [
-        {"name": "radarr", "url": "http://radarr:7878", "api_key": MASK}]
+        {"name": "radarr", "url": "http://radarr:7878", "api_key": MASK}
+    ]
     assert "s3cretkey" not in repr(config.public())
 
 
 def test_several_instances_of_a_service(schema, tmp_path):
     (tmp_path / "prunerr.yaml").write_text(
-        "radarr:\n  - {name: radarr-4k, url: 'http://r4k:7878', api_key: four}\n")
+        "radarr:\n  - {name: radarr-4k, url: 'http://r4k:7878', api_key: four}\n"
+    )
     config = load(schema, {"RADARR_URL": "http://radarr:7878", "RADARR_API_KEY": "hd"}, tmp_path)
     assert [(i["name"], i["api_key"]) for i in config.instances["radarr"]] == [
-        ("radarr-4k", "four"), ("radarr", "hd")]
+        ("radarr-4k", "four"),
+        ("radarr", "hd"),
+    ]
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"PORT": "http"}, "port (from PORT): "),
-    ({"PRUNERR_DRY_RUN": "maybe"}, "dry_run (from PRUNERR_DRY_RUN): expected true or false"),
-    ({"RADARR_URL": "radarr:7878", "RADARR_API_KEY": "k"}, "radarr instance 'radarr': url: "),
-    ({"RADARR_API_KEY": "k"}, "radarr instance 'radarr': missing url (set RADARR_URL)"),
-    ({"PLEX_TOKEN": "t", "PLEX_TOKEN_FILE": "/x"}, "PLEX_TOKEN and PLEX_TOKEN_FILE are both set"),
-    ({"PLEX_TOKEN_FILE": "/nonexistent"}, "PLEX_TOKEN_FILE: cannot read /nonexistent"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "port (from PORT): "),
+        ({"PRUNERR_DRY_RUN": "maybe"}, "dry_run (from PRUNERR_DRY_RUN): expected true or false"),
+        ({"RADARR_URL": "radarr:7878", "RADARR_API_KEY": "k"}, "radarr instance 'radarr': url: "),
+        ({"RADARR_API_KEY": "k"}, "radarr instance 'radarr': missing url (set RADARR_URL)"),
+        (
+            {"PLEX_TOKEN": "t", "PLEX_TOKEN_FILE": "/x"},
+            "PLEX_TOKEN and PLEX_TOKEN_FILE are both set",
+        ),
+        ({"PLEX_TOKEN_FILE": "/nonexistent"}, "PLEX_TOKEN_FILE: cannot read /nonexistent"),
+    ],
+)
 def test_invalid_configuration_names_the_key(schema, tmp_path, env, message):
     with pytest.raises(ConfigError) as error:
         load(schema, env, tmp_path)

@@ -16,8 +16,18 @@ EXAMPLE = REPO / "examples" / "prunerr-example-plugin"
 def site(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(EXAMPLE)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
         check=True,
     )
     return target
@@ -25,8 +35,9 @@ def site(tmp_path_factory) -> Path:
 
 def prunerr(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run([sys.executable, "-m", "prunerr", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "prunerr", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 def test_the_installed_plugin_is_listed_with_its_field(site, tmp_path):
@@ -41,13 +52,15 @@ def test_a_rule_uses_the_plugin_field(site, tmp_path):
     rules = tmp_path / "rules.d"
     rules.mkdir()
     (rules / "old.yaml").write_text(
-        "name: Old and big\nmedia: movie\nwhen: example.decade < 1990 and size > 10 GB\n")
+        "name: Old and big\nmedia: movie\nwhen: example.decade < 1990 and size > 10 GB\n"
+    )
     (rules / "old.test.yaml").write_text(
         "now: 2026-01-01\ncases:\n"
         "  - {name: eighties, item: {year: 1984, size: 30 GB}, expect: match}\n"
         "  - {name: nineties, item: {year: 1994, size: 30 GB}, expect: no_match}\n"
         "  - {name: no year, item: {year: null, size: 30 GB}, expect: unknown}\n"
-        "  - {name: year unknown, item: {size: 30 GB}, expect: unknown}\n")
+        "  - {name: year unknown, item: {size: 30 GB}, expect: unknown}\n"
+    )
     check = prunerr(site, tmp_path, "rules", "check", str(rules))
     assert check.returncode == 0, check.stdout + check.stderr
     test = prunerr(site, tmp_path, "rules", "test", str(rules))
@@ -57,5 +70,8 @@ def test_a_rule_uses_the_plugin_field(site, tmp_path):
 def test_without_the_plugin_the_field_is_unknown_to_the_checker(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "prunerr", "rules", "eval", "example.decade < 1990"],
-        cwd=tmp_path, capture_output=True, text=True)
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "error[E101]" in result.stdout

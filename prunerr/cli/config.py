@@ -1,4 +1,4 @@
-"""`prunerr config`: the effective configuration, secrets masked, with where each value came from."""
+"""`prunerr config`: the effective configuration, secrets masked, and where each value is from."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def cmd_config(args) -> int:
         return 0
     for key, source in config.sources.items():
         print(f"{key:<14} {shown[key]!s:<40} ({source})")
-    for kind, instances in config.instances.items():
+    for kind in config.instances:
         for instance in shown[kind]:
             details = ", ".join(f"{k}={v}" for k, v in instance.items() if k != "name")
             print(f"{kind:<14} {instance['name']}: {details}")

@@ -188,7 +188,10 @@ class Emulator:
             host, port, _Truncating(self.app), server_class=_Server, handler_class=_QuietHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"emulator-{self.service}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator-{self.service}",
+            daemon=True,
         )
         self._thread.start()
         return self.url

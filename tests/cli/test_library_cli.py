@@ -17,7 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 def emulators():
     process = subprocess.Popen(
         [sys.executable, "-m", "prunerr", "emulate", "--size", "XS", "--seed", "3"],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     services = json.loads(process.stdout.readline())
     yield process, services
     process.send_signal(signal.SIGINT)
@@ -25,15 +27,23 @@ def emulators():
 
 
 def run(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "prunerr", *args], cwd=REPO,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "prunerr", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_emulate_prints_every_service_url_key_and_environment(emulators):
     _, services = emulators
     assert set(services) == {"plex", "radarr", "sonarr", "tautulli", "seerr"}
-    assert services["radarr"]["env"] == {"RADARR_URL": services["radarr"]["url"],
-                                         "RADARR_API_KEY": services["radarr"]["key"]}
+    assert services["radarr"]["env"] == {
+        "RADARR_URL": services["radarr"]["url"],
+        "RADARR_API_KEY": services["radarr"]["key"],
+    }
     assert all(s["url"].startswith("http://127.0.0.1:") for s in services.values())
 
 
@@ -45,17 +55,23 @@ def test_sync_then_plan_against_the_emulators(emulators, tmp_path):
     assert synced.returncode == 0, synced.stdout + synced.stderr
     report = json.loads(synced.stdout)
     assert report["ok"] and {s["source"] for s in report["sources"]} == {
-        "plex:media_server", "radarr:library_manager", "sonarr:library_manager",
-        "tautulli:watch_history", "seerr:requests"}
+        "plex:media_server",
+        "radarr:library_manager",
+        "sonarr:library_manager",
+        "tautulli:watch_history",
+        "seerr:requests",
+    }
 
     planned = run(env, "rules", "plan", "--format", "json", "--explain", "2")
     assert planned.returncode == 0, planned.stderr
     result = json.loads(planned.stdout)
     assert all(result["available"][k] for k in ("media_server", "watch_history", "requests"))
     by_rule = {r["rule"]: r for r in result["rules"]}
-    assert set(by_rule) == {p.relative_to(REPO / "rules.d").with_suffix("").as_posix()
-                            for p in (REPO / "rules.d").rglob("*.yaml")
-                            if not p.name.endswith(".test.yaml")}
+    assert set(by_rule) == {
+        p.relative_to(REPO / "rules.d").with_suffix("").as_posix()
+        for p in (REPO / "rules.d").rglob("*.yaml")
+        if not p.name.endswith(".test.yaml")
+    }
     stale = by_rule["movies/never-watched-90d"]
     assert stale["matched"] == stale["protected"] + stale["wouldQueue"] > 0
     assert len(stale["explained"]) == 2

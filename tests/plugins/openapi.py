@@ -88,6 +88,54 @@ def assert_matches_spec(
 ) -> None:
     """`path` is the spec's path template or a concrete path matching one."""
     error = jsonschema.exceptions.best_match(
-        _validator(spec_name, path, method.upper(), status).iter_errors(body))
+        _validator(spec_name, path, method.upper(), status).iter_errors(body)
+    )
     if error is not None:
         raise error
+
+
+def assert_like_fixture(
+    fixture: str, body: object, spec: str, path: str, optional: tuple[str, ...] = ()
+) -> None:
+    """Every field of a recorded response that the current spec still defines is in ours too,
+    with the same JSON type, recursively (`optional` names fields our item may lack, dotted)."""
+    recorded = json.loads((fixtures_dir() / fixture).read_text(encoding="utf-8"))
+    schema = response_schema(load_spec(spec), path)
+    _compare(recorded, body, schema, schema["components"], "", optional)
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while True:
+        if "$ref" in schema:
+            schema = components["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        elif "anyOf" in schema:
+            schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+        else:
+            return schema
+
+
+def _compare(recorded, ours, schema: dict, components: dict, where: str, optional) -> None:
+    schema = _resolve(schema, components)
+    if isinstance(recorded, dict) and "items" in schema:  # one item of a listing
+        schema = _resolve(schema["items"], components)
+    if isinstance(recorded, list):
+        assert isinstance(ours, list), where
+        if recorded and ours:
+            _compare(
+                recorded[0], ours[0], schema.get("items", {}), components, f"{where}[]", optional
+            )
+    elif isinstance(recorded, dict):
+        assert isinstance(ours, dict), where
+        for key, value in recorded.items():
+            name = f"{where}.{key}" if where else key
+            if key not in schema.get("properties", {}) or name in optional:
+                continue
+            assert key in ours, f"{name} is missing"
+            if value is not None:
+                _compare(value, ours[key], schema["properties"][key], components, name, optional)
+    else:
+        numbers = (int, float)
+        if isinstance(recorded, numbers) and not isinstance(recorded, bool):
+            assert isinstance(ours, numbers) and not isinstance(ours, bool), where
+        else:
+            assert type(ours) is type(recorded), f"{where}: {type(ours).__name__}"

@@ -9,14 +9,14 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 import httpx
-import prunerr_plugins.plex as plex_plugin
 import pytest
-from prunerr_plugins.plex.client import PAGE_SIZE, PlexClient, server_item
-from prunerr_plugins.plex.emulator import PlexEmulator
 
+import prunerr_plugins.plex as plex_plugin
 from prunerr.emulation import Faults, SyntheticLibrary, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ExternalIds, MediaFile, Play, ServerItem, ServiceError
+from prunerr_plugins.plex.client import PAGE_SIZE, PlexClient, server_item
+from prunerr_plugins.plex.emulator import PlexEmulator
 from tests.plugins.openapi import assert_matches_spec
 
 TOKEN = "plex-token-0123456789abcdef"

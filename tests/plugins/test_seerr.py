@@ -8,13 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prunerr_plugins import seerr
-from prunerr_plugins.seerr.client import SeerrClient
-from prunerr_plugins.seerr.emulator import SeerrEmulator
 
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceError
+from prunerr_plugins import seerr
+from prunerr_plugins.seerr.client import SeerrClient
+from prunerr_plugins.seerr.emulator import SeerrEmulator
 from tests.plugins.openapi import assert_matches_spec, specs_dir
 
 KEY = "c2VlcnItZW11bGF0b3ItYXBpLWtleQ=="

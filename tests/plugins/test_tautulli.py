@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from prunerr_plugins import tautulli
-from prunerr_plugins.tautulli.client import TautulliClient
-from prunerr_plugins.tautulli.emulator import TautulliEmulator, human_duration, watched_status
 
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceError
+from prunerr_plugins import tautulli
+from prunerr_plugins.tautulli.client import TautulliClient
+from prunerr_plugins.tautulli.emulator import TautulliEmulator, human_duration, watched_status
 from tests.plugins.openapi import specs_dir
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -1,0 +1,642 @@
+"""What the Radarr and Sonarr plugins share: both speak the *arr v3 API, with the same auth, error
+shapes, tags, disk space, root folders and system status. Here are the plugin wiring, the client
+plumbing (typed reads of upstream JSON, "already gone" handling for actions) and the emulator base.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import falcon
+import httpx
+
+from prunerr.config import Config, ServiceKind, Setting
+from prunerr.emulation import Emulator, EmulatorSpec, Faults, SyntheticLibrary, json_body
+from prunerr.http import HttpClient
+from prunerr.sdk import Health, LibraryManager, ServiceError, ServiceList
+
+if TYPE_CHECKING:
+    from prunerr.emulation.synthetic import MediaInfo
+
+API = "/api/v3"
+
+# ---------------------------------------------------------------------------------------------
+# Plugin wiring
+
+
+def service_kind(kind: str, app: str, port: int, what: str) -> ServiceKind:
+    """An *arr service kind configured by `<KIND>_URL` and `<KIND>_API_KEY`."""
+    env = kind.upper()
+    return ServiceKind(
+        kind,
+        f"{app}: {what}",
+        (
+            Setting(
+                "url", f"Base URL of {app}, e.g. http://{kind}:{port}", env=f"{env}_URL", kind="url"
+            ),
+            Setting(
+                "api_key",
+                f"{app} API key (Settings > General > Security).",
+                env=f"{env}_API_KEY",
+                secret=True,
+            ),
+        ),
+        roles=("library_manager",),
+    )
+
+
+def add_services(
+    config: Config,
+    services: ServiceList,
+    kind: str,
+    client: Callable[[str, str, str], LibraryManager],
+) -> None:
+    for instance in config.instances.get(kind, []):
+        services.add(client(str(instance["name"]), str(instance["url"]), str(instance["api_key"])))
+
+
+def emulator_spec(
+    kind: str, factory: Callable[[SyntheticLibrary, str, Faults], Emulator]
+) -> EmulatorSpec:
+    env = kind.upper()
+    return EmulatorSpec(kind, factory, lambda url, key: {f"{env}_URL": url, f"{env}_API_KEY": key})
+
+
+# ---------------------------------------------------------------------------------------------
+# Client side
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did: the ids it changed now, and those already gone upstream."""
+
+    done: tuple[int, ...]
+    gone: tuple[int, ...]
+
+
+class Reader:
+    """Typed reads from one upstream JSON object. Missing fields and wrong types raise a
+    ServiceError naming the call and the object, never a KeyError or a silently wrong value."""
+
+    def __init__(self, service: str, where: str, data: object):
+        if not isinstance(data, dict):
+            raise ServiceError(service, f"{where}: expected an object")
+        self.service, self.where, self.data = service, where, data
+
+    def _fail(self, key: str, expected: str) -> ServiceError:
+        return ServiceError(self.service, f"{self.where}: '{key}' is missing or not {expected}")
+
+    def _get(self, key: str, types: tuple[type, ...], expected: str, optional: bool):
+        value = self.data.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise self._fail(key, expected)
+        return value
+
+    def integer(self, key: str) -> int:
+        return self._get(key, (int,), "an integer", False)
+
+    def maybe_integer(self, key: str) -> int | None:
+        return self._get(key, (int,), "an integer", True)
+
+    def text(self, key: str) -> str:
+        return self._get(key, (str,), "a string", False)
+
+    def maybe_text(self, key: str) -> str | None:
+        return self._get(key, (str,), "a string", True)
+
+    def flag(self, key: str) -> bool:
+        return self._get(key, (bool,), "a boolean", False)
+
+    def maybe_number(self, key: str) -> float | None:
+        value = self._get(key, (int, float), "a number", True)
+        return None if value is None else float(value)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        values = self._get(key, (list,), "a list", True) or []
+        if not all(isinstance(v, str) for v in values):
+            raise self._fail(key, "a list of strings")
+        return tuple(values)
+
+    def integers(self, key: str) -> tuple[int, ...]:
+        values = self._get(key, (list,), "a list", True) or []
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise self._fail(key, "a list of integers")
+        return tuple(values)
+
+    def child(self, key: str) -> Reader:
+        return Reader(
+            self.service, f"{self.where}.{key}", self._get(key, (dict,), "an object", False)
+        )
+
+    def maybe_child(self, key: str) -> Reader | None:
+        value = self._get(key, (dict,), "an object", True)
+        return None if value is None else Reader(self.service, f"{self.where}.{key}", value)
+
+    def children(self, key: str) -> list[Reader]:
+        values = self._get(key, (list,), "a list", True) or []
+        return [Reader(self.service, f"{self.where}.{key}[{i}]", v) for i, v in enumerate(values)]
+
+
+def records(service: str, where: str, body: object) -> list[Reader]:
+    """A JSON array of objects, each wrapped in a Reader."""
+    if not isinstance(body, list):
+        raise ServiceError(service, f"{where}: expected a list")
+    return [Reader(service, f"{where}: item {i}", item) for i, item in enumerate(body)]
+
+
+class ArrClient(LibraryManager):
+    """The HTTP plumbing of an *arr client. Listings are single bulk GETs (the *arr lists are not
+    paged); actions return normally when their target is already gone (404)."""
+
+    app_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.name = name
+        self._api_key = api_key
+        self.http = HttpClient(
+            name,
+            url,
+            headers={"X-Api-Key": api_key},
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            sleep=sleep,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def health(self) -> Health:
+        """Probe /system/status and check that it is the right kind of service."""
+        started = time.perf_counter()
+        try:
+            status = self.get(f"{API}/system/status")
+            app, version = status.text("appName"), status.text("version")
+        except ServiceError as exc:
+            return Health(False, str(exc))
+        ms = (time.perf_counter() - started) * 1000
+        if app != self.app_name:
+            return Health(False, f"{self.name}: expected {self.app_name}, found {app}", ms, version)
+        return Health(True, f"{app} {version}", ms, version)
+
+    def get(self, path: str, **params) -> Reader:
+        return Reader(self.name, f"GET {path}", self.http.get_json(path, params=params))
+
+    def get_list(self, path: str, **params) -> list[Reader]:
+        return records(self.name, f"GET {path}", self.http.get_json(path, params=params))
+
+    def tag_labels(self) -> dict[int, str]:
+        return {tag.integer("id"): tag.text("label") for tag in self.get_list(f"{API}/tag")}
+
+    def labels(self, item: Reader, tags: Mapping[int, str]) -> tuple[str, ...]:
+        """An item's tag labels; an id missing from /tag is an error, not a dropped tag (a
+        dropped "keep" tag would lose a protection)."""
+        ids = item.integers("tags")
+        for tag_id in ids:
+            if tag_id not in tags:
+                raise ServiceError(self.name, f"{item.where}: tag {tag_id} is not in GET {API}/tag")
+        return tuple(sorted(tags[i] for i in ids))
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200,),
+        gone_ok: bool = True,
+        **kwargs,
+    ) -> httpx.Response | None:
+        """An action's request: the response, or None when its target is gone (404). Without
+        `gone_ok` a 404 is an error (a bulk endpoint has no single target to be gone)."""
+        response = self.http.request(method, path, expect=(*ok, 400, 404, 409), **kwargs)
+        if response.status_code in ok:
+            return response
+        if response.status_code == 404 and gone_ok:
+            return None
+        raise ServiceError(
+            self.name, f"{method} {path}: HTTP {response.status_code}{self._detail(response)}"
+        )
+
+    def body(self, response: httpx.Response) -> object:
+        try:
+            return response.json()
+        except ValueError:
+            where = f"{response.request.method} {response.request.url.path}"
+            raise ServiceError(self.name, f"{where}: malformed JSON") from None
+
+    def unmonitor_resource(self, path: str, part: Callable[[dict], dict | None]) -> bool:
+        """GET a resource, set `monitored` false on the part of it `part` picks (itself, a
+        season), and PUT it back whole. False when the resource or the part is gone."""
+        response = self.call("GET", path)
+        resource = (
+            None if response is None else Reader(self.name, f"GET {path}", self.body(response)).data
+        )
+        target = None if resource is None else part(resource)
+        if target is None:
+            return False
+        if target.get("monitored") is False:
+            return True
+        target["monitored"] = False
+        return self.call("PUT", path, ok=(200, 202), json=resource) is not None
+
+    def _detail(self, response: httpx.Response) -> str:
+        """The upstream error message (validation messages joined), without the API key."""
+        try:
+            body = response.json()
+        except ValueError:
+            return ""
+        if isinstance(body, dict):
+            messages = [body.get("message")]
+        elif isinstance(body, list):
+            messages = [e.get("errorMessage") for e in body if isinstance(e, dict)]
+        else:
+            messages = []
+        text = "; ".join(m for m in messages if isinstance(m, str))[:300]
+        return f": {text.replace(self._api_key, '***')}" if text else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Emulator side
+
+LANGUAGES = {"English": 1, "French": 2, "Spanish": 3, "German": 4, "Japanese": 8, "Korean": 21}
+VIDEO_CODECS = {
+    "h264": "x264",
+    "hevc": "x265",
+    "av1": "AV1",
+    "mpeg4": "XviD",
+    "mpeg2video": "MPEG2",
+    "vc1": "VC1",
+}
+AUDIO_CODECS = {
+    "aac": "AAC",
+    "ac3": "AC3",
+    "eac3": "EAC3",
+    "dts": "DTS",
+    "truehd": "TrueHD",
+    "flac": "FLAC",
+}
+HDR_TYPES = {
+    "none": "",
+    "hdr10": "HDR10",
+    "hdr10+": "HDR10Plus",
+    "dolby_vision": "DV",
+    "hlg": "HLG",
+}
+FRAMES = {480: "720x480", 576: "720x576", 720: "1280x720", 1080: "1920x1080", 2160: "3840x2160"}
+RELEASE_GROUP = "SYNTH"
+
+
+def iso(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def language(name: str) -> dict:
+    return (
+        {"id": LANGUAGES[name], "name": name} if name in LANGUAGES else {"id": 0, "name": "Unknown"}
+    )
+
+
+def sort_title(title: str) -> str:
+    lower = title.lower()
+    return lower[4:] if lower.startswith("the ") else lower
+
+
+def clean_title(title: str) -> str:
+    return "".join(c for c in title.lower() if c.isalnum())
+
+
+def quality(table: Mapping[str, tuple[int, str, str]], resolution: str, *, modifier: bool) -> dict:
+    """A QualityModel from one app's quality table (resolution -> id, name, source)."""
+    quality_id, name, source = table[resolution]
+    model = {"id": quality_id, "name": name, "source": source, "resolution": int(resolution[:-1])}
+    if modifier:
+        model["modifier"] = "none"
+    return {"quality": model, "revision": {"version": 1, "real": 0, "isRepack": False}}
+
+
+def media_info(f: MediaInfo) -> dict:
+    """The MediaInfoResource of a file."""
+    hours, rest = divmod(f.runtime_s, 3600)
+    minutes, seconds = divmod(rest, 60)
+    runtime = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return {
+        "audioBitrate": 640_000,
+        "audioChannels": 5.1,
+        "audioCodec": AUDIO_CODECS[f.audio_codec],
+        "audioLanguages": "eng",
+        "audioStreamCount": 1,
+        "videoBitDepth": 10 if f.hdr != "none" or f.video_codec in ("hevc", "av1") else 8,
+        "videoBitrate": f.bitrate_kbps * 1000,
+        "videoCodec": VIDEO_CODECS[f.video_codec],
+        "videoFps": 23.976,
+        "videoDynamicRange": "" if f.hdr == "none" else "HDR",
+        "videoDynamicRangeType": HDR_TYPES[f.hdr],
+        "resolution": FRAMES.get(f.height, f"{f.height * 16 // 9}x{f.height}"),
+        "runTime": runtime,
+        "scanType": "Progressive",
+        "subtitles": "eng",
+    }
+
+
+def not_found(resp: falcon.Response, model: str, item_id: int) -> None:
+    """A ModelNotFoundException through the *arr error pipeline (DELETE/PUT of unknown ids)."""
+    message = f"{model} with ID {item_id} does not exist"
+    json_body(
+        resp,
+        {
+            "message": message,
+            "description": f"NzbDrone.Core.Datastore.ModelNotFoundException: {message}\n"
+            "   at NzbDrone.Core.Datastore.BasicRepository`1.Get(Int32 id)",
+        },
+        404,
+    )
+
+
+def bad_request(resp: falcon.Response, message: str) -> None:
+    """A BadRequestException: `{"message": ...}` (the null description is not serialised)."""
+    json_body(resp, {"message": message}, 400)
+
+
+def invalid(resp: falcon.Response, prop: str, message: str, value: object, code: str) -> None:
+    """A FluentValidation failure: a JSON array of failures."""
+    json_body(
+        resp,
+        [
+            {
+                "propertyName": prop,
+                "errorMessage": message,
+                "attemptedValue": value,
+                "severity": "error",
+                "errorCode": code,
+            }
+        ],
+        400,
+    )
+
+
+def crash(resp: falcon.Response, message: str = "Sequence contains no elements") -> None:
+    """The 500 of an unhandled InvalidOperationException, e.g. a bulk endpoint's `.First()`
+    when none of the given ids exist."""
+    json_body(
+        resp,
+        {
+            "message": message,
+            "description": f"System.InvalidOperationException: {message}\n"
+            "   at System.Linq.ThrowHelper.ThrowNoElementsException()",
+        },
+        500,
+    )
+
+
+def read_body(req: falcon.Request) -> object | None:
+    """The JSON request body, or None when it is empty or unparseable."""
+    raw = req.bounded_stream.read()
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def is_id_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    )
+
+
+def _typed_edit(body: dict) -> bool:
+    """Whether a PUT body deserialises (the fields an edit reads have their JSON types)."""
+    for key, kind in (("id", int), ("qualityProfileId", int), ("monitored", bool), ("path", str)):
+        value = body.get(key)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        ):
+            return False
+    return body.get("tags") is None or is_id_list(body["tags"])
+
+
+def read_edit(req: falcon.Request, resp: falcon.Response, route_id: int) -> tuple[int, dict] | None:
+    """A PUT of a whole resource, validated like the *arr RestController: a body, a non-empty
+    path, a quality profile id, a positive route id. Returns the target id (the body's, else the
+    route's) and the body, or None when the request was answered with an error."""
+    body = read_body(req)
+    if not isinstance(body, dict) or not _typed_edit(body):
+        bad_request(resp, "Request body can't be empty")
+        return None
+    path, profile = body.get("path"), body.get("qualityProfileId") or 0
+    if not path:
+        invalid(resp, "Path", "'Path' must not be empty.", path, "NotEmptyValidator")
+    elif profile <= 0:
+        invalid(
+            resp,
+            "QualityProfileId",
+            "'Quality Profile Id' must be greater than '0'.",
+            profile,
+            "GreaterThanValidator",
+        )
+    elif route_id <= 0:
+        bad_request(resp, f"{route_id} is not a valid ID")
+    else:
+        return body.get("id") or route_id, body
+    return None
+
+
+def apply_edit(resource: dict, body: dict) -> None:
+    """Copy the editable fields both apps share. A missing `monitored` is true, as the
+    resource's constructor defaults it."""
+    resource["monitored"] = body.get("monitored", True)
+    resource["qualityProfileId"] = body["qualityProfileId"]
+    resource["path"] = body["path"]
+    resource["tags"] = sorted(set(body.get("tags") or []))
+
+
+class ArrEmulator(Emulator):
+    """An *arr v3 server: auth, the shared endpoints and the JSON caching of big listings.
+    Subclasses build their state in `build` and add their routes; every handler holds
+    `self.state` while it reads or changes it (waitress serves from several threads)."""
+
+    app_name: ClassVar[str] = ""
+    version: ClassVar[str] = ""
+    root: ClassVar[str] = ""  # the root folder of the media
+    tagged: ClassVar[str] = ""  # the tag/detail key listing tagged items
+    tag_detail_keys: ClassVar[tuple[str, ...]] = ()
+    status_extra: ClassVar[Mapping[str, object]] = {}  # system/status fields of one app only
+
+    def __init__(self, library: SyntheticLibrary, api_key: str, faults: Faults | None = None):
+        self.state = threading.RLock()
+        self.tags = dict(library.tags)
+        self._encoded: dict[int, bytes] = {}
+        collecting = gc.isenabled()
+        gc.disable()  # building many small dicts otherwise spends most of its time in the GC
+        try:
+            self.disk_used = self.build(library)
+        finally:
+            if collecting:
+                gc.enable()
+        self.disk_total = max(4 * 10**12, (self.disk_used * 3 // 2 // 10**12 + 1) * 10**12)
+        super().__init__(library, api_key, faults)
+
+    def build(self, library: SyntheticLibrary) -> int:
+        """Build the state from the library; return the bytes its files take on disk."""
+        raise NotImplementedError
+
+    def tag_usage(self) -> dict[int, list[int]]:
+        """Tag id -> ids of the items carrying it."""
+        raise NotImplementedError
+
+    def authenticate(self, req: falcon.Request) -> bool:
+        """Like ApiKeyAuthenticationHandler: the first key found (`apikey` query, `X-Api-Key`,
+        then `Authorization: Bearer`) must match."""
+        key = next((v for k, v in req.params.items() if k.lower() == "apikey"), None)
+        if key is None:
+            key = req.get_header("X-Api-Key")
+        if key is None:
+            scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+            key = token if scheme == "Bearer" else None
+        return isinstance(key, str) and key == self.api_key
+
+    def reject(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.status = 401
+        resp.data = b""
+
+    def routes(self, app: falcon.App) -> None:
+        for path, suffix in (
+            ("system/status", "status"),
+            ("tag", "tags"),
+            ("tag/detail", "tag_details"),
+            ("diskspace", "diskspace"),
+            ("rootfolder", "rootfolders"),
+        ):
+            app.add_route(f"{API}/{path}", self, suffix=suffix)
+
+    def send_cached(self, resp: falcon.Response, items: Iterable[tuple[int, dict]]) -> None:
+        """A JSON array of resources, each encoded once and reused until `changed`."""
+        parts = []
+        for key, resource in items:
+            data = self._encoded.get(key)
+            if data is None:
+                data = self._encoded[key] = json.dumps(resource, separators=(",", ":")).encode()
+            parts.append(data)
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = b"[" + b",".join(parts) + b"]"
+
+    def changed(self, *keys: int) -> None:
+        for key in keys:
+            self._encoded.pop(key, None)
+
+    def on_get_status(self, req: falcon.Request, resp: falcon.Response) -> None:
+        started = iso(self.library.now - 3 * 86400)
+        json_body(
+            resp,
+            {
+                "appName": self.app_name,
+                "instanceName": self.app_name,
+                "version": self.version,
+                "buildTime": iso(self.library.now - 60 * 86400),
+                "isDebug": False,
+                "isProduction": True,
+                "isAdmin": False,
+                "isUserInteractive": False,
+                "startupPath": f"/app/{self.app_name.lower()}/bin",
+                "appData": "/config",
+                "osName": "ubuntu",
+                "osVersion": "22.04",
+                "isNetCore": True,
+                "isLinux": True,
+                "isOsx": False,
+                "isWindows": False,
+                "isDocker": True,
+                "mode": "console",
+                "branch": "main",
+                "databaseType": "sqLite",
+                "databaseVersion": "3.44.2",
+                "authentication": "forms",
+                "migrationVersion": 230,
+                "urlBase": "",
+                "runtimeVersion": "8.0.10",
+                "runtimeName": ".NET",
+                "startTime": started,
+                "packageVersion": f"{self.version}-ls250",
+                "packageAuthor": "[linuxserver.io](https://linuxserver.io)",
+                "packageUpdateMechanism": "docker",
+                **self.status_extra,
+            },
+        )
+
+    def on_get_tags(self, req: falcon.Request, resp: falcon.Response) -> None:
+        json_body(resp, [{"id": i, "label": label} for i, label in sorted(self.tags.items())])
+
+    def on_get_tag_details(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self.state:
+            usage = self.tag_usage()
+        json_body(
+            resp,
+            [
+                {
+                    "id": i,
+                    "label": label,
+                    **{k: [] for k in self.tag_detail_keys},
+                    self.tagged: usage.get(i, []),
+                }
+                for i, label in sorted(self.tags.items())
+            ],
+        )
+
+    def free_space(self) -> int:
+        return self.disk_total - self.disk_used
+
+    def on_get_diskspace(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self.state:
+            free = self.free_space()
+        json_body(
+            resp,
+            [
+                {
+                    "path": "/",
+                    "label": "",
+                    "freeSpace": 12_423_028_736,
+                    "totalSpace": 42_924_511_232,
+                },
+                {
+                    "path": self.root,
+                    "label": "media",
+                    "freeSpace": free,
+                    "totalSpace": self.disk_total,
+                },
+            ],
+        )
+
+    def on_get_rootfolders(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self.state:
+            free = self.free_space()
+        json_body(
+            resp,
+            [
+                {
+                    "id": 1,
+                    "path": self.root,
+                    "accessible": True,
+                    "freeSpace": free,
+                    "unmappedFolders": [],
+                }
+            ],
+        )
