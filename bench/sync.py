@@ -59,6 +59,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _by_source(report) -> str:
+    return ", ".join(f"{r.source.split(':')[0]} {r.seconds:.1f} s" for r in report.results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="M")
@@ -96,7 +100,8 @@ def main() -> None:
     ctx = EvalContext(datetime.now(UTC))
     t = time.perf_counter()
     available = availability(store, services, watch.name if watch else None)
-    items = load_items(store, available, watch.name if watch else None)
+    types = {rule.media for rule in rules}
+    items = load_items(store, available, watch.name if watch else None, types=types)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
     plans = plan(rules, items, ctx, all_rules=base)
@@ -116,6 +121,8 @@ def main() -> None:
             "full sync",
             f"{full_s:.1f} s, {full_requests:,} requests, {'ok' if first.ok else 'PARTIAL'}",
         ),
+        ("full sync by source", _by_source(first)),
+        ("re-sync by source", _by_source(second)),
         (
             "re-sync (no changes)",
             f"{resync_s:.1f} s ({resync_s / full_s:.0%} of full), "

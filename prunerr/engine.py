@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pony.orm import db_session
 
@@ -139,17 +140,47 @@ _COLUMNS = (
 )
 
 
+MEDIA_TYPES = ("movie", "show", "season", "episode")
+
+
+@lru_cache(maxsize=1 << 16)
+def _json_tuple(text: str) -> tuple:
+    """A stored JSON list; the same genre and tag lists recur across thousands of items."""
+    return tuple(json.loads(text))
+
+
 def load_items(
-    store: Store, available: Availability, watch_source: str | None, catalog: Catalog = CORE
+    store: Store,
+    available: Availability,
+    watch_source: str | None,
+    catalog: Catalog = CORE,
+    types: Collection[str] = MEDIA_TYPES,
 ) -> list[LibraryItem]:
-    """Every live item as the language sees it, plugin-computed fields included."""
+    """Every live item of the given media types as the language sees it, plugin-computed fields
+    included. Shows' and seasons' sizes, counts and watches still come from all their
+    episodes."""
+    wanted = set(types)
+    # seasons and episodes need their show (title, ids for requests)
+    query_types = wanted | ({"show"} if wanted & {"season", "episode"} else set())
+    live = "tombstoned_at IS NULL"
+    marks = ", ".join("?" for _ in query_types)
     with db_session:
-        rows = store.execute(f"SELECT {', '.join(_COLUMNS)} FROM item WHERE tombstoned_at IS NULL")
-        watch_rows = (
+        rows = store.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
+            tuple(sorted(query_types)),
+        )
+        episode_rows = store.execute(
+            f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode'"
+        )
+        season_rows = store.execute(
+            f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
+        )
+        key_rows = (
+            store.execute("SELECT key, item FROM item_key") if available.watch_history else []
+        )
+        summary = (
             store.execute(
-                "SELECT k.item, p.username, COUNT(*), MAX(p.viewed_at) FROM play p "
-                "JOIN item_key k ON k.key = p.key WHERE p.source = ? AND p.watched "
-                "GROUP BY k.item, p.username",
+                "SELECT key, username, plays, last_viewed FROM watch_summary WHERE source=?",
                 (watch_source or "",),
             )
             if available.watch_history
@@ -170,28 +201,28 @@ def load_items(
     sizes: dict[int, int] = defaultdict(int)
     episodes: dict[int, int] = defaultdict(int)
     seasons: dict[int, int] = defaultdict(int)
-    for r in records:
-        if r["type"] == "episode":
-            for parent in (r["parent"], r["show"]):
-                if parent is not None:
-                    sizes[parent] += r["size"]
-                    episodes[parent] += 1
-        elif r["type"] == "season" and r["parent"] is not None and (r["season_number"] or 0) > 0:
-            seasons[r["parent"]] += 1
+    containers: dict[int, tuple[int, ...]] = {}
+    for episode_id, parent, show, size in episode_rows:
+        containers[episode_id] = tuple(c for c in (parent, show) if c is not None)
+        for container in containers[episode_id]:
+            sizes[container] += size
+            episodes[container] += 1
+    for show, number in season_rows:
+        if show is not None and (number or 0) > 0:
+            seasons[show] += 1
 
-    # per-user watches, rolled up from episodes to their season and show
+    # per-user watches by item key, rolled up from episodes to their season and show
+    item_of_key = dict(key_rows)
     watches: dict[int, dict[str, list]] = defaultdict(dict)
-    for item_id, user, plays, last in watch_rows:
-        record = by_id.get(item_id)
-        if record is None:
+    for key, user, plays, last in summary:
+        item_id = item_of_key.get(key)
+        if item_id is None:
             continue
-        targets = [item_id]
-        if record["type"] == "episode":
-            targets += [t for t in (record["parent"], record["show"]) if t is not None]
-        for target in targets:
-            entry = watches[target].setdefault(folded(user), [user, 0, None])
-            entry[1] += plays
-            entry[2] = last if entry[2] is None else max(entry[2], last)
+        for target in (item_id, *containers.get(item_id, ())):
+            if target in by_id:
+                entry = watches[target].setdefault(folded(user), [user, 0, last])
+                entry[1] += plays
+                entry[2] = max(entry[2], last)
 
     first_request: dict[tuple, tuple[str, float]] = {}
     for media_type, tmdb, tvdb, user, at in requests:
@@ -201,6 +232,8 @@ def load_items(
 
     items = []
     for r in records:
+        if r["type"] not in wanted:
+            continue
         # the type is the row's identity, known even when the media server's data is not
         fields: dict[str, object] = {"type": r["type"], "protected": bool(r["protected"])}
         if available.media_server:
@@ -233,9 +266,9 @@ def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:
             "hdr": r["hdr"],
             "bitrate": r["bitrate"],
             "runtime": float(r["runtime"]) if r["runtime"] is not None else None,
-            "genres": tuple(json.loads(r["genres"])),
-            "labels": tuple(json.loads(r["labels"])),
-            "collections": tuple(json.loads(r["collections"])),
+            "genres": _json_tuple(r["genres"]),
+            "labels": _json_tuple(r["labels"]),
+            "collections": _json_tuple(r["collections"]),
             "studio": r["studio"],
             "content_rating": r["content_rating"],
             "original_language": r["original_language"],
@@ -256,7 +289,7 @@ def _arr_fields(fields, r) -> None:
     fields.update(
         {
             "monitored": bool(r["monitored"]) if linked and r["monitored"] is not None else None,
-            "tags": tuple(json.loads(r["tags"])) if linked and r["tags"] else (),
+            "tags": _json_tuple(r["tags"]) if linked and r["tags"] else (),
             "rating.imdb": r["rating_imdb"],
             "rating.tmdb": r["rating_tmdb"]
             if r["rating_tmdb"] is not None

@@ -69,6 +69,7 @@ def define_entities(db: Database) -> None:
         first_seen = Required(float)
         updated_at = Required(float)
         tombstoned_at = Optional(float)
+        server_updated_at = Optional(float)
         keys = Set("ItemKey")
 
     class ItemKey(db.Entity):
@@ -114,6 +115,17 @@ def define_entities(db: Database) -> None:
         requested_at = Required(float)
         status = Required(str)
 
+    class WatchSummary(db.Entity):
+        """Completed plays per item key and user: what rules read, kept by the sync."""
+
+        _table_ = "watch_summary"
+        source = Required(str)
+        key = Required(str)
+        username = Required(str)
+        plays = Required(int)
+        last_viewed = Required(float)
+        PrimaryKey(source, key, username)
+
     class SyncState(db.Entity):
         """The outcome of the last sync of one source (a service in one role)."""
 
@@ -126,6 +138,7 @@ def define_entities(db: Database) -> None:
         started_at = Optional(float)
         finished_at = Optional(float)
         last_success_at = Optional(float)
+        full_sync_at = Optional(float)
         records = Required(int, default=0)
 
     class SyncRun(db.Entity):

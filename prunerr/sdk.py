@@ -8,7 +8,7 @@ were complete, because the sync reads a complete listing as "everything else is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -71,6 +71,7 @@ class ServerItem:
     content_rating: str | None = None
     original_language: str | None = None
     audience_rating: float | None = None
+    updated: float | None = None  # when the server last changed the item
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,14 @@ class MediaServer(Service):
     def libraries(self) -> list[Library]:
         raise NotImplementedError
 
-    def items(self, library: Library) -> Iterator[ServerItem]:
-        """Every item of the library: movies, or shows with their seasons and episodes. Raises
+    def keys(self, library: Library) -> dict[str, float]:
+        """Every item key of the library with the time the server last changed the item: a
+        light but complete listing (ServiceError otherwise), used to sync only what changed."""
+        raise NotImplementedError
+
+    def items(self, library: Library, keys: Collection[str] | None = None) -> Iterator[ServerItem]:
+        """Every item of the library (movies, or shows with their seasons and episodes), or
+        only those with the given keys (keys the server no longer has are left out). Raises
         ServiceError if the listing cannot be completed."""
         raise NotImplementedError
 

@@ -34,6 +34,7 @@ from prunerr.sdk import (
 log = logging.getLogger(__name__)
 
 HISTORY_OVERLAP_S = 3600.0
+FULL_LISTING_EVERY_S = 86400.0
 
 
 def source_name(service_name: str, role: str) -> str:
@@ -46,6 +47,7 @@ class SourceResult:
     ok: bool
     records: int = 0
     message: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -80,7 +82,8 @@ def _json_list(values: Iterable[str]) -> str:
 
 
 class SyncService:
-    """Syncs every configured service into the store. `clock` returns POSIX seconds."""
+    """Syncs every configured service into the store. `full` forces complete media-server
+    listings (otherwise done once a day); `clock` returns POSIX seconds."""
 
     def __init__(
         self,
@@ -88,8 +91,10 @@ class SyncService:
         services: ServiceList,
         *,
         watch_source: str | None = None,
+        full: bool = False,
         clock: Callable[[], float] = time.time,
     ):
+        self.full = full
         self.store = store
         self.services = services
         self.watch_source = watch_source
@@ -153,7 +158,7 @@ class SyncService:
                     "finished_at=? WHERE source=?",
                     (str(exc)[:1000], started, self.clock(), source),
                 )
-            return SourceResult(source, False, 0, str(exc))
+            return SourceResult(source, False, 0, str(exc), self.clock() - started)
         now = self.clock()
         with db_session:
             self.store.execute(
@@ -161,26 +166,51 @@ class SyncService:
                 "last_success_at=?, records=? WHERE source=?",
                 (started, now, now, records, source),
             )
-        return SourceResult(source, True, records)
+        return SourceResult(source, True, records, seconds=now - started)
 
     # media servers
     def _sync_media_server(self, server: MediaServer) -> int:
-        listings: list[tuple[Library, list[ServerItem]]] = []
+        """A full listing of every library once a day (or when asked); in between, a light
+        listing of keys and change times, and full records only for what changed."""
+        source = source_name(server.name, "media_server")
+        with db_session:
+            (last_full,) = self.store.execute(
+                "SELECT full_sync_at FROM sync_state WHERE source=?", (source,))[0]
+        full = self.full or last_full is None or self.clock() - last_full > FULL_LISTING_EVERY_S
+        listings: list[tuple[Library, list[ServerItem], set[str]]] = []
         failures = []
         for library in server.libraries():
             try:
-                listings.append((library, list(server.items(library))))
+                listings.append((library, *self._listing(server, library, full)))
             except ServiceError as exc:
                 failures.append(f"{library.title}: {exc}")
         accounts = server.accounts()
         with db_session:
             writer = _ItemWriter(self.store, server.name, self.clock())
-            for library, items in listings:
-                writer.write_library(library.key, library.title, items)
+            for library, items, present in listings:
+                writer.write_library(library.key, library.title, items, present)
             self._replace_accounts(server.name, accounts)
+            if full and not failures:
+                self.store.execute("UPDATE sync_state SET full_sync_at=? WHERE source=?",
+                                   (self.clock(), source))
         if failures:
             raise ServiceError(server.name, "incomplete listing: " + "; ".join(failures))
-        return sum(len(items) for _, items in listings)
+        return sum(len(items) for _, items, _ in listings)
+
+    def _listing(self, server: MediaServer, library: Library, full: bool
+                 ) -> tuple[list[ServerItem], set[str]]:
+        """(records to write, every key the library has now)."""
+        if full:
+            items = list(server.items(library))
+            return items, {item.key for item in items}
+        current = server.keys(library)
+        with db_session:
+            stored = dict(self.store.execute(
+                "SELECT server_key, server_updated_at FROM item WHERE server=? AND library_key=? "
+                "AND tombstoned_at IS NULL", (server.name, library.key)))
+        changed = [key for key, updated in current.items() if stored.get(key) != updated]
+        items = list(server.items(library, changed)) if changed else []
+        return items, set(current)
 
     def _replace_accounts(self, source: str, accounts) -> None:
         self.store.execute("DELETE FROM account WHERE source=?", (source,))
@@ -303,7 +333,7 @@ class SyncService:
                 if lookback is not None
                 else set()
             )
-            fresh = [p for p in plays if p.source_id not in existing]
+            fresh = list({p.source_id: p for p in plays if p.source_id not in existing}.values())
             self.store.executemany(
                 "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
                 " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -322,12 +352,29 @@ class SyncService:
                     for p in fresh
                 ],
             )
+            self._add_to_summary(history.name, fresh)
             newest = max((p.viewed_at for p in plays), default=since)
             if newest is not None:
                 self.store.execute(
                     "UPDATE sync_state SET cursor=? WHERE source=?", (repr(newest), source)
                 )
         return len(fresh)
+
+    def _add_to_summary(self, source: str, plays) -> None:
+        """Fold new completed plays into the per key and user summary rules read."""
+        summary: dict[tuple[str, str], list] = {}
+        for play in plays:
+            if play.watched:
+                entry = summary.setdefault((play.key, play.user), [0, play.viewed_at])
+                entry[0] += 1
+                entry[1] = max(entry[1], play.viewed_at)
+        self.store.executemany(
+            "INSERT INTO watch_summary (source, key, username, plays, last_viewed) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, key, username) DO UPDATE SET "
+            "plays = watch_summary.plays + excluded.plays, "
+            "last_viewed = {greatest}(watch_summary.last_viewed, excluded.last_viewed)",
+            [(source, key, user, n, last) for (key, user), (n, last) in summary.items()],
+        )
 
     # requests
     def _sync_requests(self, tracker: RequestTracker) -> int:
@@ -387,6 +434,7 @@ _ITEM_COLUMNS = (
     "audience_rating",
     "season_number",
     "episode_number",
+    "server_updated_at",
     "updated_at",
 )
 
@@ -432,18 +480,17 @@ class _ItemWriter:
             keys.append((type_, "imdb", imdb))
         return keys
 
-    def write_library(self, library_key: str, library: str, items: list[ServerItem]) -> None:
-        # parents before children, so children can point at their parent's row
-        order = {"movie": 0, "show": 0, "season": 1, "episode": 2}
-        seen: set[int] = set()
+    def write_library(self, library_key: str, library: str, items: list[ServerItem],
+                      present: set[str]) -> None:
+        """Upsert `items`, then tombstone the library's live items whose key is not `present`
+        (the complete set of keys the server lists now)."""
+        order = {"movie": 0, "show": 0, "season": 1, "episode": 2}  # parents before children
         for item in sorted(items, key=lambda i: order.get(i.type, 3)):
-            seen.add(self._upsert(item, library_key, library))
-        seen.discard(None)
-        present = self.store.execute(
-            "SELECT id FROM item WHERE server=? AND library_key=? AND tombstoned_at IS NULL",
-            (self.server, library_key),
-        )
-        gone = [(self.now, item_id) for (item_id,) in present if item_id not in seen]
+            self._upsert(item, library_key, library)
+        live = self.store.execute(
+            "SELECT id, server_key FROM item WHERE server=? AND library_key=? "
+            "AND tombstoned_at IS NULL", (self.server, library_key))
+        gone = [(self.now, item_id) for item_id, key in live if key not in present]
         self.store.executemany("UPDATE item SET tombstoned_at=? WHERE id=?", gone)
 
     def _upsert(self, item: ServerItem, library_key: str, library: str) -> int | None:
@@ -484,6 +531,7 @@ class _ItemWriter:
             item.audience_rating,
             season_number,
             episode_number,
+            item.updated,
             self.now,
         )
         item_id = self.item_by_key.get(item.key)

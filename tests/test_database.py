@@ -85,3 +85,27 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path):
     with db_session:
         assert store.execute("PRAGMA journal_mode") == [("wal",)]
     store.disconnect()
+
+
+def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_path: Path):
+    old = open_store(database_url, tmp_path, migrate_to=3)
+    rows = [
+        ("tautulli", str(i), user, key, 100.0 * i, watched)
+        for i, (user, key, watched) in enumerate(
+            [("ann", "1", True), ("ann", "1", True), ("bob", "1", False), ("bob", "2", True)]
+        )
+    ]
+    with db_session:
+        old.executemany(
+            "INSERT INTO play (source, source_id, username, key, viewed_at, watched)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    old.disconnect()
+    store = open_store(database_url, tmp_path)
+    with db_session:
+        summary = store.execute(
+            "SELECT key, username, plays, last_viewed FROM watch_summary ORDER BY key, username"
+        )
+    store.disconnect()
+    assert summary == [("1", "ann", 2, 100.0), ("2", "bob", 1, 300.0)]

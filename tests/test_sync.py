@@ -280,3 +280,66 @@ def test_a_failing_source_never_makes_a_rule_match_more(tmp_path, failing):
     finally:
         complete_store.disconnect()
         degraded_store.disconnect()
+
+
+def test_between_full_listings_only_changed_items_are_read_again(store, library, tmp_path):
+    with emulated(library) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok  # the day's full listing
+    movie = library.movies[5]
+    renamed = copy.deepcopy(library)
+    renamed.movies[5] = dataclasses.replace(renamed.movies[5], title="A New Cut")
+    with emulated(renamed) as (env, emulators):
+        plex = emulators["plex"]
+        plex.touch(movie.rating_key, movie.added + 3600)
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok
+        metadata = sum(
+            n
+            for (method, route), n in plex.requests.items()
+            if route.startswith("/library/metadata")
+        )
+    assert metadata == 1
+    assert harness.row("server_key=?", (str(movie.rating_key),))["title"] == "A New Cut"
+    # an item changed without a new updatedAt is caught by the next full listing
+    with emulated(renamed) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        harness.sync.full = True
+        assert harness.run().ok
+
+
+def test_new_plays_are_added_to_the_watch_summary(store, library, tmp_path):
+    with emulated(library) as (env, emulators):
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok
+        movie = library.movies[7]
+        row = harness.row("server_key=?", (str(movie.rating_key),))
+        before = harness.items()[row["id"]].fields
+        last = max(p.id for p in library.plays)
+        late = library.now + 7200
+        emulators["tautulli"].record_play(
+            dataclasses.replace(
+                library.plays[0],
+                id=last + 1,
+                user_id=library.users[1].id,
+                rating_key=movie.rating_key,
+                parent_rating_key=None,
+                grandparent_rating_key=None,
+                started=late - 600,
+                stopped=late,
+                percent_complete=100,
+            )
+        )
+        assert harness.run().ok
+    after = harness.items()[row["id"]].fields
+    assert after["play_count"] == before["play_count"] + 1
+    assert after["last_watched"] == late
+    assert library.users[1].username in after["watched_by"]
+    with db_session:
+        summary = store.execute(
+            "SELECT SUM(plays) FROM watch_summary WHERE key=?", (str(movie.rating_key),)
+        )
+        plays = store.execute(
+            "SELECT COUNT(*) FROM play WHERE key=? AND watched", (str(movie.rating_key),)
+        )
+    assert summary == plays

@@ -1,10 +1,11 @@
 """Plex Media Server client: sections, items, accounts, watch history and deletes over the PMS
-JSON API (`Accept: application/json`), with bulk paged listings."""
+JSON API (`Accept: application/json`), with bulk paged listings, a light listing of keys and
+change times, and batched fetches of the items that changed."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,11 @@ from prunerr.sdk import (
 )
 
 PAGE_SIZE = 1000
+KEYS_PAGE_SIZE = 5000  # rows of the light listing are tiny
+METADATA_BATCH = 100  # ratingKeys per GET /library/metadata/{ids}
+# Response customization for the light listing: only these attributes, no child elements (an
+# empty include list). Plex treats it as a request, so the listing reads past anything extra.
+KEYS_ONLY = {"includeFields": "ratingKey,updatedAt", "includeElements": ""}
 # Plex `videoResolution` -> the SDK's buckets; "sd" (below 480 lines, or narrow) joins 480p.
 RESOLUTIONS = {
     "sd": "480p",
@@ -102,6 +108,13 @@ def _key_of(node: dict, rating_key: str, key: str) -> str | None:
     """A ratingKey, or the last segment of the matching `/library/metadata/<id>` key."""
     value = _str(node, rating_key) or _str(node, key)
     return value.rstrip("/").rsplit("/", 1)[-1] if value else None
+
+
+def media_container(body: object) -> dict:
+    container = body.get("MediaContainer") if isinstance(body, dict) else None
+    if not isinstance(container, dict):
+        raise BadData("no MediaContainer")
+    return container
 
 
 def external_ids(guids: list[dict]) -> ExternalIds:
@@ -194,9 +207,24 @@ def server_item(meta: dict, library_key: str, kind: str) -> ServerItem:
             content_rating=_str(meta, "contentRating"),
             original_language=language,
             audience_rating=_float(meta, "audienceRating"),
+            updated=_float(meta, "updatedAt"),
         )
     except BadData as exc:
         raise BadData(f"item {key}: {exc}") from None
+
+
+def stamp(row: dict, kind: str) -> tuple[str, float]:
+    """(ratingKey, updatedAt or 0.0) from one row of the light listing."""
+    if not isinstance(row, dict):
+        raise BadData("an item is not an object")
+    key = _str(row, "ratingKey", True)
+    if _str(row, "type") not in (None, kind):
+        raise BadData(f"item {key}: type {row['type']!r}, expected {kind!r}")
+    try:
+        updated = _float(row, "updatedAt")
+    except BadData as exc:
+        raise BadData(f"item {key}: {exc}") from None
+    return key, 0.0 if updated is None else updated
 
 
 def play(row: dict, usernames: dict[str, str]) -> Play:
@@ -231,9 +259,18 @@ class PlexClient(MediaServer, WatchHistory):
 
     roles = frozenset({"media_server", "watch_history"})
 
-    def __init__(self, name: str, url: str, token: str, *, page_size: int = PAGE_SIZE, **http: Any):
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        token: str,
+        *,
+        page_size: int = PAGE_SIZE,
+        keys_page_size: int = KEYS_PAGE_SIZE,
+        **http: Any,
+    ):
         super().__init__(name)
-        self.page_size = page_size
+        self.page_size, self.keys_page_size = page_size, keys_page_size
         self.http = HttpClient(
             name,
             url,
@@ -255,13 +292,9 @@ class PlexClient(MediaServer, WatchHistory):
             raise ServiceError(self.name, f"{where}: {exc}") from None
 
     def _container(self, path: str, params: dict | None = None) -> dict:
-        body = self.http.get_json(path, params=params)
-        container = body.get("MediaContainer") if isinstance(body, dict) else None
-        if not isinstance(container, dict):
-            raise BadData("no MediaContainer")
-        return container
+        return media_container(self.http.get_json(path, params=params))
 
-    def _listing(self, path: str, params: dict) -> Iterator[dict]:
+    def _listing(self, path: str, params: dict, page_size: int | None = None) -> Iterator[dict]:
         """Every row of a paged container. Pages may be shorter than asked; the listing ends
         when `totalSize` rows arrived, and fails if the total changes on the way."""
         start, total = 0, None
@@ -271,7 +304,7 @@ class PlexClient(MediaServer, WatchHistory):
                 {
                     **params,
                     "X-Plex-Container-Start": start,
-                    "X-Plex-Container-Size": self.page_size,
+                    "X-Plex-Container-Size": page_size or self.page_size,
                 },
             )
             page_total = _int(container, "totalSize", True)
@@ -311,13 +344,72 @@ class PlexClient(MediaServer, WatchHistory):
                 if _str(s, "type") in LISTINGS
             ]
 
-    def items(self, library: Library) -> Iterator[ServerItem]:
-        """Movies, or shows then seasons then episodes: one paged listing per type."""
+    def keys(self, library: Library) -> dict[str, float]:
+        """Every item key with its `updatedAt`: one paged listing per type asking for those two
+        attributes only."""
+        path = f"/library/sections/{quote(library.key, safe='')}/all"
+        keys: dict[str, float] = {}
+        for type_number, kind in LISTINGS[library.type]:
+            with self._reading(f"GET {path}?type={type_number}"):
+                params = {"type": type_number, **KEYS_ONLY}
+                for row in self._listing(path, params, self.keys_page_size):
+                    key, updated = stamp(row, kind)
+                    if key in keys:
+                        raise BadData(f"item {key} listed twice")
+                    keys[key] = updated
+        return keys
+
+    def items(self, library: Library, keys: Collection[str] | None = None) -> Iterator[ServerItem]:
+        """Movies, or shows then seasons then episodes: one paged listing per type; with
+        `keys`, only those items, fetched in batches."""
+        if keys is None:
+            return self._listed(library)
+        return self._fetched(library, keys)
+
+    def _listed(self, library: Library) -> Iterator[ServerItem]:
         path = f"/library/sections/{quote(library.key, safe='')}/all"
         for type_number, kind in LISTINGS[library.type]:
             with self._reading(f"GET {path}?type={type_number}"):
                 for meta in self._listing(path, {"type": type_number, "includeGuids": 1}):
                     yield server_item(meta, library.key, kind)
+
+    def _fetched(self, library: Library, keys: Collection[str]) -> Iterator[ServerItem]:
+        """GET /library/metadata/{k1,k2,...} per METADATA_BATCH keys. Items Plex no longer has,
+        or now has in another library, are left out."""
+        kinds = {kind for _, kind in LISTINGS[library.type]}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), METADATA_BATCH):
+            batch = wanted[start : start + METADATA_BATCH]
+            pending = set(batch)
+            path = "/library/metadata/" + ",".join(quote(key, safe="") for key in batch)
+            with self._reading(f"GET /library/metadata/{{{len(batch)} ids from {batch[0]}}}"):
+                for meta in self._metadata(path):
+                    if not isinstance(meta, dict):
+                        raise BadData("an item is not an object")
+                    key, section = _str(meta, "ratingKey", True), _str(meta, "librarySectionID")
+                    if key not in pending or section not in (None, library.key):
+                        continue
+                    kind = _str(meta, "type")
+                    if kind not in kinds:
+                        raise BadData(f"item {key}: type {kind!r} in a {library.type} library")
+                    pending.discard(key)
+                    yield server_item(meta, library.key, kind)
+
+    def _metadata(self, path: str) -> list[dict]:
+        """The items of a /library/metadata answer; none when Plex has none of them (HTTP 404).
+        A body that does not parse is asked for again, as HttpClient.get_json does."""
+        for attempt in range(self.http.retries + 1):
+            response = self.http.request("GET", path, params={"includeGuids": 1}, expect=(200, 404))
+            if response.status_code == 404:
+                return []
+            try:
+                body = response.json()
+            except ValueError:
+                if attempt == self.http.retries:
+                    raise BadData("malformed JSON") from None
+                continue
+            return _list(media_container(body), "Metadata")
+        raise AssertionError("unreachable")
 
     def accounts(self) -> list[Account]:
         """The server's accounts; id 0, PMS's nameless local account, is left out."""

@@ -2,9 +2,11 @@
 
 XML by default and JSON with `Accept: application/json`, the token as the `X-Plex-Token` header
 or query argument (every `X-Plex-*` header may come as a query argument), container paging with
-`X-Plex-Container-Start/Size`, HTML error pages, and deletes that really remove items (refused
-while the server pref `allowMediaDeletion` is off). Sections: "Movies" (1, below 2160p),
-"TV Shows" (2) and "4K Movies" (3). Metadata is built lazily and cached per ratingKey.
+`X-Plex-Container-Start/Size`, response customization (`includeFields`, `excludeFields`,
+`includeElements`, `excludeElements`) on section listings and metadata, HTML error pages, and
+deletes that really remove items (refused while the server pref `allowMediaDeletion` is off).
+Sections: "Movies" (1, below 2160p), "TV Shows" (2) and "4K Movies" (3). Metadata is built lazily
+and cached per ratingKey; `updatedAt` is kept per ratingKey (`touch` plays a metadata refresh).
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ VIEWED_AT_BOUNDS = {
     "<": ("right", False),
     "<<": ("left", False),
 }
+# the attributes an item can be rendered with without building its metadata
+LIGHT_FIELDS = frozenset({"ratingKey", "type", "updatedAt"})
 
 
 def _page_html(status: int, title: str) -> str:
@@ -137,8 +141,57 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _xml(tag: str, node: dict, out: list[str]) -> None:
-    """Append `node` as an element: scalars become attributes, lists child elements."""
+def _names(req: falcon.Request, name: str) -> frozenset[str] | None:
+    value = req.get_param(name)
+    return None if value is None else frozenset(n for n in value.split(",") if n)
+
+
+@dataclass(frozen=True, slots=True)
+class Trim:
+    """PMS response customization of metadata items: `includeFields` keeps only the named
+    attributes, `excludeFields` drops them, `includeElements`/`excludeElements` do the same with
+    child elements (comma-separated names; an empty include list keeps none)."""
+
+    include_fields: frozenset[str] | None = None
+    exclude_fields: frozenset[str] = frozenset()
+    include_elements: frozenset[str] | None = None
+    exclude_elements: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, req: falcon.Request) -> Trim | None:
+        """The request's customization; None when it asks for none."""
+        trim = cls(
+            _names(req, "includeFields"),
+            _names(req, "excludeFields") or frozenset(),
+            _names(req, "includeElements"),
+            _names(req, "excludeElements") or frozenset(),
+        )
+        return None if trim == cls() else trim
+
+    @property
+    def light(self) -> bool:
+        """Whether the answer holds only LIGHT_FIELDS and no elements."""
+        return (
+            self.include_fields is not None
+            and self.include_fields <= LIGHT_FIELDS
+            and self.include_elements == frozenset()
+        )
+
+    def __call__(self, node: dict) -> dict:
+        return {k: v for k, v in node.items() if self._keeps(k, isinstance(v, list))}
+
+    def _keeps(self, name: str, element: bool) -> bool:
+        include, exclude = (
+            (self.include_elements, self.exclude_elements)
+            if element
+            else (self.include_fields, self.exclude_fields)
+        )
+        return (include is None or name in include) and name not in exclude
+
+
+def _xml(tag: str, node: dict, out: list[str], trim: Trim | None = None) -> None:
+    """Append `node` as an element: scalars become attributes, lists child elements; `trim`
+    customizes the `Metadata` children (after their element name is chosen by `type`)."""
     attrs = "".join(
         f" {k}={quoteattr(_text(v))}" for k, v in node.items() if not isinstance(v, list)
     )
@@ -149,7 +202,8 @@ def _xml(tag: str, node: dict, out: list[str]) -> None:
     out.append(f"<{tag}{attrs}>")
     for key, items in children:
         for child in items:
-            _xml(_element(key, child), child, out)
+            trimmed = trim(child) if trim and key == "Metadata" else child
+            _xml(_element(key, child), trimmed, out)
     out.append(f"</{tag}>")
 
 
@@ -174,12 +228,14 @@ class PlexEmulator(Emulator):
     def __init__(self, library: SyntheticLibrary, api_key: str, faults: Faults | None = None):
         self.allow_media_deletion = True  # the server pref "Allow media deletion"
         self.page_limit: int | None = None  # PMS may cap a page below the requested size
+        self.customizes = True  # False: ignore includeFields & co, as PMS may
         seed = f"prunerr-plex-{library.seed}"
         self.machine_identifier = hashlib.sha1(seed.encode()).hexdigest()
         self.section_uuids = {
             k: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{k}")) for k in SECTIONS
         }
         self.items: dict[int, _Item] = {}
+        self.updated: dict[int, int] = {}  # ratingKey -> updatedAt
         self.listings: dict[tuple[int, int], list[int]] = {}
         self.collections: dict[int, _Collection] = {}
         self._nodes: dict[int, dict] = {}
@@ -196,23 +252,27 @@ class PlexEmulator(Emulator):
         for movie in movies:
             section = MOVIES_4K if movie.file.resolution == "2160p" else MOVIES
             self.items[movie.rating_key] = _Item("movie", section, movie)
+            self.updated[movie.rating_key] = movie.added
             self.listings.setdefault((section, 1), []).append(movie.rating_key)
         shows, seasons, episodes = [], [], []
         for show in sorted(library.shows, key=lambda s: _sort_title(s.title)):
             shows.append(show.rating_key)
             item = self.items[show.rating_key] = _Item("show", SHOWS, show)
+            self.updated[show.rating_key] = show.added
             for season in show.seasons:
                 item.children.append(season.rating_key)
                 seasons.append(season.rating_key)
                 child = self.items[season.rating_key] = _Item(
                     "season", SHOWS, season, show.rating_key
                 )
+                self.updated[season.rating_key] = show.added
                 for episode in season.episodes:
                     child.children.append(episode.rating_key)
                     episodes.append(episode.rating_key)
                     self.items[episode.rating_key] = _Item(
                         "episode", SHOWS, episode, season.rating_key, show.rating_key
                     )
+                    self.updated[episode.rating_key] = episode.added
         self.listings.update({(SHOWS, 2): shows, (SHOWS, 3): seasons, (SHOWS, 4): episodes})
         for section in (MOVIES, MOVIES_4K):
             self.listings.setdefault((section, 1), [])
@@ -289,7 +349,7 @@ class PlexEmulator(Emulator):
             "thumb": f"/library/metadata/{rk}/thumb/{added}",
             "art": f"/library/metadata/{rk}/art/{added}",
             "addedAt": added,
-            "updatedAt": added,
+            "updatedAt": self.updated[rk],
         }
         views = self._views.get(rk)
         if item.kind == "movie":
@@ -525,13 +585,28 @@ class PlexEmulator(Emulator):
             }
         return node
 
-    def _send(self, req: falcon.Request, resp: falcon.Response, container: dict) -> None:
+    def _trim(self, req: falcon.Request) -> Trim | None:
+        return Trim.of(req) if self.customizes else None
+
+    def _light(self, rk: int) -> dict:
+        """An item with LIGHT_FIELDS only, for trimmed listings of items not built yet."""
+        return {"ratingKey": str(rk), "type": self.items[rk].kind, "updatedAt": self.updated[rk]}
+
+    def _send(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        container: dict,
+        trim: Trim | None = None,
+    ) -> None:
         if "application/json" in (req.get_header("Accept") or ""):
+            if trim and "Metadata" in container:
+                container = {**container, "Metadata": [trim(m) for m in container["Metadata"]]}
             resp.content_type = falcon.MEDIA_JSON
             resp.data = json.dumps({"MediaContainer": container}, separators=(",", ":")).encode()
             return
         out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
-        _xml("MediaContainer", container, out)
+        _xml("MediaContainer", container, out, trim)
         resp.content_type = "text/xml;charset=utf-8"
         resp.data = "".join(out).encode()
 
@@ -542,6 +617,7 @@ class PlexEmulator(Emulator):
         rows: Sequence,
         render: Callable[[object], dict],
         container: dict,
+        trim: Trim | None = None,
     ) -> None:
         """One page of `rows` as PMS pages: no size means everything, size 0 only the total."""
         total = len(rows)
@@ -555,7 +631,7 @@ class PlexEmulator(Emulator):
             container["Metadata"] = [render(row) for row in page]
         resp.set_header("X-Plex-Container-Start", str(start))
         resp.set_header("X-Plex-Container-Total-Size", str(total))
-        self._send(req, resp, container)
+        self._send(req, resp, container, trim)
 
     def _library_container(self, section: int, **extra) -> dict:
         title, kind = SECTIONS[section]
@@ -733,6 +809,7 @@ class PlexEmulator(Emulator):
             raise HtmlError(400, "Bad Request")
         rows = self.listings.get((section, type_number), [])
         guids = req.get_param("includeGuids") == "1"
+        trim = self._trim(req)
         view = TYPES[type_number]
         container = self._library_container(
             section,
@@ -742,7 +819,8 @@ class PlexEmulator(Emulator):
             title2=f"All {view.capitalize()}s",
             viewGroup=view,
         )
-        self._paged(req, resp, rows, lambda rk: self.metadata(rk, guids), container)
+        render = self._light if trim and trim.light else lambda rk: self.metadata(rk, guids)
+        self._paged(req, resp, rows, render, container, trim)
 
     def on_get_metadata(self, req, resp, ids: str) -> None:
         keys = self._rating_keys(ids)
@@ -753,6 +831,7 @@ class PlexEmulator(Emulator):
             self._library_container(
                 section, size=len(keys), Metadata=[self.metadata(rk, detail=True) for rk in keys]
             ),
+            self._trim(req),
         )
 
     def on_delete_metadata(self, req, resp, ids: str) -> None:
@@ -962,6 +1041,15 @@ class PlexEmulator(Emulator):
         )
 
     # state changes
+    def touch(self, rating_key: int | str, when: int) -> None:
+        """Set an item's `updatedAt`, as a Plex metadata refresh does; nothing else changes."""
+        rk = int(rating_key)
+        if rk not in self.items:
+            raise KeyError(rating_key)
+        self.updated[rk] = when
+        if rk in self._nodes:
+            self._nodes[rk]["updatedAt"] = when
+
     def delete(self, rk: int) -> None:
         """Remove an item and its descendants from every listing (history rows stay, as in
         PMS)."""
@@ -977,6 +1065,7 @@ class PlexEmulator(Emulator):
         for key in gone:
             removed = self.items.pop(key)
             self._nodes.pop(key, None)
+            self.updated.pop(key, None)
             listing = self.listings[(removed.section, TYPE_NUMBERS[removed.kind])]
             listing.remove(key)
         for collection in self.collections.values():

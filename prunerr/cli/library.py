@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults, generate
@@ -18,7 +19,9 @@ from prunerr.sync import SyncService
 
 def cmd_sync(args) -> int:
     app = Prunerr.from_environment()
-    sync = SyncService(app.store, app.services, watch_source=app.config["watch_history"])
+    sync = SyncService(
+        app.store, app.services, watch_source=app.config["watch_history"], full=args.full
+    )
     report = sync.run(args.source or None)
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2))
@@ -56,6 +59,11 @@ def cmd_emulate(args) -> int:
             url = emulator.start(port=port)
             running.append(emulator)
             out[name] = {"url": url, "key": key, "env": specs[name].env(url, key)}
+        if args.env_file:  # written whole once every emulator is up, for `set -a; . FILE`
+            lines = [f"{k}={v}\n" for s in out.values() for k, v in s["env"].items()]
+            partial = Path(args.env_file + ".partial")
+            partial.write_text("".join(lines))
+            partial.replace(args.env_file)
         print(json.dumps(out), flush=True)
 
         def print_counts(*_):  # SIGUSR1, and at exit: requests served so far, per service
@@ -100,6 +108,11 @@ def register(commands) -> None:
     p.add_argument(
         "--source", action="append", metavar="NAME", help="only this service (repeatable)"
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="list every item again (otherwise only what changed, and in full daily)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_sync)
 
@@ -110,6 +123,9 @@ def register(commands) -> None:
     p.add_argument("--port-base", type=int, default=0, help="first port (default: any free)")
     p.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failing 5xx")
     p.add_argument("--latency", type=float, default=0.0, metavar="MS")
+    p.add_argument(
+        "--env-file", metavar="PATH", help="also write the services' environment variables to PATH"
+    )
     p.set_defaults(handler=cmd_emulate)
 
     p = commands.add_parser("plugins", help="list loaded plugins")

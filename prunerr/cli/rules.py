@@ -219,7 +219,8 @@ def cmd_plan(args) -> int:
     watch = choose_watch_service(app.services, app.config["watch_history"])
     watch_name = watch.name if watch else None
     available = availability(app.store, app.services, watch_name)
-    items = load_items(app.store, available, watch_name, app.catalog)
+    types = {rule.media for rule in selected}
+    items = load_items(app.store, available, watch_name, app.catalog, types)
     plans = plan(selected, items, _context(args.now), all_rules=loaded.rules, explain=args.explain)
     if args.format == "json":
         print(

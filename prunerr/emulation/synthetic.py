@@ -425,7 +425,8 @@ def generate(
         while target > 0:
             count = min(target, rnd.randint(6, 22))
             season = Season(season_number, next(keys), managed and rnd.random() > 0.15)
-            air = now - int(rnd.uniform(30, 3000)) * DAY
+            # every episode of the season has aired (and has a file) by `now`
+            air = now - int(rnd.uniform(30, 3000)) * DAY - count * 7 * DAY
             for e in range(1, count + 1):
                 runtime = rnd.choice((22, 25, 30, 42, 45, 55, 60)) * 60
                 code = f"S{season_number:02d}E{e:02d}"
@@ -464,9 +465,11 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
     ids = iter(range(1, 10**9))
 
     def add(user: User, rating_key, parent, grandparent, runtime, earliest):
-        started = int(rnd.uniform(earliest, now - 3600))
+        # every play has ended by `now`
         complete = 100 if rnd.random() < 0.8 else rnd.randint(5, 80)
-        stopped = started + int(runtime * complete / 100)
+        watched_for = int(runtime * complete / 100)
+        started = int(rnd.uniform(min(earliest, now - watched_for), now - watched_for))
+        stopped = started + watched_for
         plays.append(
             Play(next(ids), user.id, rating_key, parent, grandparent, started, stopped, complete)
         )

@@ -14,13 +14,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def emulators():
+def emulators(tmp_path_factory):
+    env_file = tmp_path_factory.mktemp("emulate") / "emulators.env"
     process = subprocess.Popen(
-        [sys.executable, "-m", "prunerr", "emulate", "--size", "XS", "--seed", "3"],
+        [
+            sys.executable,
+            "-m",
+            "prunerr",
+            "emulate",
+            "--size",
+            "XS",
+            "--seed",
+            "3",
+            "--env-file",
+            str(env_file),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     services = json.loads(process.stdout.readline())
+    assert env_file.read_text().splitlines() == [
+        f"{k}={v}" for s in services.values() for k, v in s["env"].items()
+    ]
     yield process, services
     process.send_signal(signal.SIGINT)
     process.wait(timeout=20)

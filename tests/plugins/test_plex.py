@@ -1,8 +1,10 @@
 """The Plex plugin against its emulator over real HTTP: the PMS contract (specs, XML and JSON,
-auth, paging), the client's records against the synthetic ground truth, faults and deletes."""
+auth, paging, response customization), the client's records and keys against the synthetic
+ground truth, fetches by key, faults and deletes."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import xml.etree.ElementTree as ET
@@ -15,7 +17,13 @@ import prunerr_plugins.plex as plex_plugin
 from prunerr.emulation import Faults, SyntheticLibrary, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ExternalIds, MediaFile, Play, ServerItem, ServiceError
-from prunerr_plugins.plex.client import PAGE_SIZE, PlexClient, server_item
+from prunerr_plugins.plex.client import (
+    KEYS_PAGE_SIZE,
+    METADATA_BATCH,
+    PAGE_SIZE,
+    PlexClient,
+    server_item,
+)
 from prunerr_plugins.plex.emulator import PlexEmulator
 from tests.plugins.openapi import assert_matches_spec
 
@@ -24,6 +32,10 @@ V1 = "plex-api-spec.yaml"
 LEGACY = "plex-media-server-spec-dereferenced-legacy.yaml"
 ALL = ("GET", "/library/sections/{section:int}/all")
 HISTORY = ("GET", "/status/sessions/history/all")
+METADATA = ("GET", "/library/metadata/{ids}")
+KEYS_ONLY = {"includeFields": "ratingKey,updatedAt", "includeElements": ""}
+KIND = ("ratingKey", "type")
+TAGS = ("Genre", "Guid")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +130,7 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                 content_rating=m.content_rating,
                 original_language=m.original_language,
                 audience_rating=m.rating_tmdb,
+                updated=float(m.added),
             )
             for m in movies_of(library, section)
         ]
@@ -137,6 +150,7 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                 studio=show.network,
                 content_rating=show.content_rating,
                 audience_rating=show.rating,
+                updated=float(show.added),
             )
         )
         for season in show.seasons:
@@ -149,6 +163,7 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                     float(min(e.added for e in season.episodes)),
                     parent_key=str(show.rating_key),
                     index=season.number,
+                    updated=float(show.added),
                 )
             )
             items += [
@@ -165,6 +180,7 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                     files=(media_file(e.file),),
                     content_rating=show.content_rating,
                     original_language=show.original_language,
+                    updated=float(e.added),
                 )
                 for e in season.episodes
             ]
@@ -173,6 +189,10 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
 
 def by_key(items) -> dict[str, ServerItem]:
     return {item.key: item for item in items}
+
+
+def expected_keys(library: SyntheticLibrary, section: str) -> dict[str, float]:
+    return {item.key: item.updated for item in expected_items(library, section)}
 
 
 def library_of(plex: PlexClient, key: str):
@@ -329,6 +349,62 @@ def test_xml_is_the_default_with_plex_elements_and_string_attributes(emulator, l
     assert [a.get("id") for a in accounts.findall("Account")][:2] == ["0", "1"]
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/library/sections/1/all", {"type": 1}),
+        ("/library/sections/2/all", {"type": 2}),
+        ("/library/sections/2/all", {"type": 3}),
+        ("/library/sections/2/all", {"type": 4}),
+        ("/library/metadata/{ids}", {}),
+    ],
+)
+@pytest.mark.parametrize(
+    ("trim", "kept"),
+    [
+        (KEYS_ONLY, lambda name, element: name in ("ratingKey", "updatedAt")),
+        ({"includeFields": "ratingKey,type"}, lambda name, element: element or name in KIND),
+        ({"excludeFields": "title,guid"}, lambda name, element: name not in ("title", "guid")),
+        ({"includeElements": "Genre,Guid"}, lambda name, element: not element or name in TAGS),
+        ({"excludeElements": "Media"}, lambda name, element: name != "Media"),
+    ],
+    ids=["keys-only", "include-fields", "exclude-fields", "include-elements", "exclude-elements"],
+)
+def test_customized_answers_are_the_full_answer_trimmed(
+    emulator, library, path, params, trim, kept
+):
+    """Items keep only the attributes and child elements asked for, in JSON and in XML (where
+    they stay Video or Directory elements); the rest of the answer does not change. Plex's
+    Metadata schema requires attributes a trimmed item may leave out, so the full answer is
+    checked against the spec, and the trimmed one where it keeps the required attributes."""
+    show = library.shows[0]
+    some = (library.movies[0], show, show.seasons[0], show.seasons[0].episodes[0])
+    path = path.format(ids=",".join(str(item.rating_key) for item in some))
+    spec_path = "/library/sections/{sectionId}/all" if "/all" in path else "/library/metadata/{ids}"
+    full = get(emulator, path, includeGuids=1, **params).json()
+    assert_matches_spec(V1, spec_path, full)
+    trimmed = get(emulator, path, includeGuids=1, **params, **trim).json()
+    items = trimmed["MediaContainer"].pop("Metadata")
+    full_items = full["MediaContainer"].pop("Metadata")
+    assert trimmed == full
+    assert items == [
+        {k: v for k, v in item.items() if kept(k, isinstance(v, list))} for item in full_items
+    ]
+    if all({"addedAt", "key", "title", "type"} <= item.keys() for item in items):
+        body = {"MediaContainer": {**full["MediaContainer"], "Metadata": items}}
+        assert_matches_spec(V1, spec_path, body)
+    root = ET.fromstring(get(emulator, path, json=False, includeGuids=1, **params, **trim).text)
+    untrimmed = ET.fromstring(get(emulator, path, json=False, **params).text)
+    assert [e.tag for e in root] == [e.tag for e in untrimmed]
+    assert [(set(e.attrib), {c.tag for c in e}) for e in root] == [
+        (
+            {k for k, v in item.items() if not isinstance(v, list)},
+            {k for k, v in item.items() if isinstance(v, list) and v},
+        )
+        for item in items
+    ]
+
+
 @pytest.mark.parametrize("section", ["1", "2", "3"])
 def test_records_parsed_from_xml_equal_the_json_records(emulator, section):
     plex = client(emulator)
@@ -435,17 +511,43 @@ def test_a_listing_that_changes_while_paging_raises(emulator, library):
         list(listing)
 
 
-def test_a_medium_library_lists_in_one_request_per_thousand_items():
+def test_keys_take_one_request_per_page_of_each_type(emulator, library):
+    plex = client(emulator, keys_page_size=50)
+    for key in ("1", "2", "3"):
+        assert plex.keys(library_of(plex, key)) == expected_keys(library, key)
+    assert emulator.requests[ALL] == listing_requests(library, 50)
+
+
+def test_fetches_by_key_go_in_batches_of_a_hundred():
+    library = generate("S", seed=5)
+    with PlexEmulator(library, TOKEN) as emu:
+        plex = client(emu)
+        movies = library_of(plex, "1")
+        keys = sorted(plex.keys(movies))[:250]
+        items = list(plex.items(movies, keys))
+    assert sorted(item.key for item in items) == keys
+    assert emu.requests[METADATA] == math.ceil(250 / METADATA_BATCH) == 3
+
+
+def test_a_medium_library_lists_in_one_request_per_thousand_items_and_keys_per_five_thousand():
     library = generate("M", seed=3)
     with PlexEmulator(library, TOKEN) as emu:
         plex = client(emu)
+        libraries = plex.libraries()
         started = time.monotonic()
-        count = sum(1 for lib in plex.libraries() for _ in plex.items(lib))
+        keys = {lib.key: plex.keys(lib) for lib in libraries}
+        keys_elapsed = time.monotonic() - started
+        started = time.monotonic()
+        items = {lib.key: list(plex.items(lib)) for lib in libraries}
         elapsed = time.monotonic() - started
     seasons = sum(len(show.seasons) for show in library.shows)
-    assert count == len(library.movies) + len(library.shows) + seasons + library.episode_count
-    assert emu.requests[ALL] == listing_requests(library, PAGE_SIZE)
-    assert elapsed < 60
+    count = len(library.movies) + len(library.shows) + seasons + library.episode_count
+    assert sum(len(listed) for listed in items.values()) == count
+    assert keys == {k: {i.key: i.updated for i in listed} for k, listed in items.items()}
+    assert emu.requests[ALL] == (
+        listing_requests(library, PAGE_SIZE) + listing_requests(library, KEYS_PAGE_SIZE)
+    )
+    assert elapsed < 60 and keys_elapsed < elapsed
 
 
 # ground truth
@@ -457,6 +559,48 @@ def test_items_match_the_synthetic_library(emulator, library, section):
     items = list(plex.items(library_of(plex, section)))
     assert by_key(items) == by_key(expected_items(library, section))
     assert len(items) == len(by_key(items))
+
+
+@pytest.mark.parametrize("section", ["1", "2", "3"])
+def test_keys_are_every_item_with_its_update_time(emulator, library, section):
+    plex = client(emulator)
+    assert plex.keys(library_of(plex, section)) == expected_keys(library, section)
+    assert emulator.requests[ALL] == (3 if section == "2" else 1)
+
+
+def test_keys_read_past_attributes_and_elements_plex_sends_unasked(emulator, library):
+    emulator.customizes = False
+    movie = movies_of(library, "1")[0]
+    del emulator.node(movie.rating_key)["updatedAt"]
+    plex = client(emulator)
+    keys = plex.keys(library_of(plex, "1"))
+    assert keys == expected_keys(library, "1") | {str(movie.rating_key): 0.0}
+
+
+@pytest.mark.parametrize("section", ["1", "2", "3"])
+def test_items_fetched_by_key_equal_the_listed_records(emulator, section):
+    plex = client(emulator)
+    library = library_of(plex, section)
+    listed = by_key(plex.items(library))
+    keys = list(plex.keys(library))
+    fetched = list(plex.items(library, keys))
+    assert by_key(fetched) == listed and len(fetched) == len(listed)
+    kinds = {"movie"} if section != "2" else {"show", "season", "episode"}
+    assert {item.type for item in fetched} == kinds
+    assert emulator.requests[METADATA] == math.ceil(len(keys) / METADATA_BATCH)
+
+
+def test_keys_plex_does_not_have_in_the_library_are_left_out(emulator, library):
+    plex = client(emulator)
+    movies = library_of(plex, "1")
+    movie, four_k = movies_of(library, "1")[0], movies_of(library, "3")[0]
+    keys = [str(movie.rating_key), "999999999", str(four_k.rating_key), "x"]
+    keys.append(str(library.shows[0].rating_key))
+    assert [item.key for item in plex.items(movies, keys)] == [str(movie.rating_key)]
+    assert get(emulator, "/library/metadata/999999998,999999999").status_code == 404
+    assert list(plex.items(library_of(plex, "2"), ["999999998", "999999999"])) == []
+    assert list(plex.items(movies, [])) == []
+    assert emulator.requests[METADATA] == 3
 
 
 def test_every_dynamic_range_and_resolution_is_read_from_the_streams():
@@ -567,10 +711,14 @@ def test_history_filters_by_account_section_item_and_time(emulator, library):
 )
 def test_transient_faults_are_retried_to_a_complete_listing(library, faults):
     with PlexEmulator(library, TOKEN, faults) as emu:
-        plex = client(emu, retries=6, page_size=100, timeout=0.2)
-        items = list(plex.items(library_of(plex, "2")))
+        plex = client(emu, retries=6, page_size=100, keys_page_size=50, timeout=0.2)
+        shows = library_of(plex, "2")
+        items = list(plex.items(shows))
+        keys = plex.keys(shows)
+        fetched = list(plex.items(shows, keys))
         plays = list(plex.plays())
-    assert by_key(items) == by_key(expected_items(library, "2"))
+    assert by_key(items) == by_key(fetched) == by_key(expected_items(library, "2"))
+    assert keys == expected_keys(library, "2")
     assert len(plays) == sum(p.watched for p in library.plays)
 
 
@@ -581,6 +729,15 @@ def test_a_page_that_keeps_failing_raises_instead_of_ending_the_listing(emulator
     emulator.faults = Faults(error_rate=1.0)
     with pytest.raises(ServiceError, match="HTTP 5"):
         list(listing)
+
+
+def test_keys_raise_instead_of_returning_part_of_the_library(library):
+    faults = Faults(error_rate=0.3, path_pattern="/all$", seed=0)  # the 4th page fails
+    with PlexEmulator(library, TOKEN, faults) as emu:
+        plex = client(emu, retries=0, keys_page_size=5)
+        with pytest.raises(ServiceError, match=r"/library/sections/1/all: HTTP 5"):
+            plex.keys(library_of(plex, "1"))
+        assert emu.request_total == 5
 
 
 def test_a_body_that_never_parses_raises(library):
@@ -605,9 +762,46 @@ def test_bad_item_data_raises_a_service_error_naming_the_call(emulator, library)
     emulator.node(movie.rating_key).update(Guid=[], Media=[{"Part": ["not an object"]}])
     with pytest.raises(ServiceError, match="'Part' is not a list of objects"):
         list(plex.items(library_of(plex, "1")))
+    with pytest.raises(
+        ServiceError,
+        match=rf"GET /library/metadata/{{1 ids from {movie.rating_key}}}: item "
+        rf"{movie.rating_key}: 'Part' is not a list of objects",
+    ):
+        list(plex.items(library_of(plex, "1"), [str(movie.rating_key)]))
+    emulator.updated[movie.rating_key] = "soon"
+    with pytest.raises(
+        ServiceError,
+        match=rf"GET /library/sections/1/all\?type=1: item "
+        rf"{movie.rating_key}: 'updatedAt' is not a number",
+    ):
+        plex.keys(library_of(plex, "1"))
 
 
 # state changes
+
+
+def test_touch_changes_the_update_time_and_nothing_else(emulator, library):
+    plex = client(emulator)
+    movie = movies_of(library, "1")[0]
+    emulator.touch(movie.rating_key, 2_000_000_000)  # before its metadata is built
+    assert plex.keys(library_of(plex, "1"))[str(movie.rating_key)] == 2e9
+    shows = library_of(plex, "2")
+    show = library.shows[0]
+    season, episode = show.seasons[0], show.seasons[0].episodes[0]
+    before_keys, before = plex.keys(shows), by_key(plex.items(shows))
+    path = f"/library/metadata/{show.rating_key},{episode.rating_key}"
+    raw = container(emulator, path)
+    emulator.touch(show.rating_key, 2_000_000_001)
+    emulator.touch(str(episode.rating_key), 2_000_000_002)
+    touched = {str(show.rating_key): 2_000_000_001.0, str(episode.rating_key): 2_000_000_002.0}
+    after_keys = plex.keys(shows)
+    assert after_keys == before_keys | touched
+    after = {k: dataclasses.replace(item, updated=after_keys[k]) for k, item in before.items()}
+    assert by_key(plex.items(shows)) == after
+    changed = [*touched, str(season.rating_key)]
+    assert by_key(plex.items(shows, changed)) == {k: after[k] for k in changed}
+    for old, new in zip(raw["Metadata"], container(emulator, path)["Metadata"], strict=True):
+        assert new == old | {"updatedAt": touched[old["ratingKey"]]}
 
 
 def test_deleting_a_show_removes_it_with_its_seasons_and_episodes(emulator, library):
