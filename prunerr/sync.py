@@ -175,7 +175,8 @@ class SyncService:
         source = source_name(server.name, "media_server")
         with db_session:
             (last_full,) = self.store.execute(
-                "SELECT full_sync_at FROM sync_state WHERE source=?", (source,))[0]
+                "SELECT full_sync_at FROM sync_state WHERE source=?", (source,)
+            )[0]
         full = self.full or last_full is None or self.clock() - last_full > FULL_LISTING_EVERY_S
         listings: list[tuple[Library, list[ServerItem], set[str]]] = []
         failures = []
@@ -191,23 +192,29 @@ class SyncService:
                 writer.write_library(library.key, library.title, items, present)
             self._replace_accounts(server.name, accounts)
             if full and not failures:
-                self.store.execute("UPDATE sync_state SET full_sync_at=? WHERE source=?",
-                                   (self.clock(), source))
+                self.store.execute(
+                    "UPDATE sync_state SET full_sync_at=? WHERE source=?", (self.clock(), source)
+                )
         if failures:
             raise ServiceError(server.name, "incomplete listing: " + "; ".join(failures))
         return sum(len(items) for _, items, _ in listings)
 
-    def _listing(self, server: MediaServer, library: Library, full: bool
-                 ) -> tuple[list[ServerItem], set[str]]:
+    def _listing(
+        self, server: MediaServer, library: Library, full: bool
+    ) -> tuple[list[ServerItem], set[str]]:
         """(records to write, every key the library has now)."""
         if full:
             items = list(server.items(library))
             return items, {item.key for item in items}
         current = server.keys(library)
         with db_session:
-            stored = dict(self.store.execute(
-                "SELECT server_key, server_updated_at FROM item WHERE server=? AND library_key=? "
-                "AND tombstoned_at IS NULL", (server.name, library.key)))
+            stored = dict(
+                self.store.execute(
+                    "SELECT server_key, server_updated_at FROM item "
+                    "WHERE server=? AND library_key=? AND tombstoned_at IS NULL",
+                    (server.name, library.key),
+                )
+            )
         changed = [key for key, updated in current.items() if stored.get(key) != updated]
         items = list(server.items(library, changed)) if changed else []
         return items, set(current)
@@ -480,8 +487,9 @@ class _ItemWriter:
             keys.append((type_, "imdb", imdb))
         return keys
 
-    def write_library(self, library_key: str, library: str, items: list[ServerItem],
-                      present: set[str]) -> None:
+    def write_library(
+        self, library_key: str, library: str, items: list[ServerItem], present: set[str]
+    ) -> None:
         """Upsert `items`, then tombstone the library's live items whose key is not `present`
         (the complete set of keys the server lists now)."""
         order = {"movie": 0, "show": 0, "season": 1, "episode": 2}  # parents before children
@@ -489,7 +497,9 @@ class _ItemWriter:
             self._upsert(item, library_key, library)
         live = self.store.execute(
             "SELECT id, server_key FROM item WHERE server=? AND library_key=? "
-            "AND tombstoned_at IS NULL", (self.server, library_key))
+            "AND tombstoned_at IS NULL",
+            (self.server, library_key),
+        )
         gone = [(self.now, item_id) for item_id, key in live if key not in present]
         self.store.executemany("UPDATE item SET tombstoned_at=? WHERE id=?", gone)
 
