@@ -219,6 +219,25 @@ class RequestTracker(Service):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Notification:
+    """One message for people: what happened (`event`: queued, deletion_imminent, deleted,
+    failed, sync_error, circuit_breaker), a title, a body and labelled details."""
+
+    event: str
+    title: str
+    body: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+class Notifier(Service):
+    roles = frozenset({"notifier"})
+
+    def notify(self, notification: Notification) -> None:
+        """Deliver it, respecting the channel's limits; ServiceError when it cannot."""
+        raise NotImplementedError
+
+
 @dataclass
 class ServiceList:
     """What `prunerr_create_services` hooks add their configured services to."""

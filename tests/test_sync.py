@@ -343,3 +343,62 @@ def test_new_plays_are_added_to_the_watch_summary(store, library, tmp_path):
             "SELECT COUNT(*) FROM play WHERE key=? AND watched", (str(movie.rating_key),)
         )
     assert summary == plays
+
+
+def test_several_instances_of_a_service_are_synced_as_separate_sources(store, library, tmp_path):
+    with emulated(library) as (env, _):
+        specs = PluginHost.create().emulators().specs
+        with specs["radarr"].factory(library, "k" * 32, Faults()) as second:
+            (tmp_path / "prunerr.yaml").write_text(
+                f"radarr:\n  - {{name: radarr-4k, url: '{second.url}', api_key: '{'k' * 32}'}}\n"
+            )
+            report = Harness(store, env, tmp_path).run()
+    assert report.ok
+    sources = {r.source for r in report.results}
+    assert {"radarr:library_manager", "radarr-4k:library_manager"} <= sources
+
+
+def test_a_medium_library_syncs_in_well_under_a_thousand_requests(tmp_path):
+    library = generate("M", seed=2)
+    store = open_store(None, tmp_path)
+    try:
+        with emulated(library) as (env, emulators):
+            report = Harness(store, env, tmp_path).run()
+            requests = {name: e.request_total for name, e in emulators.items()}
+    finally:
+        store.disconnect()
+    assert report.ok
+    assert sum(requests.values()) < 250, requests
+
+
+def test_flaky_services_never_make_a_rule_match_more(tmp_path):
+    """Every service failing, timing out or answering garbage now and then: the sync either
+    recovers (retries) or records a failure, and rules never match more than with clean data."""
+    library = generate("XS", seed=5)
+    rules = load_rules([REPO / "rules.d"]).rules
+    now = datetime.fromtimestamp(library.now, UTC)
+    flaky = {
+        name: Faults(
+            error_rate=0.2, rate_limit_rate=0.1, truncate_rate=0.1, malformed_rate=0.1, seed=i
+        )
+        for i, name in enumerate(SERVICES)
+    }
+    clean_store = open_store(None, tmp_path / "clean")
+    flaky_store = open_store(None, tmp_path / "flaky")
+    try:
+        with emulated(library) as (env, _):
+            clean = Harness(clean_store, env, tmp_path)
+            assert clean.run().ok
+        with emulated(library, flaky) as (env, _):
+            degraded = Harness(flaky_store, env, tmp_path)
+            for service in degraded.services.services:
+                for http in vars(service).values():
+                    if hasattr(http, "backoff"):
+                        http.backoff = 0.01
+            degraded.run()
+        full, partial = _matches(clean, rules, now), _matches(degraded, rules, now)
+        for rule_id, ids in partial.items():
+            assert ids <= full[rule_id], rule_id
+    finally:
+        clean_store.disconnect()
+        flaky_store.disconnect()
