@@ -8,7 +8,7 @@ import sys
 from prunerr import __version__
 from prunerr.config import ConfigError
 
-from . import config, library, rules
+from . import config, library, rules, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.register(commands)
     library.register(commands)
     config.register(commands)
+    serve.register(commands)
     return parser
 
 

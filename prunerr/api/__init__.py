@@ -1,0 +1,38 @@
+"""The REST API: a Falcon app built from injected services (`create_app`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import falcon
+
+from prunerr.config import Config
+from prunerr.database import Store
+from prunerr.sdk import ServiceList
+
+from . import errors, openapi, resources
+from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
+
+
+@dataclass
+class Api:
+    """What the resources need, injected so tests can build an app around anything."""
+
+    store: Store
+    config: Config
+    services: ServiceList
+    keys: ApiKeys
+    started: float = field(default_factory=time.monotonic)
+
+
+def create_app(api: Api) -> falcon.App:
+    app = falcon.App(middleware=[AuthMiddleware([api_key_authenticator(api.keys)])])
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.install(app)
+    app.add_route("/api/health", resources.Health(api))
+    app.add_route("/api/settings", resources.Settings(api))
+    app.add_route("/api/settings/api-key", resources.ApiKey(api))
+    app.add_route("/api/settings/api-key/regenerate", resources.ApiKeyRegenerate(api))
+    app.add_route("/api/openapi.json", resources.OpenApiDocument(openapi.document()))
+    return app

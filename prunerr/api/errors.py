@@ -1,0 +1,64 @@
+"""The response envelope of the original Prunerr API, and errors in its shape.
+
+Success: `{"success": true, "data": ..., "message"?: ...}`; failure: `{"success": false,
+"error": "...", "details"?: [...]}`. Nothing a client sends produces a 500; unexpected errors
+are logged and answered without internals (or secrets).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import falcon
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(falcon.HTTPError):
+    """An error answered in the envelope; `details` carries structured validation problems."""
+
+    def __init__(self, status: int, message: str, details: list | None = None):
+        super().__init__(falcon.code_to_http_status(status))
+        self.message = message
+        self.details = details
+
+
+def ok(
+    resp: falcon.Response, data: object, *, status: int = 200, message: str | None = None
+) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.media = {"success": True, "data": data, **({"message": message} if message else {})}
+
+
+def invalid(field: str, problem: str) -> ApiError:
+    """400 naming the failing field."""
+    return ApiError(400, f"{field}: {problem}", [{"field": field, "message": problem}])
+
+
+def _answer(resp: falcon.Response, status: int, message: str, details=None) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.media = {"success": False, "error": message, **({"details": details} if details else {})}
+
+
+def _http_error(req, resp, error: falcon.HTTPError, params) -> None:
+    if isinstance(error, ApiError):
+        _answer(resp, error.status_code, error.message, error.details)
+        return
+    message = error.description or error.title or "Error"
+    if error.status_code == 404:
+        message = "Endpoint not found"
+    elif error.status_code == 405:
+        message = f"Method {req.method} not allowed on {req.path}"
+    _answer(resp, error.status_code, message)
+    for name, value in (error.headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _unexpected(req, resp, error: Exception, params) -> None:
+    log.exception("unexpected error on %s %s", req.method, req.path)
+    _answer(resp, 500, "Internal error; see the server log")
+
+
+def install(app: falcon.App) -> None:
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)

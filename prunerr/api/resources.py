@@ -1,0 +1,99 @@
+"""Thin doors onto the services: parse the request, call one service, answer in the envelope."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import falcon
+
+from prunerr import __version__
+
+from .errors import ok
+
+
+class Health:
+    """Overall status for anyone (Docker health checks); each service's for key holders."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        services = self.api.services.services
+        checks = []
+        if services:
+            with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
+                checks = list(pool.map(self._check, services))
+        healthy = sum(c["connected"] for c in checks)
+        # nothing configured, or nothing answering, is unhealthy (as in the original)
+        status = "unhealthy" if not healthy else "healthy" if healthy == len(checks) else "degraded"
+        data = {
+            "status": status,
+            "version": __version__,
+            "uptime": round(time.monotonic() - self.api.started, 1),
+        }
+        if req.context.authenticated:
+            data["services"] = checks
+        ok(resp, data)
+
+    @staticmethod
+    def _check(service) -> dict:
+        started = time.perf_counter()
+        try:
+            health = service.health()
+        except Exception as exc:  # a broken plugin must not break the health endpoint
+            return {
+                "service": service.name,
+                "configured": True,
+                "connected": False,
+                "error": type(exc).__name__,
+                "responseTimeMs": None,
+            }
+        return {
+            "service": service.name,
+            "configured": True,
+            "connected": health.ok,
+            "error": None if health.ok else health.message,
+            "responseTimeMs": health.response_ms
+            if health.response_ms is not None
+            else round((time.perf_counter() - started) * 1000, 1),
+        }
+
+
+class Settings:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(resp, self.api.config.public())
+
+
+class ApiKey:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(
+            resp,
+            {"apiKey": self.api.keys.current(), "fromEnvironment": self.api.keys.from_environment},
+        )
+
+
+class ApiKeyRegenerate:
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(
+            resp,
+            {"apiKey": self.api.keys.regenerate()},
+            message="A new API key was generated; the old one no longer works",
+        )
+
+
+class OpenApiDocument:
+    def __init__(self, document: dict):
+        self.document = document
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.document

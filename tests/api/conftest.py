@@ -1,0 +1,67 @@
+"""An API app on a real database, and a client that checks every response against the
+OpenAPI document the app serves."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import falcon.testing
+import jsonschema
+import pytest
+
+from prunerr.api import Api, create_app
+from prunerr.api.auth import ApiKeys
+from prunerr.api.openapi import document
+from prunerr.config import Config
+from prunerr.plugins import PluginHost
+from prunerr.sdk import ServiceList
+
+
+@cache
+def _validator(path: str, method: str, status: int) -> jsonschema.Draft202012Validator:
+    doc = document()
+    operation = doc["paths"][path][method.lower()]
+    schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
+
+
+def _template(path: str) -> str:
+    for template in document()["paths"]:
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            return template
+    raise AssertionError(f"{path} is not in the OpenAPI document")
+
+
+class Client:
+    def __init__(self, app, key: str | None):
+        self.client = falcon.testing.TestClient(app)
+        self.key = key
+
+    def request(self, method: str, path: str, *, key: str | None = "default", **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        key = self.key if key == "default" else key
+        if key is not None:
+            headers["X-Api-Key"] = key
+        result = self.client.simulate_request(method, path, headers=headers, **kwargs)
+        template = _template(path)
+        _validator(template, method, result.status_code).validate(result.json)
+        return result
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+
+@pytest.fixture
+def api(store, tmp_path) -> Api:
+    config = Config.load(PluginHost.create().config_schema(), {"PRUNERR_DATA_DIR": str(tmp_path)})
+    return Api(store, config, ServiceList(), ApiKeys(store, None))
+
+
+@pytest.fixture
+def client(api) -> Client:
+    return Client(create_app(api), api.keys.current())
