@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import falcon
 
 from prunerr.config import Config
 from prunerr.database import Store
+from prunerr.library import LibraryIndex
+from prunerr.rules import Rule
 from prunerr.sdk import ServiceList
 
-from . import errors, openapi, resources
+from . import errors, library, openapi, resources
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
 
 
@@ -23,6 +26,8 @@ class Api:
     config: Config
     services: ServiceList
     keys: ApiKeys
+    library: LibraryIndex
+    rules: Callable[[], list[Rule]]  # the current rules (rules.d), valid ones only
     started: float = field(default_factory=time.monotonic)
 
 
@@ -35,4 +40,8 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/settings/api-key", resources.ApiKey(api))
     app.add_route("/api/settings/api-key/regenerate", resources.ApiKeyRegenerate(api))
     app.add_route("/api/openapi.json", resources.OpenApiDocument(openapi.document()))
+    app.add_route("/api/stats", library.Stats(api))
+    app.add_route("/api/library", library.LibraryList(api))
+    app.add_route("/api/library/{item_id}", library.LibraryEntry(api))
+    app.add_route("/api/library/{item_id}/protect", library.Protection(api))
     return app

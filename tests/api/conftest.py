@@ -14,6 +14,8 @@ from prunerr.api import Api, create_app
 from prunerr.api.auth import ApiKeys
 from prunerr.api.openapi import document
 from prunerr.config import Config
+from prunerr.dsl import CORE
+from prunerr.library import LibraryIndex
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceList
 
@@ -56,10 +58,16 @@ class Client:
         return self.request("POST", path, **kwargs)
 
 
+def make_api(store, config, services=None, rules=(), keys=None) -> Api:
+    services = services or ServiceList()
+    index = LibraryIndex(store, services, CORE, config["watch_history"])
+    return Api(store, config, services, keys or ApiKeys(store, None), index, lambda: list(rules))
+
+
 @pytest.fixture
 def api(store, tmp_path) -> Api:
     config = Config.load(PluginHost.create().config_schema(), {"PRUNERR_DATA_DIR": str(tmp_path)})
-    return Api(store, config, ServiceList(), ApiKeys(store, None))
+    return make_api(store, config)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from prunerr.api import Api, create_app
+from prunerr.api import create_app
 from prunerr.api.auth import ApiKeys
-from tests.api.conftest import Client
+from tests.api.conftest import Client, make_api
 
 
 def test_every_api_call_needs_the_key(client):
@@ -44,7 +44,7 @@ def test_regenerating_invalidates_the_old_key_at_once(client):
 
 
 def test_a_key_from_the_environment_wins_and_cannot_be_regenerated(api):
-    api = Api(api.store, api.config, api.services, ApiKeys(api.store, "from-env-key"))
+    api = make_api(api.store, api.config, keys=ApiKeys(api.store, "from-env-key"))
     client = Client(create_app(api), "from-env-key")
     assert client.get("/api/settings/api-key").json["data"] == {
         "apiKey": "from-env-key",
@@ -72,7 +72,7 @@ def test_settings_never_show_secrets(api, tmp_path):
         "PRUNERR_DATABASE_URL": "postgres://u:pw@db/x",
     }
     config = Config.load(PluginHost.create().config_schema(), env)
-    api = Api(api.store, config, api.services, api.keys)
+    api = make_api(api.store, config, keys=api.keys)
     client = Client(create_app(api), api.keys.current())
     body = client.get("/api/settings").text
     assert "plex-token-secret" not in body and "pw@db" not in body

@@ -1,7 +1,7 @@
-from prunerr.api import Api, create_app
+from prunerr.api import create_app
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
-from tests.api.conftest import Client
+from tests.api.conftest import Client, make_api
 
 
 def test_health_reports_each_service_to_key_holders(api, tmp_path):
@@ -21,7 +21,7 @@ def test_health_reports_each_service_to_key_holders(api, tmp_path):
         services = host.services(config)
         for service in services.services:
             service.http.retries = 0
-        api = Api(api.store, config, services, api.keys)
+        api = make_api(api.store, config, services, keys=api.keys)
         client = Client(create_app(api), api.keys.current())
         data = client.get("/api/health").json["data"]
         public = client.get("/api/health", key=None).json["data"]

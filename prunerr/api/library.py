@@ -1,0 +1,171 @@
+"""Library, stats and protection endpoints: thin doors onto `prunerr.library`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import falcon
+
+from prunerr import library
+from prunerr.dsl import EvalContext
+from prunerr.engine import LibraryItem
+from prunerr.rules.testing import outcome
+
+from . import params
+from .errors import ApiError, invalid, ok
+
+FIELDS_BY_ROLE = {
+    "media_server": ("title", "year", "size", "added", "resolution", "video_codec"),
+    "watch_history": ("play_count", "last_watched", "watched_by"),
+}
+
+
+def iso(ts: float | None) -> str | None:
+    return (
+        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    )
+
+
+def camel(name: str) -> str:
+    head, *rest = name.replace(".", "_").split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def summary_json(item: LibraryItem, snapshot: library.Snapshot) -> dict:
+    """An item as the original's library listing shows it; unknown values are null and listed
+    in `unknownFields`."""
+    f, ident = item.fields, snapshot.identity.get(item.id)
+    managed_by_sonarr = f["type"] != "movie"
+    plays = f.get("play_count")
+    return {
+        "id": item.id,
+        "title": f.get("title"),
+        "type": "tv" if f["type"] == "show" else f["type"],
+        "year": f.get("year"),
+        "size": f.get("size"),
+        "watched": None if plays is None else plays > 0,
+        "lastWatched": iso(f.get("last_watched")),
+        "addedAt": iso(f.get("added")),
+        "status": library.status_of(item),
+        "isProtected": bool(f.get("protected")),
+        "plexId": ident.server_key if ident else None,
+        "radarrId": None if managed_by_sonarr or not ident else ident.arr_id,
+        "sonarrId": ident.arr_id if managed_by_sonarr and ident else None,
+        "tmdbId": ident.tmdb_id if ident else None,
+        "tvdbId": ident.tvdb_id if ident else None,
+        "imdbId": ident.imdb_id if ident else None,
+        "playCount": plays,
+        "watchedBy": list(f["watched_by"]) if "watched_by" in f else None,
+        "resolution": f.get("resolution"),
+        "codec": f.get("video_codec"),
+        "unknownFields": sorted(
+            camel(n) for fields in FIELDS_BY_ROLE.values() for n in fields if n not in f
+        ),
+    }
+
+
+def _value(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):  # watches: user -> (plays, last)
+        return {
+            user: {"plays": plays, "lastWatched": iso(last)}
+            for user, (plays, last) in value.items()
+        }
+    return value
+
+
+class LibraryList:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        snapshot = self.api.library.snapshot()
+        page = library.list_items(
+            snapshot,
+            media=params.choice(req, "type", tuple(library.TYPES), "all"),
+            status=params.choice(req, "status", library.STATUSES),
+            search=req.get_param("search"),
+            sort_by=params.choice(req, "sortBy", tuple(library.SORT_KEYS), "title"),
+            descending=params.choice(req, "sortOrder", ("asc", "desc"), "asc") == "desc",
+            page=params.integer(req, "page", 1),
+            limit=params.integer(req, "limit", 50, maximum=500),
+        )
+        ok(
+            resp,
+            {
+                "items": [summary_json(i, snapshot) for i in page.items],
+                "total": page.total,
+                "page": page.page,
+                "totalPages": page.total_pages,
+            },
+        )
+
+
+class LibraryEntry:
+    """One item with every field, and which rules match it and why."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        snapshot = self.api.library.snapshot()
+        item = snapshot.by_id.get(params.path_id(item_id))
+        if item is None:
+            raise ApiError(404, f"Library item {item_id} not found")
+        ctx = EvalContext.current()
+        rules = []
+        for rule in self.api.rules():
+            if rule.media != item.fields["type"]:
+                continue
+            result = rule.evaluate(item.fields, ctx)
+            rules.append(
+                {
+                    "id": rule.id,
+                    "name": rule.name,
+                    "kind": rule.kind,
+                    "result": outcome(result),
+                    "explanation": rule.program.explain(item.fields, ctx).as_dict(),
+                }
+            )
+        data = summary_json(item, snapshot)
+        data["fields"] = {camel(k): _value(v) for k, v in item.fields.items()}
+        data["rules"] = rules
+        ok(resp, data)
+
+
+class Protection:
+    """POST protects an item (with an optional reason), DELETE removes the protection."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def _set(self, item_id: str, protected: bool, reason: str | None) -> dict:
+        number = params.path_id(item_id)
+        if not self.api.library.set_protection(number, protected, reason):
+            raise ApiError(404, f"Library item {item_id} not found")
+        return {"id": number, "isProtected": protected, "reason": reason}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        body = req.get_media(default_when_empty={}) or {}
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if reason is not None and not isinstance(reason, str):
+            raise invalid("reason", "expected a string")
+        ok(
+            resp,
+            self._set(item_id, True, reason or "protected by a user"),
+            message="Item protected",
+        )
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        ok(resp, self._set(item_id, False, None), message="Protection removed")
+
+
+class Stats:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        data = library.stats(self.api.library.snapshot())
+        data["activeRules"] = sum(1 for r in self.api.rules() if r.enabled and r.kind == "delete")
+        ok(resp, data)

@@ -1,0 +1,122 @@
+"""Library, stats and protection endpoints over a library synced from the emulators."""
+
+import pytest
+
+from prunerr.api import create_app
+from prunerr.emulation import Faults, generate
+from prunerr.plugins import PluginHost
+from prunerr.rules import load_rules
+from prunerr.sync import SyncService
+from tests.api.conftest import Client, make_api
+from tests.test_sync import REPO, emulated
+
+LIBRARY = generate("XS", seed=4)
+
+
+def synced_client(store, tmp_path, faults=None) -> Client:
+    host = PluginHost.create()
+    with emulated(LIBRARY, faults) as (env, _):
+        config = host.load_config({**env, "PRUNERR_DATA_DIR": str(tmp_path)})
+        services = host.services(config)
+        for service in services.services:
+            service.http.retries = 0
+        SyncService(store, services).run()
+    rules = load_rules([REPO / "rules.d"]).rules
+    api = make_api(store, config, services, rules)
+    return Client(create_app(api), api.keys.current())
+
+
+@pytest.fixture
+def client(store, tmp_path) -> Client:
+    return synced_client(store, tmp_path)
+
+
+def test_the_listing_pages_movies_and_shows_sorted_by_title(client):
+    data = client.get("/api/library", params={"limit": "10"}).json["data"]
+    assert data["total"] == len(LIBRARY.movies) + len(LIBRARY.shows)
+    assert data["totalPages"] == -(-data["total"] // 10)
+    titles = [i["title"] for i in data["items"]]
+    assert titles == sorted(titles, key=str.casefold) and len(titles) == 10
+    last = client.get("/api/library", params={"limit": "10", "page": str(data["totalPages"])})
+    assert 0 < len(last.json["data"]["items"]) <= 10
+
+
+def test_filters_search_and_sorting(client):
+    movies = client.get(
+        "/api/library",
+        params={"type": "movie", "sortBy": "size", "sortOrder": "desc", "limit": "500"},
+    )
+    sizes = [i["size"] for i in movies.json["data"]["items"]]
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(sizes) == len(LIBRARY.movies)
+    target = LIBRARY.shows[0]
+    found = client.get("/api/library", params={"search": target.title.upper(), "type": "tv"})
+    assert target.title in [i["title"] for i in found.json["data"]["items"]]
+    unwatched = client.get("/api/library", params={"status": "unwatched", "limit": "500"})
+    assert all(i["playCount"] == 0 for i in unwatched.json["data"]["items"])
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"page": "-1"}, "page"),
+        ({"type": "film"}, "type"),
+        ({"sortBy": "rating"}, "sortBy"),
+        ({"sortOrder": "up"}, "sortOrder"),
+        ({"status": "gone"}, "status"),
+    ],
+)
+def test_bad_query_parameters_are_400_naming_the_field(client, params, field):
+    result = client.get("/api/library", params=params)
+    assert result.status_code == 400
+    assert result.json["details"][0]["field"] == field
+
+
+def test_an_item_shows_its_fields_and_why_each_rule_matches_or_not(client):
+    movie = LIBRARY.movies[0]
+    listing = client.get("/api/library", params={"search": movie.title, "type": "movie"})
+    item_id = next(i["id"] for i in listing.json["data"]["items"] if i["title"] == movie.title)
+    data = client.get(f"/api/library/{item_id}").json["data"]
+    assert data["plexId"] == str(movie.rating_key) and data["tmdbId"] == movie.tmdb_id
+    assert data["fields"]["size"] == movie.file.size
+    rule_ids = {r["id"] for r in data["rules"]}
+    assert "movies/stale-4k" in rule_ids and "shows/ended-unfinished" not in rule_ids
+    stale = next(r for r in data["rules"] if r["id"] == "movies/stale-4k")
+    assert stale["explanation"]["expr"].startswith('resolution == "2160p"')
+    assert client.get("/api/library/999999").status_code == 404
+    assert client.get("/api/library/abc").status_code == 400
+
+
+def test_protection_round_trip_and_it_survives_a_sync(client, store, tmp_path):
+    first = client.get("/api/library", params={"limit": "1"}).json["data"]["items"][0]
+    result = client.post(f"/api/library/{first['id']}/protect", json={"reason": "mine"})
+    assert result.json["data"] == {"id": first["id"], "isProtected": True, "reason": "mine"}
+    protected = client.get("/api/library", params={"status": "protected"}).json["data"]
+    assert [i["id"] for i in protected["items"]] == [first["id"]]
+    again = synced_client(store, tmp_path)
+    assert again.get(f"/api/library/{first['id']}").json["data"]["isProtected"] is True
+    again.request("DELETE", f"/api/library/{first['id']}/protect")
+    assert again.get(f"/api/library/{first['id']}").json["data"]["status"] == "monitored"
+    assert again.post("/api/library/424242/protect").status_code == 404
+    bad = again.post(f"/api/library/{first['id']}/protect", json={"reason": 5})
+    assert bad.status_code == 400
+
+
+def test_stats_count_live_items_and_do_not_guess_unknown_watch_data(store, tmp_path):
+    healthy = synced_client(store, tmp_path).get("/api/stats").json["data"]
+    assert healthy["movieCount"] == len(LIBRARY.movies)
+    assert healthy["tvEpisodeCount"] == LIBRARY.episode_count
+    assert healthy["totalStorage"] == sum(m.file.size for m in LIBRARY.movies) + sum(
+        e.file.size for s in LIBRARY.shows for e in s.episodes
+    )
+    assert healthy["unwatchedMovies"] is not None
+    assert healthy["activeRules"] == sum(
+        r.kind == "delete" for r in load_rules([REPO / "rules.d"]).rules
+    )
+    down = synced_client(store, tmp_path, {"tautulli": Faults(error_rate=1.0)})
+    assert down.get("/api/stats").json["data"]["unwatchedMovies"] is None
+    item = down.get("/api/library", params={"limit": "1"}).json["data"]["items"][0]
+    assert item["playCount"] is None and "playCount" in item["unknownFields"]
