@@ -24,35 +24,6 @@ from prunerr.rules import Rule
 from prunerr.sdk import LibraryManager, ServiceList
 from prunerr.sync import source_name
 
-MEDIA_SERVER_FIELDS = (
-    "title",
-    "type",
-    "year",
-    "library",
-    "added",
-    "size",
-    "resolution",
-    "resolution_height",
-    "video_codec",
-    "audio_codec",
-    "hdr",
-    "bitrate",
-    "runtime",
-    "genres",
-    "labels",
-    "collections",
-    "studio",
-    "content_rating",
-    "original_language",
-    "season_count",
-    "episode_count",
-    "season_number",
-    "show_title",
-)
-ARR_FIELDS = ("monitored", "tags", "rating.imdb", "rating.tmdb", "rating.rt", "series_status")
-WATCH_FIELDS = ("play_count", "last_watched", "watched_by", "watches")
-REQUEST_FIELDS = ("requested_by", "requested_at")
-
 
 @dataclass(frozen=True)
 class Availability:

@@ -7,17 +7,12 @@ from datetime import UTC, datetime
 import falcon
 
 from prunerr import library
-from prunerr.dsl import EvalContext
+from prunerr.dsl import Catalog, EvalContext
 from prunerr.engine import LibraryItem
 from prunerr.rules.testing import outcome
 
 from . import params
 from .errors import ApiError, invalid, ok
-
-FIELDS_BY_ROLE = {
-    "media_server": ("title", "year", "size", "added", "resolution", "video_codec"),
-    "watch_history": ("play_count", "last_watched", "watched_by"),
-}
 
 
 def iso(ts: float | None) -> str | None:
@@ -31,9 +26,9 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def summary_json(item: LibraryItem, snapshot: library.Snapshot) -> dict:
-    """An item as the original's library listing shows it; unknown values are null and listed
-    in `unknownFields`."""
+def summary_json(item: LibraryItem, snapshot: library.Snapshot, catalog: Catalog) -> dict:
+    """An item as the original's library listing shows it; unknown values are null, and the
+    fields whose source is unavailable are listed in `unknownFields`."""
     f, ident = item.fields, snapshot.identity.get(item.id)
     managed_by_sonarr = f["type"] != "movie"
     plays = f.get("play_count")
@@ -59,7 +54,9 @@ def summary_json(item: LibraryItem, snapshot: library.Snapshot) -> dict:
         "resolution": f.get("resolution"),
         "codec": f.get("video_codec"),
         "unknownFields": sorted(
-            camel(n) for fields in FIELDS_BY_ROLE.values() for n in fields if n not in f
+            camel(spec.name)
+            for spec in catalog.fields.values()
+            if f["type"] in spec.media and spec.name not in f and spec.compute is None
         ),
     }
 
@@ -94,7 +91,7 @@ class LibraryList:
         ok(
             resp,
             {
-                "items": [summary_json(i, snapshot) for i in page.items],
+                "items": [summary_json(i, snapshot, self.api.library.catalog) for i in page.items],
                 "total": page.total,
                 "page": page.page,
                 "totalPages": page.total_pages,
@@ -128,7 +125,7 @@ class LibraryEntry:
                     "explanation": rule.program.explain(item.fields, ctx).as_dict(),
                 }
             )
-        data = summary_json(item, snapshot)
+        data = summary_json(item, snapshot, self.api.library.catalog)
         data["fields"] = {camel(k): _value(v) for k, v in item.fields.items()}
         data["rules"] = rules
         ok(resp, data)
