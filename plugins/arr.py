@@ -408,6 +408,28 @@ def crash(resp: falcon.Response, message: str = "Sequence contains no elements")
     )
 
 
+def send_resource(resp: falcon.Response, resources: Mapping[int, dict], resource_id: int) -> None:
+    """The resource with this id, else NotFound(): a 404 with an empty body."""
+    if resource_id in resources:
+        json_body(resp, resources[resource_id])
+    else:
+        resp.status = 404
+
+
+def deletable(
+    resp: falcon.Response, resources: Mapping[int, dict], model: str, resource_id: int
+) -> bool:
+    """Whether a DELETE names one of `resources`; if not, the request is answered: 400 for an
+    invalid id, ModelNotFoundException for an unknown one."""
+    if resource_id <= 0:
+        bad_request(resp, f"{resource_id} is not a valid ID")
+    elif resource_id not in resources:
+        not_found(resp, model, resource_id)
+    else:
+        return True
+    return False
+
+
 def read_body(req: falcon.Request) -> object | None:
     """The JSON request body, or None when it is empty or unparseable."""
     raw = req.bounded_stream.read()
@@ -470,9 +492,10 @@ def apply_edit(resource: dict, body: dict) -> None:
 
 
 class ArrEmulator(Emulator):
-    """An *arr v3 server: auth, the shared endpoints and the JSON caching of big listings.
-    Subclasses build their state in `build` and add their routes; every handler holds
-    `self.state` while it reads or changes it (waitress serves from several threads)."""
+    """An *arr v3 server: auth, the endpoints both apps have (their items, media files and import
+    exclusions among them) and the JSON caching of big listings. Subclasses build their state in
+    `build`, name what differs in the class attributes and fill in the hooks below; every handler
+    holds `self.state` while it reads or changes it (waitress serves from several threads)."""
 
     app_name: ClassVar[str] = ""
     version: ClassVar[str] = ""
@@ -480,6 +503,17 @@ class ArrEmulator(Emulator):
     tagged: ClassVar[str] = ""  # the tag/detail key listing tagged items
     tag_detail_keys: ClassVar[tuple[str, ...]] = ()
     status_extra: ClassVar[Mapping[str, object]] = {}  # system/status fields of one app only
+    model: ClassVar[str] = ""  # the items' resource, e.g. "Movie"; lowercased, its route
+    external_id: ClassVar[str] = ""  # the key an item listing can be filtered by, e.g. "tmdbId"
+    exclusion_param: ClassVar[str] = ""  # the DELETE query flag that excludes the item
+    owner_key: ClassVar[str] = ""  # the query parameter listing one item's files, e.g. "movieId"
+    file_model: ClassVar[str] = ""  # the file resource, e.g. "MovieFile"; lowercased, its route
+    file_ids_key: ClassVar[str] = ""  # file ids in a query or a bulk body, e.g. "movieFileIds"
+    exclusions_path: ClassVar[str] = ""  # the route of the import exclusions
+    app_routes: ClassVar[tuple[tuple[str, str], ...]] = ()  # (path, responder suffix) of one app
+
+    files: dict[int, dict]  # file id -> file resource, made by `build`
+    exclusions: list[dict]  # made by `build`
 
     def __init__(self, library: SyntheticLibrary, api_key: str, faults: Faults | None = None):
         self.state = threading.RLock()
@@ -499,8 +533,30 @@ class ArrEmulator(Emulator):
         """Build the state from the library; return the bytes its files take on disk."""
         raise NotImplementedError
 
-    def tag_usage(self) -> dict[int, list[int]]:
-        """Tag id -> ids of the items carrying it."""
+    def managed_items(self) -> dict[int, dict]:
+        """The items (movies, series) by id."""
+        raise NotImplementedError
+
+    def item_files(self, item_id: int) -> list[dict] | None:
+        """The files of one item, or None when there is no such item."""
+        raise NotImplementedError
+
+    def edit_valid(self, body: dict) -> bool:
+        """Whether the fields of an item PUT that only this app reads deserialise."""
+        raise NotImplementedError
+
+    # state changes, called with self.state held
+    def edit_item(self, item_id: int, item: dict, body: dict) -> None:
+        """Apply the fields of an item PUT that only this app edits (the shared ones are done)."""
+        raise NotImplementedError
+
+    def drop_item(self, item_id: int, delete_files: bool, exclude: bool) -> None:
+        """Remove an item and its files; `delete_files` frees their disk space, `exclude` adds an
+        import exclusion."""
+        raise NotImplementedError
+
+    def drop_file(self, file_id: int) -> None:
+        """Delete a file and update its item."""
         raise NotImplementedError
 
     def authenticate(self, req: falcon.Request) -> bool:
@@ -519,12 +575,20 @@ class ArrEmulator(Emulator):
         resp.data = b""
 
     def routes(self, app: falcon.App) -> None:
+        items, files = self.model.lower(), self.file_model.lower()
         for path, suffix in (
             ("system/status", "status"),
             ("tag", "tags"),
             ("tag/detail", "tag_details"),
             ("diskspace", "diskspace"),
             ("rootfolder", "rootfolders"),
+            (items, "items"),
+            (f"{items}/{{id:int}}", "item"),
+            (files, "files"),
+            (f"{files}/{{id:int}}", "file"),
+            (f"{files}/bulk", "files_bulk"),
+            (self.exclusions_path, "exclusions"),
+            *self.app_routes,
         ):
             app.add_route(f"{API}/{path}", self, suffix=suffix)
 
@@ -586,8 +650,11 @@ class ArrEmulator(Emulator):
         json_body(resp, [{"id": i, "label": label} for i, label in sorted(self.tags.items())])
 
     def on_get_tag_details(self, req: falcon.Request, resp: falcon.Response) -> None:
+        usage: dict[int, list[int]] = {}
         with self.state:
-            usage = self.tag_usage()
+            for item_id, item in self.managed_items().items():
+                for tag in item["tags"]:
+                    usage.setdefault(tag, []).append(item_id)
         json_body(
             resp,
             [
@@ -640,3 +707,90 @@ class ArrEmulator(Emulator):
                 }
             ],
         )
+
+    def on_get_items(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """All items, or the first with the external id the query names."""
+        wanted = req.get_param_as_int(self.external_id)
+        with self.state:
+            items = self.managed_items().items()
+            if wanted is not None:
+                items = [(k, item) for k, item in items if item[self.external_id] == wanted][:1]
+            self.send_cached(resp, items)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        with self.state:
+            send_resource(resp, self.managed_items(), id)
+
+    def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        edit = read_edit(req, resp, id)
+        if edit is None:
+            return
+        item_id, body = edit
+        if not self.edit_valid(body):
+            bad_request(resp, "Request body can't be empty")
+            return
+        with self.state:
+            item = self.managed_items().get(item_id)
+            if item is None:
+                not_found(resp, self.model, item_id)
+                return
+            apply_edit(item, body)
+            self.edit_item(item_id, item, body)
+            self.changed(item_id)
+            json_body(resp, item, 202)  # Accepted(id), with the updated resource
+
+    def on_delete_item(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        with self.state:
+            if not deletable(resp, self.managed_items(), self.model, id):
+                return
+            self.drop_item(
+                id,
+                req.get_param_as_bool("deleteFiles", default=False),
+                req.get_param_as_bool(self.exclusion_param, default=False),
+            )
+        resp.status = 200
+
+    def on_get_files(self, req: falcon.Request, resp: falcon.Response) -> None:
+        item_id = req.get_param_as_int(self.owner_key)
+        file_ids = req.get_param_as_list(self.file_ids_key, transform=int) or []
+        with self.state:
+            if item_id is not None:
+                files = self.item_files(item_id)
+                if files is None:
+                    not_found(resp, self.model, item_id)
+                else:
+                    json_body(resp, files)
+            elif file_ids:
+                json_body(resp, [self.files[i] for i in file_ids if i in self.files])
+            else:
+                bad_request(resp, f"{self.owner_key} or {self.file_ids_key} must be provided")
+
+    def on_get_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        with self.state:
+            send_resource(resp, self.files, id)
+
+    def on_delete_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        with self.state:
+            if not deletable(resp, self.files, self.file_model, id):
+                return
+            self.drop_file(id)
+        resp.status = 200
+
+    def on_delete_files_bulk(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_body(req)
+        ids = body.get(self.file_ids_key) if isinstance(body, dict) else None
+        if not is_id_list(ids):
+            bad_request(resp, "Request body can't be empty")
+            return
+        with self.state:
+            existing = [i for i in dict.fromkeys(ids) if i in self.files]
+            if not existing:
+                crash(resp)
+                return
+            for file_id in existing:
+                self.drop_file(file_id)
+        json_body(resp, {})
+
+    def on_get_exclusions(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self.state:
+            json_body(resp, self.exclusions)

@@ -8,22 +8,17 @@ import falcon
 
 from prunerr.emulation import SyntheticLibrary, json_body
 from prunerr_plugins.arr import (
-    API,
     RELEASE_GROUP,
     ArrEmulator,
-    apply_edit,
     bad_request,
     clean_title,
-    crash,
     invalid,
     is_id_list,
     iso,
     language,
     media_info,
-    not_found,
     quality,
     read_body,
-    read_edit,
     sort_title,
 )
 
@@ -50,6 +45,14 @@ class RadarrEmulator(ArrEmulator):
     version = "5.14.0.9383"
     root = "/movies"
     tagged = "movieIds"
+    model = "Movie"
+    external_id = "tmdbId"
+    exclusion_param = "addImportExclusion"
+    owner_key = "movieId"
+    file_model = "MovieFile"
+    file_ids_key = "movieFileIds"
+    exclusions_path = "exclusions"
+    app_routes = (("movie/editor", "editor"), ("collection", "collections"))
     tag_detail_keys = (
         "delayProfileIds",
         "importListIds",
@@ -167,29 +170,23 @@ class RadarrEmulator(ArrEmulator):
             resource["collection"] = {"title": m.collection, "tmdbId": collections[m.collection]}
         return resource
 
-    def tag_usage(self) -> dict[int, list[int]]:
-        usage: dict[int, list[int]] = {}
-        for movie_id, movie in self.movies.items():
-            for tag in movie["tags"]:
-                usage.setdefault(tag, []).append(movie_id)
-        return usage
+    def managed_items(self) -> dict[int, dict]:
+        return self.movies
 
-    def routes(self, app: falcon.App) -> None:
-        super().routes(app)
-        for path, suffix in (
-            ("movie", "movies"),
-            ("movie/{id:int}", "movie"),
-            ("movie/editor", "editor"),
-            ("moviefile", "files"),
-            ("moviefile/{id:int}", "file"),
-            ("moviefile/bulk", "files_bulk"),
-            ("collection", "collections"),
-            ("exclusions", "exclusions"),
-        ):
-            app.add_route(f"{API}/{path}", self, suffix=suffix)
+    def item_files(self, item_id: int) -> list[dict] | None:
+        movie = self.movies.get(item_id)
+        if movie is None:
+            return None
+        return [movie["movieFile"]] if movie["hasFile"] else []
+
+    def edit_valid(self, body: dict) -> bool:
+        return body.get("minimumAvailability", "released") in AVAILABILITY
 
     # state changes, called with self.state held
-    def _drop_file(self, file_id: int) -> None:
+    def edit_item(self, item_id: int, item: dict, body: dict) -> None:
+        item["minimumAvailability"] = body.get("minimumAvailability", "released")
+
+    def drop_file(self, file_id: int) -> None:
         movie_file = self.files.pop(file_id)
         movie = self.movies[movie_file["movieId"]]
         del movie["movieFile"]
@@ -202,7 +199,7 @@ class RadarrEmulator(ArrEmulator):
         self.disk_used -= movie_file["size"]
         self.changed(movie["id"])
 
-    def _drop_movie(self, movie_id: int, delete_files: bool, exclude: bool) -> None:
+    def drop_item(self, movie_id: int, delete_files: bool, exclude: bool) -> None:
         movie = self.movies.pop(movie_id)
         movie_file = self.files.pop(movie["movieFileId"], None)
         if movie_file and delete_files:
@@ -221,57 +218,7 @@ class RadarrEmulator(ArrEmulator):
         self.exclusions.append(exclusion)
         return exclusion
 
-    # movies
-    def on_get_movies(self, req: falcon.Request, resp: falcon.Response) -> None:
-        tmdb_id = req.get_param_as_int("tmdbId")
-        with self.state:
-            movies = self.movies.items()
-            if tmdb_id is not None:
-                movies = [(k, m) for k, m in movies if m["tmdbId"] == tmdb_id][:1]
-            self.send_cached(resp, movies)
-
-    def on_get_movie(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        with self.state:
-            movie = self.movies.get(id)
-            if movie is None:
-                resp.status = 404  # NotFound(): an empty body
-            else:
-                json_body(resp, movie)
-
-    def on_put_movie(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        edit = read_edit(req, resp, id)
-        if edit is None:
-            return
-        movie_id, body = edit
-        availability = body.get("minimumAvailability", "released")
-        if availability not in AVAILABILITY:
-            bad_request(resp, "Request body can't be empty")
-            return
-        with self.state:
-            movie = self.movies.get(movie_id)
-            if movie is None:
-                not_found(resp, "Movie", movie_id)
-                return
-            apply_edit(movie, body)
-            movie["minimumAvailability"] = availability
-            self.changed(movie_id)
-            json_body(resp, movie, 202)  # Accepted(id), with the updated resource
-
-    def on_delete_movie(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        if id <= 0:
-            bad_request(resp, f"{id} is not a valid ID")
-            return
-        with self.state:
-            if id not in self.movies:
-                not_found(resp, "Movie", id)
-                return
-            self._drop_movie(
-                id,
-                req.get_param_as_bool("deleteFiles", default=False),
-                req.get_param_as_bool("addImportExclusion", default=False),
-            )
-        resp.status = 200
-
+    # the movie editor
     def on_put_editor(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)
         if not isinstance(body, dict) or not is_id_list(body.get("movieIds")):
@@ -308,60 +255,11 @@ class RadarrEmulator(ArrEmulator):
         with self.state:
             for movie_id in body["movieIds"]:
                 if movie_id in self.movies:
-                    self._drop_movie(
+                    self.drop_item(
                         movie_id,
                         body.get("deleteFiles") is True,
                         body.get("addImportExclusion") is True,
                     )
-        json_body(resp, {})
-
-    # movie files
-    def on_get_files(self, req: falcon.Request, resp: falcon.Response) -> None:
-        movie_id = req.get_param_as_int("movieId")
-        file_ids = req.get_param_as_list("movieFileIds", transform=int) or []
-        with self.state:
-            if movie_id is not None:
-                movie = self.movies.get(movie_id)
-                if movie is None:
-                    not_found(resp, "Movie", movie_id)
-                    return
-                json_body(resp, [movie["movieFile"]] if movie["hasFile"] else [])
-            elif file_ids:
-                json_body(resp, [self.files[i] for i in file_ids if i in self.files])
-            else:
-                bad_request(resp, "movieId or movieFileIds must be provided")
-
-    def on_get_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        with self.state:
-            if id in self.files:
-                json_body(resp, self.files[id])
-            else:
-                resp.status = 404
-
-    def on_delete_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        if id <= 0:
-            bad_request(resp, f"{id} is not a valid ID")
-            return
-        with self.state:
-            if id not in self.files:
-                not_found(resp, "MovieFile", id)
-                return
-            self._drop_file(id)
-        resp.status = 200
-
-    def on_delete_files_bulk(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = read_body(req)
-        ids = body.get("movieFileIds") if isinstance(body, dict) else None
-        if not is_id_list(ids):
-            bad_request(resp, "Request body can't be empty")
-            return
-        with self.state:
-            existing = [i for i in dict.fromkeys(ids) if i in self.files]
-            if not existing:
-                crash(resp)
-                return
-            for file_id in existing:
-                self._drop_file(file_id)
         json_body(resp, {})
 
     # collections and exclusions
@@ -415,10 +313,6 @@ class RadarrEmulator(ArrEmulator):
                 }
             )
         json_body(resp, collections)
-
-    def on_get_exclusions(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with self.state:
-            json_body(resp, self.exclusions)
 
     def on_post_exclusions(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)

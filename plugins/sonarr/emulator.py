@@ -10,10 +10,8 @@ import falcon
 
 from prunerr.emulation import SyntheticLibrary, json_body
 from prunerr_plugins.arr import (
-    API,
     RELEASE_GROUP,
     ArrEmulator,
-    apply_edit,
     bad_request,
     clean_title,
     crash,
@@ -24,7 +22,6 @@ from prunerr_plugins.arr import (
     not_found,
     quality,
     read_body,
-    read_edit,
     sort_title,
 )
 
@@ -49,6 +46,18 @@ class SonarrEmulator(ArrEmulator):
     version = "4.0.11.2680"
     root = "/tv"
     tagged = "seriesIds"
+    model = "Series"
+    external_id = "tvdbId"
+    exclusion_param = "addImportListExclusion"
+    owner_key = "seriesId"
+    file_model = "EpisodeFile"
+    file_ids_key = "episodeFileIds"
+    exclusions_path = "importlistexclusion"
+    app_routes = (
+        ("episode", "episodes"),
+        ("episode/monitor", "monitor"),
+        ("seasonpass", "seasonpass"),
+    )
     status_extra: ClassVar[Mapping[str, object]] = {"sqliteVersion": "3.44.2"}
     tag_detail_keys = (
         "delayProfileIds",
@@ -216,30 +225,46 @@ class SonarrEmulator(ArrEmulator):
         series["statistics"] = {"seasonCount": seasons, **stats}
         self.changed(sid)
 
-    def tag_usage(self) -> dict[int, list[int]]:
-        usage: dict[int, list[int]] = {}
-        for sid, series in self.series.items():
-            for tag in series["tags"]:
-                usage.setdefault(tag, []).append(sid)
-        return usage
+    def managed_items(self) -> dict[int, dict]:
+        return self.series
 
-    def routes(self, app: falcon.App) -> None:
-        super().routes(app)
-        for path, suffix in (
-            ("series", "all_series"),
-            ("series/{id:int}", "series"),
-            ("episode", "episodes"),
-            ("episode/monitor", "monitor"),
-            ("seasonpass", "seasonpass"),
-            ("episodefile", "files"),
-            ("episodefile/{id:int}", "file"),
-            ("episodefile/bulk", "files_bulk"),
-            ("importlistexclusion", "exclusions"),
-        ):
-            app.add_route(f"{API}/{path}", self, suffix=suffix)
+    def item_files(self, item_id: int) -> list[dict] | None:
+        if item_id not in self.series:
+            return None
+        ids = dict.fromkeys(
+            self.episodes[e]["episodeFileId"] for e in self.series_episodes[item_id]
+        )
+        return [self.files[i] for i in ids if i]
+
+    def edit_valid(self, body: dict) -> bool:
+        seasons = body.get("seasons") or []
+        return isinstance(seasons, list) and all(
+            isinstance(s, dict) and isinstance(s.get("monitored"), bool) for s in seasons
+        )
 
     # state changes, called with self.state held
-    def _drop_file(self, file_id: int) -> None:
+    def edit_item(self, item_id: int, item: dict, body: dict) -> None:
+        """A season whose `monitored` flag changes takes its episodes along."""
+        wanted = {s.get("seasonNumber"): s["monitored"] for s in body.get("seasons") or []}
+        for season in item["seasons"]:
+            monitored = wanted.get(season["seasonNumber"], season["monitored"])
+            if monitored != season["monitored"]:
+                season["monitored"] = monitored
+                self._set_monitored(item_id, season["seasonNumber"], monitored)
+        self._refresh(item_id)
+
+    def drop_item(self, item_id: int, delete_files: bool, exclude: bool) -> None:
+        series = self.series.pop(item_id)
+        for eid in self.series_episodes.pop(item_id):
+            episode_file = self.files.pop(self.episodes.pop(eid)["episodeFileId"], None)
+            if episode_file and delete_files:
+                self.disk_used -= episode_file["size"]
+        if exclude and all(e["tvdbId"] != series["tvdbId"] for e in self.exclusions):
+            exclusion = {"id": len(self.exclusions) + 1, "tvdbId": series["tvdbId"]}
+            self.exclusions.append({**exclusion, "title": series["title"]})
+        self.changed(item_id)
+
+    def drop_file(self, file_id: int) -> None:
         episode_file = self.files.pop(file_id)
         sid = episode_file["seriesId"]
         for eid in self.series_episodes[sid]:
@@ -252,70 +277,6 @@ class SonarrEmulator(ArrEmulator):
         for eid in self.series_episodes[sid]:
             if season is None or self.episodes[eid]["seasonNumber"] == season:
                 self.episodes[eid]["monitored"] = monitored
-
-    # series
-    def on_get_all_series(self, req: falcon.Request, resp: falcon.Response) -> None:
-        tvdb_id = req.get_param_as_int("tvdbId")
-        with self.state:
-            series = self.series.items()
-            if tvdb_id is not None:
-                series = [(k, s) for k, s in series if s["tvdbId"] == tvdb_id][:1]
-            self.send_cached(resp, series)
-
-    def on_get_series(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        with self.state:
-            if id in self.series:
-                json_body(resp, self.series[id])
-            else:
-                resp.status = 404  # NotFound(): an empty body
-
-    def on_put_series(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        """Edit a series; a season whose `monitored` flag changes takes its episodes along."""
-        edit = read_edit(req, resp, id)
-        if edit is None:
-            return
-        sid, body = edit
-        seasons = body.get("seasons") or []
-        if not isinstance(seasons, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("monitored"), bool) for s in seasons
-        ):
-            bad_request(resp, "Request body can't be empty")
-            return
-        with self.state:
-            series = self.series.get(sid)
-            if series is None:
-                not_found(resp, "Series", sid)
-                return
-            apply_edit(series, body)
-            wanted = {s.get("seasonNumber"): s["monitored"] for s in seasons}
-            for season in series["seasons"]:
-                monitored = wanted.get(season["seasonNumber"], season["monitored"])
-                if monitored != season["monitored"]:
-                    season["monitored"] = monitored
-                    self._set_monitored(sid, season["seasonNumber"], monitored)
-            self._refresh(sid)
-            json_body(resp, series, 202)
-
-    def on_delete_series(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        if id <= 0:
-            bad_request(resp, f"{id} is not a valid ID")
-            return
-        with self.state:
-            if id not in self.series:
-                not_found(resp, "Series", id)
-                return
-            delete_files = req.get_param_as_bool("deleteFiles", default=False)
-            exclude = req.get_param_as_bool("addImportListExclusion", default=False)
-            series = self.series.pop(id)
-            for eid in self.series_episodes.pop(id):
-                episode_file = self.files.pop(self.episodes.pop(eid)["episodeFileId"], None)
-                if episode_file and delete_files:
-                    self.disk_used -= episode_file["size"]
-            if exclude and all(e["tvdbId"] != series["tvdbId"] for e in self.exclusions):
-                exclusion = {"id": len(self.exclusions) + 1, "tvdbId": series["tvdbId"]}
-                self.exclusions.append({**exclusion, "title": series["title"]})
-            self.changed(id)
-        resp.status = 200
 
     # episodes
     def on_get_episodes(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -402,58 +363,3 @@ class SonarrEmulator(ArrEmulator):
                     self._set_monitored(entry["id"], None, False)
                 self._refresh(entry["id"])
         json_body(resp, {}, 202)
-
-    # episode files
-    def on_get_files(self, req: falcon.Request, resp: falcon.Response) -> None:
-        sid = req.get_param_as_int("seriesId")
-        file_ids = req.get_param_as_list("episodeFileIds", transform=int) or []
-        with self.state:
-            if sid is not None:
-                if sid not in self.series:
-                    not_found(resp, "Series", sid)
-                    return
-                ids = dict.fromkeys(
-                    self.episodes[e]["episodeFileId"] for e in self.series_episodes[sid]
-                )
-                json_body(resp, [self.files[i] for i in ids if i])
-            elif file_ids:
-                json_body(resp, [self.files[i] for i in file_ids if i in self.files])
-            else:
-                bad_request(resp, "seriesId or episodeFileIds must be provided")
-
-    def on_get_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        with self.state:
-            if id in self.files:
-                json_body(resp, self.files[id])
-            else:
-                resp.status = 404
-
-    def on_delete_file(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        if id <= 0:
-            bad_request(resp, f"{id} is not a valid ID")
-            return
-        with self.state:
-            if id not in self.files:
-                not_found(resp, "EpisodeFile", id)
-                return
-            self._drop_file(id)
-        resp.status = 200
-
-    def on_delete_files_bulk(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = read_body(req)
-        ids = body.get("episodeFileIds") if isinstance(body, dict) else None
-        if not is_id_list(ids):
-            bad_request(resp, "Request body can't be empty")
-            return
-        with self.state:
-            existing = [i for i in dict.fromkeys(ids) if i in self.files]
-            if not existing:
-                crash(resp)
-                return
-            for file_id in existing:
-                self._drop_file(file_id)
-        json_body(resp, {})
-
-    def on_get_exclusions(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with self.state:
-            json_body(resp, self.exclusions)

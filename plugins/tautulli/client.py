@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prunerr.http import HttpClient
@@ -78,27 +79,36 @@ class TautulliClient(WatchHistory):
     def _history(self, params: dict[str, object]) -> Iterator[Play]:
         """Every history row once. Tautulli pages by offset, so a row written or deleted during
         the listing shifts the pages: when `recordsFiltered` changes, list again (skipping the
-        rows already given), and give up if it changes again."""
+        rows already given), and give up if it changes again. The next page is requested while
+        this one is read, so Tautulli builds it in the meantime."""
         given: set[str] = set()
-        for _ in range(2):
-            total, start = None, 0
-            while True:
-                data = self._call("get_history", **params, start=start, length=self.page_size)
-                rows, filtered = self._page(data)
-                if total is None:
-                    total = filtered
-                elif filtered != total:
-                    break
-                for row in rows:
-                    play = self._play(row)
-                    if play.source_id not in given:
-                        given.add(play.source_id)
-                        yield play
-                start += len(rows)
-                if start >= total:
-                    return
-                if not rows:
-                    raise ServiceError(self.name, f"get_history: no rows at {start} of {total}")
+
+        def fetch(start: int) -> Any:
+            return self._call("get_history", **params, start=start, length=self.page_size)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for _ in range(2):
+                total, start = None, 0
+                pending = pool.submit(fetch, 0)
+                while True:
+                    rows, filtered = self._page(pending.result())
+                    if total is None:
+                        total = filtered
+                    elif filtered != total:
+                        break
+                    following = start + len(rows)
+                    if rows and following < total:
+                        pending = pool.submit(fetch, following)
+                    for row in rows:
+                        play = self._play(row)
+                        if play.source_id not in given:
+                            given.add(play.source_id)
+                            yield play
+                    start = following
+                    if start >= total:
+                        return
+                    if not rows:
+                        raise ServiceError(self.name, f"get_history: no rows at {start} of {total}")
         raise ServiceError(self.name, "get_history: the history kept changing while listed")
 
     def _page(self, data: object) -> tuple[list, int]:

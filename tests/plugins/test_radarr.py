@@ -6,53 +6,22 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from functools import partial
 
 import httpx
 import pytest
 
 from prunerr.emulation import Faults, generate
-from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceError
 from prunerr_plugins.radarr import RadarrClient, RadarrEmulator
+from tests.plugins import arr_common
+from tests.plugins.arr_common import API, KEY, get, send
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec, fixtures_dir
 
-KEY = "0123456789abcdef0123456789abcdef"
 SPEC = "radarr-v3-openapi.json"
-API = "/api/v3"
 
-
-@pytest.fixture(scope="module")
-def library():
-    return generate("XS", seed=3)
-
-
-@pytest.fixture(scope="module")
-def served(library):
-    """An emulator for the tests that change nothing (stopping one takes a while)."""
-    with RadarrEmulator(library, KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(library):
-    """A fresh emulator, for tests that change its state or its faults."""
-    with RadarrEmulator(library, KEY) as emulator:
-        yield emulator
-
-
-def client_for(emulator: RadarrEmulator, key: str = KEY, **options) -> RadarrClient:
-    options = {"backoff": 0.0, "sleep": lambda s: None, **options}
-    return RadarrClient("radarr", emulator.url, key, **options)
-
-
-def get(emulator: RadarrEmulator, path: str, **params) -> httpx.Response:
-    return httpx.get(emulator.url + path, params=params, headers={"X-Api-Key": KEY})
-
-
-def send(emulator: RadarrEmulator, method: str, path: str, body=None, **params) -> httpx.Response:
-    return httpx.request(
-        method, emulator.url + path, params=params, json=body, headers={"X-Api-Key": KEY}
-    )
+library, served, emulator = arr_common.emulator_fixtures(RadarrEmulator)
+client_for = partial(arr_common.arr_client, RadarrClient)
 
 
 def managed(library):
@@ -70,23 +39,18 @@ def test_every_json_endpoint_matches_the_radarr_spec(emulator, library):
         f"{API}/movie/{managed(library)[1].radarr_id}",
         addImportExclusion="true",
     )
-    for path, params in (
-        ("/system/status", {}),
-        ("/movie", {}),
-        (f"/movie/{movie.radarr_id}", {}),
-        ("/movie", {"tmdbId": movie.tmdb_id}),
-        ("/moviefile", {"movieId": movie.radarr_id}),
-        ("/tag", {}),
-        ("/tag/detail", {}),
-        ("/collection", {}),
-        ("/exclusions", {}),
-        ("/diskspace", {}),
-        ("/rootfolder", {}),
-    ):
-        response = get(emulator, API + path, **params)
-        assert response.status_code == 200, path
-        assert response.json(), path
-        assert_matches_spec(SPEC, API + path, response.json())
+    arr_common.assert_endpoints_match_spec(
+        emulator,
+        SPEC,
+        (
+            ("/movie", {}),
+            (f"/movie/{movie.radarr_id}", {}),
+            ("/movie", {"tmdbId": movie.tmdb_id}),
+            ("/moviefile", {"movieId": movie.radarr_id}),
+            ("/collection", {}),
+            ("/exclusions", {}),
+        ),
+    )
     file_id = get(emulator, f"{API}/movie/{movie.radarr_id}").json()["movieFileId"]
     assert_matches_spec(
         SPEC, f"{API}/moviefile/{file_id}", get(emulator, f"{API}/moviefile/{file_id}").json()
@@ -135,32 +99,24 @@ def test_resources_have_the_fields_of_recorded_radarr_responses(served, library)
     for fixture in ("pyarr-legacy/radarr/moviefile.json", "aiopyarr/radarr/moviefile.json"):
         assert_like_fixture(fixture, files[0], SPEC, f"{API}/moviefile/1")
     assert_like_fixture("pyarr-legacy/radarr/moviefiles.json", files, SPEC, f"{API}/moviefile")
-    for fixture, path, first in (
-        ("aiopyarr/radarr/tag-detail.json", "/tag/detail", True),
-        ("aiopyarr/common/system-status.json", "/system/status", False),
-        ("pyarr-legacy/sonarr/diskspace.json", "/diskspace", False),
-        ("aiopyarr/common/rootfolder.json", "/rootfolder", False),
-    ):
-        body = get(served, API + path).json()
-        assert_like_fixture(fixture, body[0] if first else body, SPEC, API + path)
+    arr_common.assert_like_recorded(
+        served,
+        SPEC,
+        (
+            ("aiopyarr/radarr/tag-detail.json", "/tag/detail", True),
+            ("aiopyarr/common/system-status.json", "/system/status", False),
+            ("pyarr-legacy/sonarr/diskspace.json", "/diskspace", False),
+            ("aiopyarr/common/rootfolder.json", "/rootfolder", False),
+        ),
+    )
 
 
 # --- auth -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "headers, params",
-    [
-        ({}, {}),
-        ({"X-Api-Key": "wrong"}, {}),
-        ({"Authorization": "Bearer wrong"}, {}),
-        ({"X-Api-Key": KEY}, {"apikey": "wrong"}),  # the query parameter is read first
-    ],
-)
+@pytest.mark.parametrize("headers, params", arr_common.WRONG_KEYS)
 def test_a_missing_or_wrong_key_is_401_with_an_empty_body(served, headers, params):
-    response = httpx.get(f"{served.url}{API}/movie", headers=headers, params=params)
-    assert response.status_code == 401
-    assert response.content == b""
+    arr_common.assert_refused(served, "/movie", headers, params)
 
 
 @pytest.mark.parametrize(
@@ -233,23 +189,15 @@ def test_a_listing_costs_two_requests_and_ignores_paging(served, library):
     """Radarr does not page /movie: the whole library comes back whatever `page` says."""
     paged = get(served, f"{API}/movie", page=2, pageSize=5).json()
     assert len(paged) == len(managed(library))
-    served.reset_counts()
-    client_for(served).items()
-    assert served.requests == Counter({("GET", f"{API}/movie"): 1, ("GET", f"{API}/tag"): 1})
+    assert arr_common.listing_requests(client_for, served) == Counter(
+        {("GET", f"{API}/movie"): 1, ("GET", f"{API}/tag"): 1}
+    )
 
 
 def test_an_m_library_is_built_and_listed_quickly_in_two_requests():
     library = generate("M")
-    started = time.perf_counter()
-    emulator = RadarrEmulator(library, KEY)
-    built = time.perf_counter() - started
-    with emulator:
-        started = time.perf_counter()
-        items = client_for(emulator).items()
-        listed = time.perf_counter() - started
-        assert emulator.request_total == 2
+    items = arr_common.listed_quickly(client_for, RadarrEmulator, library, listing_s=10)
     assert len(items) == len(managed(library))
-    assert built < 2.5 and listed < 10, (built, listed)
 
 
 def test_the_client_reads_recorded_radarr_responses():
@@ -264,7 +212,7 @@ def test_the_client_reads_recorded_radarr_responses():
             return httpx.Response(200, json=[{"id": 0, "label": "keep"}])
         return httpx.Response(200, json=[movie for body in recorded.values() for movie in body])
 
-    client = RadarrClient("radarr", "http://radarr", KEY, transport=httpx.MockTransport(upstream))
+    client = arr_common.fake_upstream_client(RadarrClient, upstream)
     legacy, placeholder = client.items()
     assert (legacy.rating_imdb, legacy.rating_tmdb, legacy.rating_rt) == (7.3, 7.4, 72)
     assert (legacy.size, legacy.monitored, legacy.collection) == (10501793191, False, None)
@@ -285,7 +233,7 @@ def test_bad_upstream_data_is_a_service_error_naming_the_call(body, problem):
     def upstream(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=[] if request.url.path.endswith("/tag") else body)
 
-    client = RadarrClient("radarr", "http://radarr", KEY, transport=httpx.MockTransport(upstream))
+    client = arr_common.fake_upstream_client(RadarrClient, upstream)
     with pytest.raises(ServiceError, match=f"GET {API}/movie.*{problem}"):
         client.items()
 
@@ -304,53 +252,24 @@ def test_a_movie_whose_collection_has_no_title_is_named_from_the_collections():
         f"{API}/tag": [],
         f"{API}/collection": [{"id": 1, "tmdbId": 77, "title": "Saga"}],
     }
-    client = RadarrClient(
-        "radarr",
-        "http://radarr",
-        KEY,
-        transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, json=bodies[request.url.path])
-        ),
-    )
+    client = arr_common.fake_upstream_client(RadarrClient, arr_common.json_by_path(bodies))
     assert client.items()[0].collection == "Saga"
 
 
 # --- faults ---------------------------------------------------------------------------------
 
-FAULTS = {
-    "error": "error_rate",
-    "rate limit": "rate_limit_rate",
-    "truncate": "truncate_rate",
-    "malformed": "malformed_rate",
-}
 
-
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fault", arr_common.FAULTS)
 def test_transient_faults_are_retried_or_reported_never_partial(served, library, fault):
-    expected = client_for(served).items()
-    outcomes = []
-    faults = Faults(**{FAULTS[fault]: 0.4}, retry_after_s=0, seed=7)
-    with RadarrEmulator(library, KEY, faults) as emulator:
-        client = client_for(emulator, retries=4)
-        for _ in range(4):
-            try:
-                outcomes.append(client.items() == expected)
-            except ServiceError as exc:
-                assert KEY not in str(exc)
-                outcomes.append("error")
-        assert emulator.request_total > 8  # faults were injected and retried
+    outcomes = arr_common.listings_under_fault(client_for, served, library, fault)
     assert all(o in (True, "error") for o in outcomes)
     assert True in outcomes
 
 
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fault", arr_common.FAULTS)
 def test_persistent_faults_raise_a_service_error(library, fault):
-    faults = Faults(**{FAULTS[fault]: 1.0}, retry_after_s=0)
-    with (
-        RadarrEmulator(library, KEY, faults) as emulator,
-        pytest.raises(ServiceError, match=f"GET {API}/movie"),
-    ):
-        client_for(emulator, retries=2).items()
+    with pytest.raises(ServiceError, match=f"GET {API}/movie"):
+        arr_common.list_under_fault(client_for, RadarrEmulator, library, fault)
 
 
 def test_a_timeout_raises_a_service_error_quickly(library):
@@ -488,10 +407,7 @@ def test_the_editor_and_bulk_endpoints_change_what_later_gets_return(emulator, l
 
 
 def test_the_plugin_configures_radarr_from_the_environment(served):
-    host = PluginHost.create()
-    spec = host.emulators().specs["radarr"]
-    config = host.load_config(spec.env(served.url, KEY))
-    (service,) = [s for s in host.services(config).services if s.name == "radarr"]
+    service, config = arr_common.configured_service(served)
     assert isinstance(service, RadarrClient) and "library_manager" in service.roles
     assert service.health().ok
     assert KEY not in repr(service) and KEY not in str(config.public())

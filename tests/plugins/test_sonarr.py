@@ -8,55 +8,23 @@ import json
 import threading
 import time
 from collections import Counter
+from functools import partial
 
 import httpx
 import pytest
 
 from prunerr.emulation import Faults, generate
-from prunerr.plugins import PluginHost
 from prunerr.sdk import ManagedEpisode, ServiceError
 from prunerr_plugins.arr import BulkResult
 from prunerr_plugins.sonarr import SonarrClient, SonarrEmulator
+from tests.plugins import arr_common
+from tests.plugins.arr_common import API, KEY, get, send
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec, fixtures_dir
-from tests.plugins.test_radarr import FAULTS
 
-KEY = "0123456789abcdef0123456789abcdef"
 SPEC = "sonarr-v3-openapi.json"
-API = "/api/v3"
 
-
-@pytest.fixture(scope="module")
-def library():
-    return generate("XS", seed=3)
-
-
-@pytest.fixture(scope="module")
-def served(library):
-    """An emulator for the tests that change nothing (stopping one takes a while)."""
-    with SonarrEmulator(library, KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(library):
-    """A fresh emulator, for tests that change its state or its faults."""
-    with SonarrEmulator(library, KEY) as emulator:
-        yield emulator
-
-
-def client_for(emulator: SonarrEmulator, key: str = KEY, **options) -> SonarrClient:
-    options = {"backoff": 0.0, "sleep": lambda s: None, **options}
-    return SonarrClient("sonarr", emulator.url, key, **options)
-
-
-def get(emulator: SonarrEmulator, path: str, **params) -> httpx.Response:
-    return httpx.get(emulator.url + path, params=params, headers={"X-Api-Key": KEY})
-
-
-def send(emulator: SonarrEmulator, method: str, path: str, body=None, **params) -> httpx.Response:
-    return httpx.request(
-        method, emulator.url + path, params=params, json=body, headers={"X-Api-Key": KEY}
-    )
+library, served, emulator = arr_common.emulator_fixtures(SonarrEmulator)
+client_for = partial(arr_common.arr_client, SonarrClient)
 
 
 def managed(library):
@@ -75,30 +43,23 @@ def test_every_json_endpoint_matches_the_sonarr_spec(emulator, library):
     send(emulator, "DELETE", f"{API}/series/{gone.sonarr_id}", addImportListExclusion="true")
     episode = show.seasons[0].episodes[0]
     with_all = {"includeEpisodeFile": "true", "includeSeries": "true"}
-    for path, params in (
-        ("/system/status", {}),
-        ("/series", {}),
-        (f"/series/{show.sonarr_id}", {}),
-        ("/series", {"tvdbId": show.tvdb_id}),
-        ("/episode", {"seriesId": show.sonarr_id}),
+    season = show.seasons[0].number
+    arr_common.assert_endpoints_match_spec(
+        emulator,
+        SPEC,
         (
-            "/episode",
-            {"seriesId": show.sonarr_id, "seasonNumber": show.seasons[0].number, **with_all},
+            ("/series", {}),
+            (f"/series/{show.sonarr_id}", {}),
+            ("/series", {"tvdbId": show.tvdb_id}),
+            ("/episode", {"seriesId": show.sonarr_id}),
+            ("/episode", {"seriesId": show.sonarr_id, "seasonNumber": season, **with_all}),
+            ("/episode", {"episodeIds": [episode.sonarr_id], **with_all}),
+            ("/episodefile", {"seriesId": show.sonarr_id}),
+            ("/episodefile", {"episodeFileIds": [episode.file_id]}),
+            (f"/episodefile/{episode.file_id}", {}),
+            ("/importlistexclusion", {}),
         ),
-        ("/episode", {"episodeIds": [episode.sonarr_id], **with_all}),
-        ("/episodefile", {"seriesId": show.sonarr_id}),
-        ("/episodefile", {"episodeFileIds": [episode.file_id]}),
-        (f"/episodefile/{episode.file_id}", {}),
-        ("/tag", {}),
-        ("/tag/detail", {}),
-        ("/importlistexclusion", {}),
-        ("/diskspace", {}),
-        ("/rootfolder", {}),
-    ):
-        response = get(emulator, API + path, **params)
-        assert response.status_code == 200, path
-        assert response.json(), path
-        assert_matches_spec(SPEC, API + path, response.json())
+    )
 
 
 def test_writes_answer_202_with_resources_that_match_the_spec(emulator, library):
@@ -155,32 +116,25 @@ def test_resources_have_the_fields_of_recorded_sonarr_responses(served, library)
     assert_like_fixture(
         "pyarr-legacy/sonarr/episodefile_series.json", files, SPEC, f"{API}/episodefile"
     )
-    for fixture, path, first in (
-        ("pyarr-legacy/sonarr/tag_detail.json", "/tag/detail", True),
-        ("pyarr-legacy/sonarr/tag_all.json", "/tag", False),
-        ("pyarr-legacy/sonarr/system_status.json", "/system/status", False),
-        ("pyarr-legacy/sonarr/diskspace.json", "/diskspace", False),
-        ("pyarr-legacy/sonarr/rootfolder.json", "/rootfolder", True),
-    ):
-        body = get(served, API + path).json()
-        assert_like_fixture(fixture, body[0] if first else body, SPEC, API + path)
+    arr_common.assert_like_recorded(
+        served,
+        SPEC,
+        (
+            ("pyarr-legacy/sonarr/tag_detail.json", "/tag/detail", True),
+            ("pyarr-legacy/sonarr/tag_all.json", "/tag", False),
+            ("pyarr-legacy/sonarr/system_status.json", "/system/status", False),
+            ("pyarr-legacy/sonarr/diskspace.json", "/diskspace", False),
+            ("pyarr-legacy/sonarr/rootfolder.json", "/rootfolder", True),
+        ),
+    )
 
 
 # --- auth -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "headers, params",
-    [
-        ({}, {}),
-        ({"X-Api-Key": "wrong"}, {}),
-        ({"Authorization": "Bearer wrong"}, {}),
-        ({"X-Api-Key": KEY}, {"apikey": "wrong"}),
-    ],
-)
+@pytest.mark.parametrize("headers, params", arr_common.WRONG_KEYS)
 def test_a_missing_or_wrong_key_is_401_with_an_empty_body(served, headers, params):
-    response = httpx.get(f"{served.url}{API}/series", headers=headers, params=params)
-    assert (response.status_code, response.content) == (401, b"")
+    arr_common.assert_refused(served, "/series", headers, params)
 
 
 def test_a_refused_key_is_a_service_error_that_does_not_show_the_key(served):
@@ -233,23 +187,15 @@ def test_items_match_the_synthetic_library():
 def test_a_listing_costs_two_requests_and_ignores_paging(served, library):
     """Sonarr does not page /series, and seasons come with it: no per-series calls."""
     assert len(get(served, f"{API}/series", page=2, pageSize=2).json()) == len(managed(library))
-    served.reset_counts()
-    client_for(served).items()
-    assert served.requests == Counter({("GET", f"{API}/series"): 1, ("GET", f"{API}/tag"): 1})
+    assert arr_common.listing_requests(client_for, served) == Counter(
+        {("GET", f"{API}/series"): 1, ("GET", f"{API}/tag"): 1}
+    )
 
 
 def test_an_m_library_is_built_and_synced_in_two_requests():
     library = generate("M")
-    started = time.perf_counter()
-    emulator = SonarrEmulator(library, KEY)
-    built = time.perf_counter() - started
-    with emulator:
-        started = time.perf_counter()
-        items = client_for(emulator).items()
-        listed = time.perf_counter() - started
-        assert emulator.request_total == 2
+    items = arr_common.listed_quickly(client_for, SonarrEmulator, library, listing_s=5)
     assert len(items) == len(managed(library)) > 900
-    assert built < 2.5 and listed < 5, (built, listed)
 
 
 def test_episodes_match_the_synthetic_library(served, library):
@@ -305,14 +251,7 @@ def test_the_client_reads_recorded_sonarr_responses():
         f"{API}/episode": recorded("episode_series.json"),
         f"{API}/episodefile": recorded("episodefile_series.json"),
     }
-    client = SonarrClient(
-        "sonarr",
-        "http://sonarr",
-        KEY,
-        transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, json=bodies[request.url.path])
-        ),
-    )
+    client = arr_common.fake_upstream_client(SonarrClient, arr_common.json_by_path(bodies))
     first = client.items()[0]
     assert (first.tags, first.size, first.year, first.series_status) == (("x",), 0, None, "string")
     assert [(s.number, s.size) for s in first.seasons] == [(0, 0)]
@@ -338,13 +277,9 @@ def test_the_client_reads_recorded_sonarr_responses():
     ],
 )
 def test_bad_upstream_data_is_a_service_error_naming_the_call(series, problem):
-    client = SonarrClient(
-        "sonarr",
-        "http://sonarr",
-        KEY,
-        transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, json=[] if "tag" in request.url.path else [series])
-        ),
+    client = arr_common.fake_upstream_client(
+        SonarrClient,
+        lambda request: httpx.Response(200, json=[] if "tag" in request.url.path else [series]),
     )
     with pytest.raises(ServiceError, match=f"GET {API}/series.*{problem}"):
         client.items()
@@ -353,31 +288,16 @@ def test_bad_upstream_data_is_a_service_error_naming_the_call(series, problem):
 # --- faults ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fault", arr_common.FAULTS)
 def test_transient_faults_are_retried_or_reported_never_partial(served, library, fault):
-    expected = client_for(served).items()
-    outcomes = []
-    faults = Faults(**{FAULTS[fault]: 0.4}, retry_after_s=0, seed=7)
-    with SonarrEmulator(library, KEY, faults) as emulator:
-        client = client_for(emulator, retries=4)
-        for _ in range(4):
-            try:
-                outcomes.append(client.items() == expected)
-            except ServiceError as exc:
-                assert KEY not in str(exc)
-                outcomes.append("error")
-        assert emulator.request_total > 8  # faults were injected and retried
+    outcomes = arr_common.listings_under_fault(client_for, served, library, fault)
     assert all(o in (True, "error") for o in outcomes) and True in outcomes
 
 
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fault", arr_common.FAULTS)
 def test_persistent_faults_raise_a_service_error(library, fault):
-    faults = Faults(**{FAULTS[fault]: 1.0}, retry_after_s=0)
-    with (
-        SonarrEmulator(library, KEY, faults) as emulator,
-        pytest.raises(ServiceError, match=f"GET {API}/series"),
-    ):
-        client_for(emulator, retries=2).items()
+    with pytest.raises(ServiceError, match=f"GET {API}/series"):
+        arr_common.list_under_fault(client_for, SonarrEmulator, library, fault)
 
 
 def test_a_timeout_raises_a_service_error_quickly(library):
@@ -533,8 +453,6 @@ def test_season_pass_with_monitor_none_unmonitors_everything(emulator, library):
 
 
 def test_the_plugin_configures_sonarr_from_the_environment(served):
-    host = PluginHost.create()
-    config = host.load_config(host.emulators().specs["sonarr"].env(served.url, KEY))
-    (service,) = [s for s in host.services(config).services if s.name == "sonarr"]
+    service, _ = arr_common.configured_service(served)
     assert isinstance(service, SonarrClient) and service.media == "show"
     assert service.health().ok and KEY not in repr(service)
