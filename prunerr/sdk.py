@@ -22,14 +22,14 @@ class ServiceError(Exception):
         self.service = service
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExternalIds:
     tmdb: int | None = None
     tvdb: int | None = None
     imdb: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaFile:
     path: str
     size: int
@@ -49,7 +49,7 @@ class Library:
     type: str  # movie | show
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerItem:
     """A movie, show, season or episode as the media server lists it."""
 
@@ -74,7 +74,7 @@ class ServerItem:
     updated: float | None = None  # when the server last changed the item
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ManagedSeason:
     number: int
     monitored: bool
@@ -82,7 +82,7 @@ class ManagedSeason:
     episode_file_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ManagedEpisode:
     arr_id: int
     season: int
@@ -92,7 +92,7 @@ class ManagedEpisode:
     size: int
 
 
-@dataclass
+@dataclass(slots=True)
 class ManagedItem:
     """A Radarr movie or a Sonarr series."""
 
@@ -124,7 +124,7 @@ class Account:
     email: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Play:
     """One history row. `watched` is the service's own completion verdict; `user` is the
     media-server username (what rules compare with `watched_by_user("...")`)."""
@@ -138,7 +138,7 @@ class Play:
     grandparent_key: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaRequest:
     request_id: int
     media_id: int

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pony.orm import db_session
@@ -101,26 +102,35 @@ class SyncService:
         self.clock = clock
 
     def run(self, only: Iterable[str] | None = None) -> SyncReport:
-        """Sync the named services (all when None): media servers first, since the others are
-        matched against their items."""
+        """Sync the named services (all when None). Every source is read at the same time;
+        the writes follow in order, media servers first, since the others are matched against
+        their items."""
         wanted = set(only) if only else None
         started = self.clock()
         report = SyncReport()
         steps = [
-            ("media_server", MediaServer, self._sync_media_server),
-            ("library_manager", LibraryManager, self._sync_library_manager),
-            ("watch_history", WatchHistory, self._sync_watch_history),
-            ("requests", RequestTracker, self._sync_requests),
+            ("media_server", MediaServer, self._fetch_media_server),
+            ("library_manager", LibraryManager, self._fetch_library_manager),
+            ("watch_history", WatchHistory, self._fetch_watch_history),
+            ("requests", RequestTracker, self._fetch_requests),
         ]
-        for role, kind, sync in steps:
+        jobs = []
+        for role, kind, fetch in steps:
             for service in self.services.with_role(role):
                 if wanted is not None and service.name not in wanted:
                     continue
                 if role == "watch_history" and service is not self.watch_service():
                     continue
                 assert isinstance(service, kind)
+                self._ensure_state(service.name, role)
+                jobs.append((service, role, fetch))
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            fetched = [
+                (service, role, pool.submit(fetch, service)) for service, role, fetch in jobs
+            ]
+            for service, role, future in fetched:
                 report.results.append(
-                    self._run_source(service.name, role, lambda s=service, f=sync: f(s))
+                    self._run_source(service.name, role, started, lambda f=future: f.result()())
                 )
         report.seconds = self.clock() - started
         with db_session:
@@ -139,15 +149,21 @@ class SyncService:
     def watch_service(self) -> WatchHistory | None:
         return choose_watch_service(self.services, self.watch_source)
 
-    def _run_source(self, service: str, role: str, sync: Callable[[], int]) -> SourceResult:
+    def _ensure_state(self, service: str, role: str) -> None:
         source = source_name(service, role)
-        started = self.clock()
         with db_session:
             if not self.store.execute("SELECT 1 FROM sync_state WHERE source=?", (source,)):
                 self.store.execute(
                     "INSERT INTO sync_state (source, role, status, records) VALUES (?, ?, ?, 0)",
                     (source, role, "never"),
                 )
+
+    def _run_source(
+        self, service: str, role: str, started: float, sync: Callable[[], int]
+    ) -> SourceResult:
+        """Finish one source (`sync` waits for its listing and writes it) and record how it
+        went."""
+        source = source_name(service, role)
         try:
             records = sync()
         except ServiceError as exc:
@@ -169,7 +185,7 @@ class SyncService:
         return SourceResult(source, True, records, seconds=now - started)
 
     # media servers
-    def _sync_media_server(self, server: MediaServer) -> int:
+    def _fetch_media_server(self, server: MediaServer) -> Callable[[], int]:
         """A full listing of every library once a day (or when asked); in between, a light
         listing of keys and change times, and full records only for what changed."""
         source = source_name(server.name, "media_server")
@@ -186,18 +202,23 @@ class SyncService:
             except ServiceError as exc:
                 failures.append(f"{library.title}: {exc}")
         accounts = server.accounts()
-        with db_session:
-            writer = _ItemWriter(self.store, server.name, self.clock())
-            for library, items, present in listings:
-                writer.write_library(library.key, library.title, items, present)
-            self._replace_accounts(server.name, accounts)
-            if full and not failures:
-                self.store.execute(
-                    "UPDATE sync_state SET full_sync_at=? WHERE source=?", (self.clock(), source)
-                )
-        if failures:
-            raise ServiceError(server.name, "incomplete listing: " + "; ".join(failures))
-        return sum(len(items) for _, items, _ in listings)
+
+        def write() -> int:
+            with db_session:
+                writer = _ItemWriter(self.store, server.name, self.clock())
+                for library, items, present in listings:
+                    writer.write_library(library.key, library.title, items, present)
+                self._replace_accounts(server.name, accounts)
+                if full and not failures:
+                    self.store.execute(
+                        "UPDATE sync_state SET full_sync_at=? WHERE source=?",
+                        (self.clock(), source),
+                    )
+            if failures:
+                raise ServiceError(server.name, "incomplete listing: " + "; ".join(failures))
+            return sum(len(items) for _, items, _ in listings)
+
+        return write
 
     def _listing(
         self, server: MediaServer, library: Library, full: bool
@@ -227,8 +248,11 @@ class SyncService:
         )
 
     # *arr library managers
-    def _sync_library_manager(self, manager: LibraryManager) -> int:
+    def _fetch_library_manager(self, manager: LibraryManager) -> Callable[[], int]:
         managed = manager.items()
+        return lambda: self._write_library_manager(manager, managed)
+
+    def _write_library_manager(self, manager: LibraryManager, managed: list[ManagedItem]) -> int:
         media = manager.media
         with db_session:
             rows = self.store.execute(
@@ -319,7 +343,7 @@ class SyncService:
         return None
 
     # watch history
-    def _sync_watch_history(self, history: WatchHistory) -> int:
+    def _fetch_watch_history(self, history: WatchHistory) -> Callable[[], int]:
         source = source_name(history.name, "watch_history")
         with db_session:
             cursor = self.store.execute("SELECT cursor FROM sync_state WHERE source=?", (source,))
@@ -328,6 +352,9 @@ class SyncService:
         # second, is not missed; rows already stored are recognised by their source id
         lookback = since - HISTORY_OVERLAP_S if since is not None else None
         plays = list(history.plays(lookback))
+        return lambda: self._write_plays(history, source, plays, since, lookback)
+
+    def _write_plays(self, history: WatchHistory, source: str, plays: list, since, lookback) -> int:
         with db_session:
             existing = (
                 {
@@ -384,8 +411,11 @@ class SyncService:
         )
 
     # requests
-    def _sync_requests(self, tracker: RequestTracker) -> int:
+    def _fetch_requests(self, tracker: RequestTracker) -> Callable[[], int]:
         requests = list(tracker.requests())
+        return lambda: self._write_requests(tracker, requests)
+
+    def _write_requests(self, tracker: RequestTracker, requests: list) -> int:
         with db_session:
             self.store.execute("DELETE FROM media_request WHERE source=?", (tracker.name,))
             self.store.executemany(

@@ -65,6 +65,8 @@ def test_migrations_are_numbered_in_order():
 def test_database_urls():
     assert parse_url("", Path("/data"))[1] == {"provider": "sqlite", "filename": "/data/prunerr.db"}
     assert parse_url("sqlite:////var/lib/p.db", Path("/d"))[1]["filename"] == "/var/lib/p.db"
+    relative = parse_url("sqlite:///here/p.db", Path("/d"))[1]["filename"]
+    assert relative == str(Path.cwd() / "here" / "p.db")
     dialect, args = parse_url("postgres://app:s%40cret@db:5433/prunerr?sslmode=require", Path("/"))
     assert dialect.name == "postgres"
     assert args == {
@@ -109,3 +111,10 @@ def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_p
         )
     store.disconnect()
     assert summary == [("1", "ann", 2, 100.0), ("2", "bob", 1, 300.0)]
+
+
+def test_a_relative_data_directory_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = open_store(None, Path("data"))
+    store.disconnect()
+    assert (tmp_path / "data" / "prunerr.db").exists()

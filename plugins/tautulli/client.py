@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ def _int(value: object) -> int:
 
 def _key(value: object) -> str | None:
     """A rating key; "" or null where there is none (a movie has no parent)."""
-    return None if value in ("", None) else str(_int(value))
+    return None if value in ("", None) else sys.intern(str(_int(value)))
 
 
 def _text(value: object) -> str:
@@ -121,10 +122,11 @@ class TautulliClient(WatchHistory):
 
     def _play(self, row: dict) -> Play:
         try:
+            # users and keys recur across a long history: share one string each
             return Play(
                 source_id=str(_int(row["id"])),
-                user=_text(row["user"]),
-                key=str(_int(row["rating_key"])),
+                user=sys.intern(_text(row["user"])),
+                key=sys.intern(str(_int(row["rating_key"]))),
                 viewed_at=float(_int(row["stopped"]) or _int(row["date"])),
                 watched=float(row["watched_status"]) == 1,
                 parent_key=_key(row.get("parent_rating_key")),
