@@ -441,41 +441,6 @@ class SyncService:
         return len(requests)
 
 
-_ITEM_COLUMNS = (
-    "type",
-    "title",
-    "server",
-    "server_key",
-    "library_key",
-    "library",
-    "tmdb_id",
-    "tvdb_id",
-    "imdb_id",
-    "year",
-    "added",
-    "size",
-    "file_path",
-    "resolution",
-    "resolution_height",
-    "video_codec",
-    "audio_codec",
-    "hdr",
-    "bitrate",
-    "runtime",
-    "genres",
-    "labels",
-    "collections",
-    "studio",
-    "content_rating",
-    "original_language",
-    "audience_rating",
-    "season_number",
-    "episode_number",
-    "server_updated_at",
-    "updated_at",
-)
-
-
 class _ItemWriter:
     """Upserts one media server's listings inside the caller's transaction."""
 
@@ -541,39 +506,42 @@ class _ItemWriter:
         if item.type == "episode" and parent is not None:
             season_number = self.season_numbers.get(parent)
         main = max(item.files, key=lambda f: f.size, default=None)
-        values = (
-            item.type,
-            item.title,
-            self.server,
-            item.key,
-            library_key,
-            library,
-            item.ids.tmdb,
-            item.ids.tvdb,
-            item.ids.imdb,
-            item.year,
-            item.added,
-            sum(f.size for f in item.files),
-            main and main.path,
-            main and main.resolution,
-            main and main.height,
-            main and main.video_codec,
-            main and main.audio_codec,
-            main and main.hdr,
-            main and main.bitrate_kbps,
-            main and main.runtime_s,
-            _json_list(item.genres),
-            _json_list(item.labels),
-            _json_list(item.collections),
-            item.studio,
-            item.content_rating,
-            item.original_language,
-            item.audience_rating,
-            season_number,
-            episode_number,
-            item.updated,
-            self.now,
-        )
+        # what a listing says of an item: the one definition of the columns a sync writes
+        row = {
+            "type": item.type,
+            "title": item.title,
+            "server": self.server,
+            "server_key": item.key,
+            "library_key": library_key,
+            "library": library,
+            "tmdb_id": item.ids.tmdb,
+            "tvdb_id": item.ids.tvdb,
+            "imdb_id": item.ids.imdb,
+            "year": item.year,
+            "added": item.added,
+            "size": sum(f.size for f in item.files),
+            "file_path": main and main.path,
+            "resolution": main and main.resolution,
+            "resolution_height": main and main.height,
+            "video_codec": main and main.video_codec,
+            "audio_codec": main and main.audio_codec,
+            "hdr": main and main.hdr,
+            "bitrate": main and main.bitrate_kbps,
+            "runtime": main and main.runtime_s,
+            "genres": _json_list(item.genres),
+            "labels": _json_list(item.labels),
+            "collections": _json_list(item.collections),
+            "studio": item.studio,
+            "content_rating": item.content_rating,
+            "original_language": item.original_language,
+            "audience_rating": item.audience_rating,
+            "season_number": season_number,
+            "episode_number": episode_number,
+            "server_updated_at": item.updated,
+            "updated_at": self.now,
+            "parent": parent,
+            "show": show,
+        }
         item_id = self.item_by_key.get(item.key)
         if item_id is None:
             identity = self._identity(
@@ -589,12 +557,12 @@ class _ItemWriter:
         if item_id in self.tombstoned and item.added <= self.tombstoned[item_id]:
             return None  # a stale listing of something removed: only a re-add revives it
         if item_id is None:
-            item_id = self._insert(values, parent, show)
+            item_id = self._insert({**row, "first_seen": self.now})
         else:
-            assignments = ", ".join(f"{c}=?" for c in _ITEM_COLUMNS)
+            assignments = ", ".join(f"{c}=?" for c in row)
             self.store.execute(
-                f"UPDATE item SET {assignments}, parent=?, show=?, tombstoned_at=NULL WHERE id=?",
-                (*values, parent, show, item_id),
+                f"UPDATE item SET {assignments}, tombstoned_at=NULL WHERE id=?",
+                (*row.values(), item_id),
             )
             self.tombstoned.pop(item_id, None)
         if self.item_by_key.get(item.key) != item_id:
@@ -610,11 +578,10 @@ class _ItemWriter:
             self.season_numbers[item_id] = season_number
         return item_id
 
-    def _insert(self, values: tuple, parent: int | None, show: int | None) -> int:
-        columns = (*_ITEM_COLUMNS, "parent", "show", "first_seen")
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO item ({', '.join(columns)}) VALUES ({placeholders})"
-        params = (*values, parent, show, self.now)
+    def _insert(self, row: dict[str, object]) -> int:
+        placeholders = ", ".join("?" for _ in row)
+        sql = f"INSERT INTO item ({', '.join(row)}) VALUES ({placeholders})"
+        params = tuple(row.values())
         if self.store.dialect.name == "postgres":
             return self.store.execute(sql + " RETURNING id", params)[0][0]
         cursor = self.store.db.get_connection().cursor()
