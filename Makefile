@@ -11,11 +11,19 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Until `prunerr demo` lands (issue #6) the demo runs the rules toolchain on the example rules.
+# Until `prunerr demo` lands (issue #6): check and test the example rules, then sync a generated
+# library from the emulators into a fresh SQLite database and show what the rules would queue.
 demo: $(BIN)/.installed
 	$(BIN)/prunerr rules check rules.d
 	$(BIN)/prunerr rules test rules.d
-	$(BIN)/prunerr rules explain movies/stale-4k --item examples/items/4k-movie.yaml --now 2026-06-01
+	@set -e; dir=$$(mktemp -d); \
+	$(BIN)/prunerr emulate --size S --env-file $$dir/emulators.env > $$dir/emulate.log & \
+	pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
+	until [ -s $$dir/emulators.env ]; do sleep 0.2; done; \
+	set -a; . $$dir/emulators.env; set +a; export PRUNERR_DATA_DIR=$$dir; \
+	echo "emulated services: $$(cut -d= -f1 $$dir/emulators.env | tr '\n' ' ')"; \
+	$(BIN)/prunerr sync; \
+	$(BIN)/prunerr rules plan --explain 1
 
 test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
