@@ -20,10 +20,9 @@ def rules_dir(tmp_path: Path) -> Path:
     return path
 
 
-# Database and queue backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL or
-# Redis fails the run instead of silently skipping half the backend tests.
+# Database backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL (and, once
+# the queue tests exist, Redis) fails the run instead of silently skipping backend tests.
 POSTGRES_URL = os.environ.get("PRUNERR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("PRUNERR_REQUIRE_SERVICES") == "1"
 
 
