@@ -3,22 +3,43 @@ from the environment and handed to the CLI, the API and the jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 
+from prunerr.api import Api
+from prunerr.api.auth import ApiKeys
 from prunerr.config import Config
 from prunerr.database import Store, open_store
+from prunerr.deletion import Limits, Processor
 from prunerr.dsl import Catalog
+from prunerr.evaluation import Evaluator
+from prunerr.library import LibraryIndex
+from prunerr.notify import Notifications
 from prunerr.plugins import PluginHost
+from prunerr.rulebook import RuleBook
 from prunerr.rules import LoadResult, load_rules
 from prunerr.sdk import ServiceList
 
 
 class Prunerr:
-    def __init__(self, host: PluginHost, config: Config):
+    def __init__(
+        self,
+        host: PluginHost,
+        config: Config,
+        *,
+        store: Store | None = None,
+        services: ServiceList | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.host = host
         self.config = config
+        self.clock = clock
+        if store is not None:
+            self.store = store
+        if services is not None:
+            self.services = services
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Prunerr:
@@ -43,3 +64,59 @@ class Prunerr:
 
     def load_rules(self) -> LoadResult:
         return load_rules([self.rules_dir], self.catalog)
+
+    @cached_property
+    def library(self) -> LibraryIndex:
+        return LibraryIndex(self.store, self.services, self.catalog, self.config["watch_history"])
+
+    @cached_property
+    def book(self) -> RuleBook:
+        return RuleBook(self.store, self.rules_dir, self.catalog, self.clock)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        return Notifications.of(self.services)
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        return Evaluator(
+            self.store,
+            self.book,
+            self.library,
+            breaker_share=float(self.config["circuit_breaker"]),
+            release_unmatched=bool(self.config["release_unmatched"]),
+            notifications=self.notifications,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def processor(self) -> Processor:
+        limits = Limits(
+            max_items=int(self.config["max_deletions_per_run"]),
+            max_bytes=int(self.config["max_gb_per_run"]) * 10**9,
+            max_attempts=max(1, int(self.config["max_attempts"])),
+        )
+        return Processor(
+            self.store,
+            self.services,
+            self.evaluator,
+            limits=limits,
+            dry_run=bool(self.config["dry_run"]),
+            notifications=self.notifications,
+            clock=self.clock,
+        )
+
+    def api(self, keys: ApiKeys | None = None) -> Api:
+        """What the HTTP API serves; the key is generated and stored on first use."""
+        keys = keys or ApiKeys(self.store, self.config["api_key"])
+        return Api(
+            self.store,
+            self.config,
+            self.services,
+            keys,
+            self.library,
+            self.book,
+            self.evaluator,
+            self.processor,
+            self.clock,
+        )

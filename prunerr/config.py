@@ -64,11 +64,50 @@ def _port(value: object) -> int:
     return port
 
 
+def _count(value: object) -> int:
+    text = _text(value).strip()
+    if not text.isdigit():
+        raise ValueError("expected a whole number, 0 or more")
+    return int(text)
+
+
+def _share(value: object) -> float:
+    try:
+        share = float(_text(value).strip().rstrip("%")) / (100 if "%" in str(value) else 1)
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 1:
+        raise ValueError("expected a share above 0 and at most 1 (0.25 or 25%)")
+    return share
+
+
+def _cron(value: object) -> str:
+    from croniter import croniter
+
+    text = " ".join(_text(value).split())
+    if not croniter.is_valid(text):
+        raise ValueError("expected a cron expression such as '0 3 * * *'")
+    return text
+
+
+def _action(value: object) -> str:
+    from prunerr.rules.model import DELETION_ACTIONS
+
+    text = _text(value).strip()
+    if text not in DELETION_ACTIONS:
+        raise ValueError(f"expected one of {', '.join(DELETION_ACTIONS)}")
+    return text
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
     "text": _text,
     "url": _url,
     "bool": _bool,
     "port": _port,
+    "count": _count,
+    "share": _share,
+    "cron": _cron,
+    "action": _action,
 }
 
 
@@ -134,6 +173,83 @@ CORE_SETTINGS = (
         "bool",
     ),
     Setting("tz", "Time zone of schedules.", "TZ", "UTC"),
+    Setting(
+        "default_grace_days",
+        "Grace period, in days, of items queued by hand when the request names none.",
+        "PRUNERR_DEFAULT_GRACE_DAYS",
+        7,
+        "count",
+    ),
+    Setting(
+        "default_deletion_action",
+        "Deletion action of items queued by hand when the request names none.",
+        "PRUNERR_DEFAULT_DELETION_ACTION",
+        "unmonitor_and_delete",
+        "action",
+    ),
+    Setting(
+        "max_deletions_per_run",
+        "At most this many deletions per processing run; the rest wait for the next run.",
+        "PRUNERR_MAX_DELETIONS_PER_RUN",
+        100,
+        "count",
+    ),
+    Setting(
+        "max_gb_per_run",
+        "At most this many GB (10^9 bytes) deleted per processing run.",
+        "PRUNERR_MAX_GB_PER_RUN",
+        2000,
+        "count",
+    ),
+    Setting(
+        "max_attempts",
+        "Attempts at a failing or partial deletion before it is marked failed.",
+        "PRUNERR_MAX_ATTEMPTS",
+        5,
+        "count",
+    ),
+    Setting(
+        "circuit_breaker",
+        "Largest share of a rule's candidates one evaluation may queue without confirmation.",
+        "PRUNERR_CIRCUIT_BREAKER",
+        0.25,
+        "share",
+    ),
+    Setting(
+        "release_unmatched",
+        "Release queued items whose rule no longer matches them (false: keep them queued).",
+        "PRUNERR_RELEASE_UNMATCHED",
+        True,
+        "bool",
+    ),
+    Setting(
+        "sync_schedule",
+        "When the library sync runs (cron, in TZ).",
+        "PRUNERR_SYNC_SCHEDULE",
+        "0 */6 * * *",
+        "cron",
+    ),
+    Setting(
+        "evaluation_schedule",
+        "When enabled rules without a schedule of their own are evaluated (cron, in TZ).",
+        "PRUNERR_EVALUATION_SCHEDULE",
+        "30 3 * * *",
+        "cron",
+    ),
+    Setting(
+        "processing_schedule",
+        "When queued items past their grace period are deleted (cron, in TZ).",
+        "PRUNERR_PROCESSING_SCHEDULE",
+        "0 4 * * *",
+        "cron",
+    ),
+    Setting(
+        "reminder_days",
+        "Send a reminder this many days before queued items are deleted (0: none).",
+        "PRUNERR_REMINDER_DAYS",
+        1,
+        "count",
+    ),
     Setting(
         "watch_history",
         "Name of the service whose play history counts; default: a "

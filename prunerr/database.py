@@ -194,11 +194,131 @@ _V4 = [
     "GROUP BY source, key, username",
 ]
 
+_V5 = [
+    # rules: those of rules.d (source 'file', path = the rule's id) and those created through the
+    # API (source 'api', definition = the rule's keys as JSON); rows outlive their rule (deleted_at)
+    # so queue entries and history keep pointing at them
+    """CREATE TABLE rule (
+        id {pk},
+        source TEXT NOT NULL,
+        path TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        definition TEXT,
+        created_at {real} NOT NULL,
+        updated_at {real} NOT NULL,
+        deleted_at {real}
+    )""",
+    # the deletion queue: one row per decision to delete an item, moving through
+    # queued -> processing -> deleted | failed | cancelled (see prunerr.queue)
+    """CREATE TABLE queue_entry (
+        id {pk},
+        item INTEGER NOT NULL REFERENCES item(id),
+        rule INTEGER REFERENCES rule(id),
+        state TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reset_requests BOOLEAN NOT NULL,
+        import_exclusion BOOLEAN NOT NULL,
+        title TEXT NOT NULL,
+        size {bigint} NOT NULL,
+        queued_at {real} NOT NULL,
+        delete_after {real} NOT NULL,
+        actor_type TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        attempt_id TEXT,
+        claimed_at {real},
+        next_attempt_at {real},
+        steps TEXT NOT NULL DEFAULT '[]',
+        finished_at {real},
+        reason TEXT
+    )""",
+    "CREATE INDEX queue_entry_item ON queue_entry (item)",
+    "CREATE INDEX queue_entry_state ON queue_entry (state, delete_after)",
+    # at most one live entry per item, whatever the number of workers
+    "CREATE UNIQUE INDEX queue_entry_live ON queue_entry (item) "
+    "WHERE state IN ('queued', 'processing')",
+    """CREATE TABLE activity (
+        id {pk},
+        created_at {real} NOT NULL,
+        event_type TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor_type TEXT NOT NULL,
+        actor_id TEXT,
+        actor_name TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id INTEGER,
+        target_title TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX activity_target ON activity (target_type, target_id)",
+    "CREATE INDEX activity_created ON activity (created_at)",
+    # what was deleted, kept after the item is gone
+    """CREATE TABLE deletion (
+        id {pk},
+        entry INTEGER NOT NULL UNIQUE REFERENCES queue_entry(id),
+        item INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size {bigint} NOT NULL,
+        freed {bigint} NOT NULL,
+        rule INTEGER,
+        rule_name TEXT,
+        action TEXT NOT NULL,
+        actor_type TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        deleted_at {real} NOT NULL,
+        calls TEXT NOT NULL,
+        requests_reset TEXT
+    )""",
+    """CREATE TABLE collection (
+        id {pk},
+        title TEXT NOT NULL UNIQUE,
+        item_count INTEGER NOT NULL DEFAULT 0,
+        protected BOOLEAN NOT NULL DEFAULT FALSE,
+        protection_reason TEXT,
+        protected_at {real},
+        synced_at {real} NOT NULL,
+        created_at {real} NOT NULL
+    )""",
+    # background jobs: one row per run; a lease per job kind keeps runs from overlapping and
+    # expires when its holder dies
+    """CREATE TABLE job_run (
+        id {pk},
+        job TEXT NOT NULL,
+        state TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        started_at {real} NOT NULL,
+        heartbeat_at {real} NOT NULL,
+        finished_at {real},
+        progress TEXT,
+        result TEXT,
+        error TEXT
+    )""",
+    "CREATE INDEX job_run_job ON job_run (job, started_at)",
+    """CREATE TABLE lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at {real} NOT NULL
+    )""",
+    """CREATE TABLE storage_snapshot (
+        id {pk},
+        captured_at {real} NOT NULL,
+        total_size {bigint} NOT NULL,
+        movie_size {bigint} NOT NULL,
+        show_size {bigint} NOT NULL,
+        item_count INTEGER NOT NULL,
+        movie_count INTEGER NOT NULL,
+        show_count INTEGER NOT NULL,
+        reclaimed {bigint} NOT NULL
+    )""",
+]
+
 MIGRATIONS = [
     Migration(1, "library, keys, accounts, plays and requests", _V1),
     Migration(2, "per-source sync state and sync runs", _V2),
     Migration(3, "server change times, for incremental listings", _V3),
     Migration(4, "completed plays per item key and user, kept up to date by the sync", _V4),
+    Migration(5, "rules, the deletion queue, activity, deletions, collections and jobs", _V5),
 ]
 LATEST = MIGRATIONS[-1].version
 
@@ -263,6 +383,20 @@ class Store:
             return cursor.fetchall()
         finally:
             connection.text_factory = pony_factory
+
+    def update(self, sql: str, params=()) -> int:
+        """Run one INSERT, UPDATE or DELETE; the number of rows it changed."""
+        cursor = self.db.get_connection().cursor()
+        cursor.execute(self.dialect.sql(sql), params)
+        return cursor.rowcount
+
+    def insert(self, sql: str, params=()) -> int:
+        """Run one INSERT into a table with an `id` key; the new row's id."""
+        if self.dialect is SQLITE:
+            cursor = self.db.get_connection().cursor()
+            cursor.execute(self.dialect.sql(sql), params)
+            return cursor.lastrowid
+        return self.execute(f"{sql} RETURNING id", params)[0][0]
 
     def executemany(self, sql: str, rows) -> None:
         cursor = self.db.get_connection().cursor()

@@ -305,6 +305,7 @@ class RulePlan:
     would_queue: int = 0
     matched_bytes: int = 0
     queue_bytes: int = 0
+    to_queue: list[LibraryItem] = field(default_factory=list)  # matched and not shielded
     explained: list[tuple[LibraryItem, Explanation]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -356,7 +357,7 @@ def plan(
     for rule in sorted(rules, key=lambda r: (-r.priority, r.id)):
         result = RulePlan(rule)
         evaluate = rule.program.bind(ctx)
-        queued: list[LibraryItem] = []
+        queued = result.to_queue
         for item in items:
             scope = rule.in_scope(item.fields)
             if scope is False:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 
 import httpx
 
@@ -19,6 +20,21 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
+
+_calls: ContextVar[list[str] | None] = ContextVar("prunerr_http_calls", default=None)
+
+
+@contextlib.contextmanager
+def recorded_calls() -> Iterator[list[str]]:
+    """Collect every request made in this context (thread) as `service METHOD path?params ->
+    status`: what deletion history keeps as the upstream calls made. Only per-call parameters
+    are shown, never a client's credentials."""
+    calls: list[str] = []
+    token = _calls.set(calls)
+    try:
+        yield calls
+    finally:
+        _calls.reset(token)
 
 
 class HttpClient:
@@ -59,16 +75,24 @@ class HttpClient:
     ) -> httpx.Response:
         """Send a request, retrying transient failures; raise ServiceError otherwise."""
         where = f"{method} {path}"
+        calls = _calls.get()
+        shown = f"{self.service} {where}"
+        if kwargs.get("params"):
+            shown += "?" + "&".join(f"{k}={v}" for k, v in kwargs["params"].items())
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
                 response = self._client.request(method, path, **kwargs)
                 response.read()
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if calls is not None:
+                    calls.append(f"{shown} -> {type(exc).__name__}")
                 if last:
                     raise ServiceError(self.service, f"{where}: {type(exc).__name__}") from None
                 self._pause(attempt, None, f"{where}: {type(exc).__name__}")
                 continue
+            if calls is not None:
+                calls.append(f"{shown} -> {response.status_code}")
             if response.status_code in expect:
                 return response
             if response.status_code in TRANSIENT and not last:

@@ -188,12 +188,42 @@ class MediaServer(Service):
     def accounts(self) -> list[Account]:
         raise NotImplementedError
 
+    def delete(self, key: str) -> bool:
+        """Delete an item and its files on the server (the fallback for items no *arr
+        manages). False when the server no longer has it."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a deletion acts on in a library manager: a movie or series by its id there, or one
+    season or episode of a series."""
+
+    type: str  # movie | show | season | episode
+    arr_id: int  # the movie's or the series' id
+    season: int | None = None
+    episode: int | None = None
+
 
 class LibraryManager(Service):
+    """A Radarr or Sonarr. Actions are idempotent: each reads the target's current state before
+    changing it, so repeating one after a crash changes nothing twice. They return False when
+    the target (or its files) was already gone, and raise ServiceError when they fail."""
+
     roles = frozenset({"library_manager"})
     media: ClassVar[str] = "movie"
 
     def items(self) -> list[ManagedItem]:
+        raise NotImplementedError
+
+    def unmonitor_target(self, target: Target) -> bool:
+        raise NotImplementedError
+
+    def delete_target_files(self, target: Target) -> bool:
+        raise NotImplementedError
+
+    def remove_target(self, target: Target, import_exclusion: bool) -> bool:
+        """Remove a movie or series with its files (not a season or episode)."""
         raise NotImplementedError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prunerr.sdk import ExternalIds, ManagedItem, ServiceError
+from prunerr.sdk import ExternalIds, ManagedItem, ServiceError, Target
 from prunerr_plugins.arr import API, ArrClient, Reader, records
 
 
@@ -88,6 +88,17 @@ class RadarrClient(ArrClient):
         """Remove a movie from Radarr (and its files). False if it was already gone."""
         params = {"deleteFiles": delete_files, "addImportExclusion": add_import_exclusion}
         return self.call("DELETE", f"{API}/movie/{movie_id}", params=params) is not None
+
+    # the LibraryManager role's actions
+
+    def unmonitor_target(self, target: Target) -> bool:
+        return self.unmonitor(target.arr_id)
+
+    def delete_target_files(self, target: Target) -> bool:
+        return self.delete_files(target.arr_id)
+
+    def remove_target(self, target: Target, import_exclusion: bool) -> bool:
+        return self.delete(target.arr_id, delete_files=True, add_import_exclusion=import_exclusion)
 
 
 def _rating(ratings: Reader | None, source: str) -> float | None:

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from prunerr.sdk import ExternalIds, ManagedEpisode, ManagedItem, ManagedSeason, ServiceError
+from prunerr.sdk import (
+    ExternalIds,
+    ManagedEpisode,
+    ManagedItem,
+    ManagedSeason,
+    ServiceError,
+    Target,
+)
 from prunerr_plugins.arr import API, ArrClient, BulkResult, Reader, records
 
 STATUS = {"deleted": "ended"}  # a series removed from the metadata source has ended
@@ -146,6 +153,36 @@ class SonarrClient(ArrClient):
         """Remove a series from Sonarr (and its files). False if it was already gone."""
         params = {"deleteFiles": delete_files, "addImportListExclusion": add_import_list_exclusion}
         return self.call("DELETE", f"{API}/series/{series_id}", params=params) is not None
+
+    # the LibraryManager role's actions: a series, one season or one episode
+
+    def _episodes_of(self, target: Target) -> list[ManagedEpisode]:
+        return [
+            e
+            for e in self.episodes(target.arr_id)
+            if target.season is None
+            or (e.season == target.season and target.episode in (None, e.number))
+        ]
+
+    def unmonitor_target(self, target: Target) -> bool:
+        if target.type == "show":
+            return self.unmonitor_series(target.arr_id)
+        if target.type == "season":
+            assert target.season is not None
+            return self.unmonitor_season(target.arr_id, target.season)
+        result = self.unmonitor_episodes(e.arr_id for e in self._episodes_of(target))
+        return bool(result.done)
+
+    def delete_target_files(self, target: Target) -> bool:
+        files = [e.file_id for e in self._episodes_of(target) if e.file_id is not None]
+        return bool(self.delete_episode_files(files).done)
+
+    def remove_target(self, target: Target, import_exclusion: bool) -> bool:
+        if target.type != "show":
+            raise ValueError("Sonarr removes whole series only")
+        return self.delete_series(
+            target.arr_id, delete_files=True, add_import_list_exclusion=import_exclusion
+        )
 
 
 def _season(season: Reader) -> ManagedSeason:

@@ -10,8 +10,10 @@ import falcon
 
 from prunerr.config import Config
 from prunerr.database import Store
+from prunerr.deletion import Processor
+from prunerr.evaluation import Evaluator
 from prunerr.library import LibraryIndex
-from prunerr.rules import Rule
+from prunerr.rulebook import RuleBook
 from prunerr.sdk import ServiceList
 
 from . import errors, library, openapi, resources
@@ -27,8 +29,14 @@ class Api:
     services: ServiceList
     keys: ApiKeys
     library: LibraryIndex
-    rules: Callable[[], list[Rule]]  # the current rules (rules.d), valid ones only
+    book: RuleBook
+    evaluator: Evaluator
+    processor: Processor
+    clock: Callable[[], float] = time.time
     started: float = field(default_factory=time.monotonic)
+
+    def rules(self) -> list:
+        return self.book.rules()
 
 
 def create_app(api: Api) -> falcon.App:

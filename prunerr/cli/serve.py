@@ -8,10 +8,8 @@ import threading
 
 from waitress.server import create_server
 
-from prunerr.api import Api, create_app
-from prunerr.api.auth import ApiKeys
+from prunerr.api import create_app
 from prunerr.app import Prunerr
-from prunerr.library import LibraryIndex
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +21,9 @@ def _interrupt(*_) -> None:
 def cmd_serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Prunerr.from_environment()
-    keys = ApiKeys(app.store, app.config["api_key"])
-    keys.current()  # generated and stored on first start
-    index = LibraryIndex(app.store, app.services, app.catalog, app.config["watch_history"])
-    rules = app.load_rules().rules  # read once; reloading comes with the rules endpoints
-    api = Api(app.store, app.config, app.services, keys, index, lambda: rules)
-    threading.Thread(target=index.snapshot, name="library-warm-up", daemon=True).start()
+    api = app.api()
+    api.keys.current()  # generated and stored on first start
+    threading.Thread(target=api.library.snapshot, name="library-warm-up", daemon=True).start()
     server = create_server(
         create_app(api), host=args.host, port=app.config["port"], threads=8, ident="prunerr"
     )

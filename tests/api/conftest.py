@@ -13,9 +13,8 @@ import pytest
 from prunerr.api import Api, create_app
 from prunerr.api.auth import ApiKeys
 from prunerr.api.openapi import document
+from prunerr.app import Prunerr
 from prunerr.config import Config
-from prunerr.dsl import CORE
-from prunerr.library import LibraryIndex
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceList
 
@@ -58,10 +57,10 @@ class Client:
         return self.request("POST", path, **kwargs)
 
 
-def make_api(store, config, services=None, rules=(), keys=None) -> Api:
-    services = services or ServiceList()
-    index = LibraryIndex(store, services, CORE, config["watch_history"])
-    return Api(store, config, services, keys or ApiKeys(store, None), index, lambda: list(rules))
+def make_api(store, config, services=None, keys=None) -> Api:
+    """The API of a Prunerr on this database, with the rules of `config`'s rules directory."""
+    app = Prunerr(PluginHost.create(), config, store=store, services=services or ServiceList())
+    return app.api(keys or ApiKeys(store, None))
 
 
 @pytest.fixture

@@ -16,13 +16,14 @@ LIBRARY = generate("XS", seed=4)
 def synced_client(store, tmp_path, faults=None) -> Client:
     host = PluginHost.create()
     with emulated(LIBRARY, faults) as (env, _):
-        config = host.load_config({**env, "PRUNERR_DATA_DIR": str(tmp_path)})
+        config = host.load_config(
+            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(REPO / "rules.d")}
+        )
         services = host.services(config)
         for service in services.services:
             service.http.retries = 0
         SyncService(store, services).run()
-    rules = load_rules([REPO / "rules.d"]).rules
-    api = make_api(store, config, services, rules)
+    api = make_api(store, config, services)
     return Client(create_app(api), api.keys.current())
 
 

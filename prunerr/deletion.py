@@ -1,0 +1,450 @@
+"""Processing the queue: judge each due entry again, then act on it upstream, crash-safely.
+
+An entry is claimed (state `processing`, a fresh attempt id) before any upstream call, and each
+finished step is recorded, so a worker killed at any point leaves an entry that the next run
+(after `claim_timeout`) resumes: finished steps are skipped, and the others are idempotent
+(they read the target's state first; a 404 counts as done). A deletion is recorded in the same
+transaction as the entry's `deleted` state, so none goes unrecorded and none is recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from pony.orm import db_session
+
+from prunerr import activity
+from prunerr.activity import SCHEDULER, Actor
+from prunerr.database import Store
+from prunerr.evaluation import Evaluator
+from prunerr.http import recorded_calls
+from prunerr.notify import Notifications
+from prunerr.queue import Entry, Queue
+from prunerr.sdk import (
+    LibraryManager,
+    MediaServer,
+    RequestTracker,
+    ServiceError,
+    ServiceList,
+    Target,
+)
+
+log = logging.getLogger(__name__)
+
+# what each action does upstream, in order, for items a library manager has
+STEPS = {
+    "unmonitor_only": ("unmonitor",),
+    "delete_files_only": ("delete_files",),
+    "unmonitor_and_delete": ("unmonitor", "delete_files"),
+    "full_removal": ("remove",),
+}
+FREES_SPACE = {"delete_files", "remove", "server_delete"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_items: int = 100
+    max_bytes: int = 2000 * 10**9
+    max_attempts: int = 5
+    retry_after: float = 900.0  # first retry of a failed attempt; doubles each time
+    postpone: float = 6 * 3600.0  # when the data to decide is unknown
+    claim_timeout: float = 600.0  # an entry `processing` for longer was left by a dead worker
+
+
+@dataclass
+class ProcessReport:
+    dry_run: bool
+    deleted: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # cancelled, protected, released, postponed
+    deferred: int = 0  # left for the next run by the per-run limits
+    freed: int = 0
+    requests_reset: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "processed": len(self.deleted) + len(self.failed) + len(self.skipped),
+            "deleted": len(self.deleted),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "deferred": self.deferred,
+            "freedSpace": self.freed,
+            "freedSpaceFormatted": f"{self.freed / 1e9:.2f} GB",
+            "overseerrResets": self.requests_reset,
+            "dryRun": self.dry_run,
+            "results": {"deleted": self.deleted, "failed": self.failed, "skipped": self.skipped},
+        }
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    type: str
+    title: str
+    server: str
+    server_key: str
+    arr_instance: str | None
+    arr_id: int | None
+    season: int | None
+    episode: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    show_tmdb_id: int | None
+    show_tvdb_id: int | None
+
+
+class Processor:
+    def __init__(
+        self,
+        store: Store,
+        services: ServiceList,
+        evaluator: Evaluator,
+        *,
+        limits: Limits = Limits(),
+        dry_run: bool = False,
+        notifications: Notifications | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.services = services
+        self.evaluator = evaluator
+        self.limits = limits
+        self.dry_run = dry_run
+        self.notifications = notifications or Notifications([])
+        self.clock = clock
+        self.queue = Queue(store, clock)
+
+    def due(self, *, force: bool = False) -> list[int]:
+        now = self.clock()
+        with db_session:
+            return self.queue.ready(now, force=force, stale_before=now - self.limits.claim_timeout)
+
+    def process(
+        self,
+        entry_ids: Collection[int] | None = None,
+        *,
+        force: bool = False,
+        dry_run: bool | None = None,
+        actor: Actor = SCHEDULER,
+    ) -> ProcessReport:
+        """Process the given entries, or those due now (all queued ones with `force`), within
+        the per-run limits."""
+        dry = self.dry_run if dry_run is None else dry_run
+        report = ProcessReport(dry)
+        ids = list(entry_ids) if entry_ids is not None else self.due(force=force)
+        snapshot, ctx = self.evaluator.library.snapshot(), self.evaluator.context()
+        budget_items, budget_bytes = self.limits.max_items, self.limits.max_bytes
+        for entry_id in ids:
+            with db_session:
+                entry = self.queue.entry(entry_id)
+            if entry is None or entry.state not in ("queued", "processing"):
+                continue
+            if budget_items <= 0 or entry.size > budget_bytes:
+                report.deferred += 1
+                continue
+            verdict = self.evaluator.judge(entry, snapshot, ctx)
+            if dry:
+                self._dry_run(entry, verdict.outcome, verdict.reason, report, actor)
+                continue
+            attempt = uuid.uuid4().hex
+            now = self.clock()
+            with db_session:
+                if not self.queue.claim(entry_id, attempt, now - self.limits.claim_timeout):
+                    continue  # another worker has it
+            if verdict.outcome != "ok":
+                self._skip(entry, verdict.outcome, verdict.reason, report, actor)
+                continue
+            budget_items -= 1
+            budget_bytes -= entry.size
+            self._act(entry, attempt, report, actor)
+        if report.deleted:
+            self.evaluator.library.invalidate()
+            self.notifications.send(
+                "deleted",
+                f"{len(report.deleted)} item(s) deleted",
+                f"{report.freed / 1e9:.1f} GB freed.",
+                tuple((d["title"], d["action"]) for d in report.deleted[:25]),
+            )
+        if report.failed:
+            self.notifications.send(
+                "failed",
+                f"{len(report.failed)} deletion(s) failed",
+                "They are retried with backoff; see the activity log.",
+                tuple((f["title"], f["error"]) for f in report.failed[:25]),
+            )
+        return report
+
+    def _dry_run(self, entry: Entry, outcome: str, reason: str, report, actor) -> None:
+        steps = self._steps(entry, self._item(entry.item)) if outcome == "ok" else []
+        with db_session:
+            activity.record(
+                self.store,
+                self.clock(),
+                "dry_run",
+                "would_delete" if outcome == "ok" else f"would_{outcome}",
+                actor,
+                ("item", entry.item, entry.title),
+                entryId=entry.id,
+                steps=[name for name, _ in steps],
+                reason=reason,
+            )
+        (report.deleted if outcome == "ok" else report.skipped).append(
+            {
+                "id": entry.id,
+                "itemId": entry.item,
+                "title": entry.title,
+                "reason": reason,
+                "action": entry.action,
+                "size": entry.size,
+            }
+        )
+
+    def _skip(self, entry: Entry, outcome: str, reason: str, report, actor) -> None:
+        with db_session:
+            if outcome == "postpone":
+                self.queue.transition(
+                    entry.id,
+                    "queued",
+                    actor,
+                    reason,
+                    expect=("processing",),
+                    next_attempt_at=self.clock() + self.limits.postpone,
+                )
+            else:
+                self.queue.transition(entry.id, outcome, actor, reason, expect=("processing",))
+        report.skipped.append(
+            {
+                "id": entry.id,
+                "itemId": entry.item,
+                "title": entry.title,
+                "outcome": outcome,
+                "reason": reason,
+            }
+        )
+
+    def _item(self, item_id: int) -> ItemRow:
+        with db_session:
+            row = self.store.execute(
+                "SELECT i.id, i.type, i.title, i.server, i.server_key, i.arr_instance, i.arr_id, "
+                "i.season_number, i.episode_number, i.tmdb_id, i.tvdb_id, s.tmdb_id, s.tvdb_id "
+                "FROM item i LEFT JOIN item s ON s.id = COALESCE(i.show, i.parent) WHERE i.id=?",
+                (item_id,),
+            )[0]
+        return ItemRow(*row)
+
+    def _steps(self, entry: Entry, item: ItemRow) -> list[tuple[str, Callable[[], bool]]]:
+        """The upstream calls the entry's action takes for this item, in order."""
+        manager = next(
+            (
+                s
+                for s in self.services.with_role("library_manager")
+                if s.name == item.arr_instance and isinstance(s, LibraryManager)
+            ),
+            None,
+        )
+        if manager is not None and item.arr_id is not None:
+            target = Target(item.type, item.arr_id, item.season, item.episode)
+            names = STEPS[entry.action]
+            if "remove" in names and item.type in ("season", "episode"):
+                names = ("unmonitor", "delete_files")  # Sonarr removes whole series only
+            calls = {
+                "unmonitor": lambda: manager.unmonitor_target(target),
+                "delete_files": lambda: manager.delete_target_files(target),
+                "remove": lambda: manager.remove_target(target, entry.import_exclusion),
+            }
+            return [(name, calls[name]) for name in names]
+        if entry.action == "unmonitor_only":
+            return []  # nothing monitors it: there is nothing this action can do
+        server = next(
+            (
+                s
+                for s in self.services.with_role("media_server")
+                if s.name == item.server and isinstance(s, MediaServer)
+            ),
+            None,
+        )
+        if server is None:
+            return []
+        return [("server_delete", lambda: server.delete(item.server_key))]
+
+    def _act(self, entry: Entry, attempt: str, report: ProcessReport, actor: Actor) -> None:
+        item = self._item(entry.item)
+        steps = self._steps(entry, item)
+        if not steps:
+            error = (
+                "no library manager or media server can carry out "
+                f"{entry.action} for this item (is its Radarr/Sonarr configured?)"
+            )
+            with db_session:
+                self.queue.transition(
+                    entry.id,
+                    "failed",
+                    actor,
+                    error,
+                    expect=("processing",),
+                    attempts=entry.attempts + 1,
+                )
+            report.failed.append({"id": entry.id, "title": entry.title, "error": error})
+            return
+        done = list(entry.steps)
+        with recorded_calls() as calls:
+            try:
+                for name, call in steps:
+                    if name in done:
+                        continue
+                    call()
+                    with db_session:
+                        self.queue.record_step(entry.id, attempt, name)
+                    done.append(name)
+            except ServiceError as exc:
+                self._failed(entry, done, [n for n, _ in steps], str(exc), calls, report, actor)
+                return
+        self._deleted(entry, item, done, calls, report, actor)
+
+    def _failed(self, entry, done, planned, error, calls, report, actor) -> None:
+        attempts = entry.attempts + 1
+        partial = bool(done)
+        missing = [step for step in planned if step not in done]
+        what = f"done: {', '.join(done) or 'nothing'}; not done: {', '.join(missing)}"
+        reason = f"{'partial' if partial else 'failed'} attempt {attempts}: {error} ({what})"
+        with db_session:
+            if attempts >= self.limits.max_attempts:
+                self.queue.transition(
+                    entry.id, "failed", actor, reason, expect=("processing",), attempts=attempts
+                )
+            else:
+                retry = self.clock() + self.limits.retry_after * 2 ** (attempts - 1)
+                self.queue.transition(
+                    entry.id,
+                    "queued",
+                    actor,
+                    reason,
+                    expect=("processing",),
+                    attempts=attempts,
+                    next_attempt_at=retry,
+                )
+            activity.record(
+                self.store,
+                self.clock(),
+                "deletion",
+                "partial" if partial else "failed",
+                actor,
+                ("item", entry.item, entry.title),
+                entryId=entry.id,
+                error=error,
+                done=done,
+                calls=calls,
+            )
+        report.failed.append(
+            {
+                "id": entry.id,
+                "title": entry.title,
+                "error": error,
+                "partial": partial,
+                "done": done,
+                "attempts": attempts,
+            }
+        )
+
+    def _deleted(self, entry, item: ItemRow, done, calls, report, actor) -> None:
+        now = self.clock()
+        freed = entry.size if FREES_SPACE & set(done) else 0
+        with db_session:
+            if not self.queue.transition(
+                entry.id, "deleted", actor, f"{entry.action} done", expect=("processing",)
+            ):
+                return
+            rule = self.store.execute(
+                "SELECT r.id, r.name FROM queue_entry q LEFT JOIN rule r ON r.id = q.rule "
+                "WHERE q.id=?",
+                (entry.id,),
+            )[0]
+            self.store.execute(
+                "INSERT INTO deletion (entry, item, title, media_type, size, freed, rule, "
+                "rule_name, action, actor_type, actor_name, deleted_at, calls) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.id,
+                    entry.item,
+                    entry.title,
+                    item.type,
+                    entry.size,
+                    freed,
+                    rule[0],
+                    rule[1],
+                    entry.action,
+                    entry.actor_type,
+                    entry.actor_name,
+                    now,
+                    json.dumps(calls),
+                ),
+            )
+            if freed:
+                self.store.execute("UPDATE item SET tombstoned_at=? WHERE id=?", (now, entry.item))
+            elif "unmonitor" in done:
+                self.store.execute("UPDATE item SET monitored=? WHERE id=?", (False, entry.item))
+            activity.record(
+                self.store,
+                now,
+                "deletion",
+                "deleted" if freed else "unmonitored",
+                actor,
+                ("item", entry.item, entry.title),
+                entryId=entry.id,
+                mediaType=item.type,
+                fileSize=entry.size,
+                deletionAction=entry.action,
+                steps=done,
+            )
+        report.deleted.append(
+            {
+                "id": entry.id,
+                "itemId": entry.item,
+                "title": entry.title,
+                "action": entry.action,
+                "size": entry.size,
+                "freed": freed,
+                "calls": calls,
+            }
+        )
+        report.freed += freed
+        if entry.reset_requests:
+            report.requests_reset += self._reset_requests(entry, item)
+
+    def _reset_requests(self, entry: Entry, item: ItemRow) -> int:
+        """Let the title be requested again; a failure is recorded, the deletion stands."""
+        tmdb = item.tmdb_id if item.type == "movie" else item.show_tmdb_id or item.tmdb_id
+        tvdb = None if item.type == "movie" else item.show_tvdb_id or item.tvdb_id
+        media = "movie" if item.type == "movie" else "show"
+        with db_session:
+            rows = self.store.execute(
+                "SELECT DISTINCT source, media_id FROM media_request WHERE media_type=? AND "
+                "((tmdb_id IS NOT NULL AND tmdb_id=?) OR (tvdb_id IS NOT NULL AND tvdb_id=?))",
+                (media, tmdb, tvdb),
+            )
+        trackers = {
+            s.name: s for s in self.services.with_role("requests") if isinstance(s, RequestTracker)
+        }
+        outcomes, reset = [], 0
+        for source, media_id in rows:
+            tracker = trackers.get(source)
+            if tracker is None:
+                outcomes.append(f"{source}: not configured")
+                continue
+            try:
+                tracker.reset(media_id)
+                outcomes.append(f"{tracker.name}: media {media_id} reset")
+                reset += 1
+            except ServiceError as exc:
+                outcomes.append(f"{tracker.name}: failed: {exc}")
+        with db_session:
+            self.store.execute(
+                "UPDATE deletion SET requests_reset=? WHERE entry=?",
+                ("; ".join(outcomes) or "no request found", entry.id),
+            )
+        return reset

@@ -1,0 +1,249 @@
+"""Rule evaluation with consequences: queue what delete rules match, release what stopped
+matching, and judge a queued entry again right before it is processed.
+
+Scheduled runs, `POST /api/rules/:id/run` and queue processing all go through here, so they honour
+the same protections: the item's own, its collections', and every enabled protect rule (an
+unknown protect decision protects). Unknown data never queues and never deletes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pony.orm import db_session
+
+from prunerr import activity
+from prunerr.activity import SCHEDULER, Actor
+from prunerr.database import Store
+from prunerr.dsl import UNKNOWN, EvalContext
+from prunerr.engine import plan, protected_ids
+from prunerr.library import LibraryIndex, Snapshot
+from prunerr.notify import Notifications
+from prunerr.queue import Candidate, Entry, Queue, QueueOptions
+from prunerr.rulebook import BookRule, RuleBook
+from prunerr.rules import Rule
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+BREAKER_FLOOR = 10  # the circuit breaker ignores runs that would queue fewer items than this
+
+
+@dataclass
+class RuleRun:
+    """What one evaluation of one delete rule did."""
+
+    rule: int
+    name: str
+    candidates: int = 0
+    matched: int = 0
+    unknown: int = 0
+    protected: int = 0
+    queued: int = 0
+    already_queued: int = 0
+    released: int = 0
+    queued_bytes: int = 0
+    tripped: bool = False  # the circuit breaker refused to queue
+    would_queue: int = 0
+    entries: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "ruleId": self.rule,
+            "name": self.name,
+            "candidates": self.candidates,
+            "matched": self.matched,
+            "unknown": self.unknown,
+            "protected": self.protected,
+            "queued": self.queued,
+            "alreadyQueued": self.already_queued,
+            "released": self.released,
+            "queuedBytes": self.queued_bytes,
+            "circuitBreakerTripped": self.tripped,
+            "wouldQueue": self.would_queue,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a queued entry may be acted on now: `ok`, or the state it should end in
+    (`protected`, `released`, `cancelled`), or `postpone` when the answer is unknown."""
+
+    outcome: str
+    reason: str
+
+
+def options_of(rule: Rule) -> QueueOptions:
+    return QueueOptions(
+        rule.deletion_action, rule.grace_period / DAY, rule.reset_overseerr, rule.import_exclusion
+    )
+
+
+class Evaluator:
+    def __init__(
+        self,
+        store: Store,
+        book: RuleBook,
+        library: LibraryIndex,
+        *,
+        breaker_share: float = 0.25,
+        release_unmatched: bool = True,
+        notifications: Notifications | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.book = book
+        self.library = library
+        self.breaker_share = breaker_share
+        self.release_unmatched = release_unmatched
+        self.notifications = notifications or Notifications([])
+        self.clock = clock
+        self.queue = Queue(store, clock)
+
+    def context(self) -> EvalContext:
+        return EvalContext(datetime.fromtimestamp(self.clock(), UTC))
+
+    def run(
+        self,
+        rule_ids: Collection[int] | None = None,
+        *,
+        actor: Actor = SCHEDULER,
+        confirm: bool = False,
+    ) -> list[RuleRun]:
+        """Evaluate delete rules (the enabled ones, or exactly `rule_ids`, enabled or not) in
+        priority order and queue their matches: the first rule to match an item queues it."""
+        contents = self.book.contents()
+        chosen = [
+            b
+            for b in contents.rules.values()
+            if b.rule.kind == "delete"
+            and (b.id in rule_ids if rule_ids is not None else b.rule.enabled)
+        ]
+        every_rule = [b.rule for b in contents.rules.values()]
+        snapshot, ctx = self.library.snapshot(), self.context()
+        by_rule = {b.rule.id: b for b in chosen}
+        plans = plan([b.rule for b in chosen], snapshot.items, ctx, all_rules=every_rule)
+        runs = []
+        for rule_plan in plans:
+            book_rule = by_rule[rule_plan.rule.id]
+            run = RuleRun(
+                book_rule.id,
+                book_rule.rule.name,
+                candidates=rule_plan.candidates,
+                matched=rule_plan.matched,
+                unknown=rule_plan.unknown,
+                protected=rule_plan.protected,
+                would_queue=rule_plan.would_queue,
+            )
+            with db_session:
+                live = self.queue.live_items()
+                fresh = [i for i in rule_plan.to_queue if i.id not in live]
+                run.already_queued = len(rule_plan.to_queue) - len(fresh)
+                limit = max(self.breaker_share * rule_plan.candidates, BREAKER_FLOOR)
+                if len(fresh) > limit and not confirm:
+                    run.tripped = True
+                    self._trip(book_rule, run, len(fresh), actor)
+                else:
+                    result = self.queue.enqueue(
+                        [Candidate(i.id, i.title, i.size) for i in fresh],
+                        options_of(book_rule.rule),
+                        Actor.rule(book_rule.id, book_rule.rule.name),
+                        rule=book_rule.id,
+                        skip_done=True,
+                    )
+                    run.queued, run.queued_bytes = len(result.queued), result.queued_bytes
+                    run.protected += sum(r == "protected" for r in result.skipped.values())
+                    run.entries = result.queued
+                run.released = self._release_unmatched(book_rule, snapshot, ctx)
+            runs.append(run)
+        self._announce(runs)
+        return runs
+
+    def _trip(self, book_rule: BookRule, run: RuleRun, count: int, actor: Actor) -> None:
+        reason = (
+            f"would queue {count} of {run.candidates} candidates, more than "
+            f"{self.breaker_share:.0%}; run it again with confirm=true to queue them"
+        )
+        activity.record(
+            self.store,
+            self.clock(),
+            "circuit_breaker",
+            "tripped",
+            actor,
+            ("rule", book_rule.id, book_rule.rule.name),
+            wouldQueue=count,
+            candidates=run.candidates,
+            share=self.breaker_share,
+            reason=reason,
+        )
+        self.notifications.send(
+            "circuit_breaker", f"Rule “{book_rule.rule.name}” was stopped", reason
+        )
+
+    def _release_unmatched(self, book_rule: BookRule, snapshot: Snapshot, ctx: EvalContext) -> int:
+        """Entries of this rule whose item it no longer matches (a known False)."""
+        released = 0
+        actor = Actor.rule(book_rule.id, book_rule.rule.name)
+        for entry in self.queue.entries(("queued",)):
+            if entry.rule != book_rule.id:
+                continue
+            item = snapshot.by_id.get(entry.item)
+            if item is None or book_rule.rule.evaluate(item.fields, ctx) is not False:
+                continue
+            if self.release_unmatched:
+                released += self.queue.transition(
+                    entry.id, "released", actor, "the rule no longer matches", expect=("queued",)
+                )
+            else:
+                activity.record(
+                    self.store,
+                    self.clock(),
+                    "queue",
+                    "unmatched",
+                    actor,
+                    ("item", entry.item, entry.title),
+                    entryId=entry.id,
+                    reason="the rule no longer matches; kept queued (release_unmatched is off)",
+                )
+        return released
+
+    def _announce(self, runs: list[RuleRun]) -> None:
+        queued = [r for r in runs if r.queued]
+        if not queued:
+            return
+        total = sum(r.queued for r in queued)
+        size = sum(r.queued_bytes for r in queued)
+        self.notifications.send(
+            "queued",
+            f"{total} item{'s' if total != 1 else ''} queued for deletion",
+            f"{size / 1e9:.1f} GB in all; each can be removed from the queue before its time.",
+            tuple((r.name, f"{r.queued} item(s), {r.queued_bytes / 1e9:.1f} GB") for r in queued),
+        )
+
+    def judge(self, entry: Entry, snapshot: Snapshot, ctx: EvalContext) -> Verdict:
+        """Does the entry still hold, on the latest synced data and current protections?"""
+        item = snapshot.by_id.get(entry.item)
+        if item is None:
+            return Verdict("cancelled", "the item is no longer in the library")
+        with db_session:
+            if self.queue.protected_items([entry.item]):
+                return Verdict("protected", "the item or one of its collections is protected")
+        every_rule = self.book.rules()
+        if protected_ids(every_rule, [item], ctx):
+            return Verdict(
+                "protected", "a protect rule shields it (or cannot tell that it does not)"
+            )
+        if entry.rule is None:
+            return Verdict("ok", "queued by hand")
+        book_rule = self.book.get(entry.rule)
+        if book_rule is None:
+            return Verdict("released", "its rule was deleted")
+        result = book_rule.rule.evaluate(item.fields, ctx)
+        if result is UNKNOWN:
+            return Verdict("postpone", "the rule cannot be decided on the data available now")
+        if result is not True:
+            return Verdict("released", "the rule no longer matches")
+        return Verdict("ok", f"still matches “{book_rule.rule.name}”")

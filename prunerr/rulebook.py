@@ -1,0 +1,170 @@
+"""Every rule the service runs: the files of `rules.d` (read-only outside git) and the rules
+created through the API (stored in the database as rule-file YAML). Each has a stable integer id
+in the `rule` table, which queue entries, history and the API refer to."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pony.orm import db_session
+
+from prunerr.database import Store
+from prunerr.dsl import Catalog
+from prunerr.dsl.diagnostics import Located
+from prunerr.rules import LoadResult, Rule, load_rules
+from prunerr.rules.model import parse_rule
+
+API_PREFIX = "api/"
+
+
+@dataclass(frozen=True)
+class BookRule:
+    id: int  # the database id
+    rule: Rule
+    source: str  # file | api
+    text: str  # the rule file's YAML
+    created_at: float
+    updated_at: float
+
+    @property
+    def read_only(self) -> bool:
+        return self.source == "file"
+
+
+@dataclass
+class Contents:
+    rules: dict[int, BookRule] = field(default_factory=dict)
+    diagnostics: list[Located] = field(default_factory=list)  # of rules.d
+
+
+class RuleError(ValueError):
+    """A rule's text does not load; `diagnostics` say where and why."""
+
+    def __init__(self, diagnostics: list[Located]):
+        super().__init__(diagnostics[0].diagnostic.message if diagnostics else "invalid rule")
+        self.diagnostics = diagnostics
+
+
+class RuleBook:
+    def __init__(
+        self,
+        store: Store,
+        rules_dir: Path,
+        catalog: Catalog,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.rules_dir = rules_dir
+        self.catalog = catalog
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._contents: Contents | None = None
+
+    def contents(self) -> Contents:
+        with self._lock:
+            if self._contents is None:
+                self._contents = self._load()
+            return self._contents
+
+    def reload(self) -> Contents:
+        """Re-read rules.d (and the database's rules)."""
+        with self._lock:
+            self._contents = self._load()
+            return self._contents
+
+    def rules(self) -> list[Rule]:
+        return [b.rule for b in self.contents().rules.values()]
+
+    def get(self, rule_id: int) -> BookRule | None:
+        return self.contents().rules.get(rule_id)
+
+    def parse(self, text: str, rule_id: str = f"{API_PREFIX}new") -> Rule:
+        """Load a rule file's text; RuleError with every problem otherwise."""
+        result = parse_rule(text, f"<{rule_id}>", rule_id, self.catalog)
+        if result.errors or not result.rules:
+            raise RuleError(result.errors or result.diagnostics)
+        return result.rules[0]
+
+    def create(self, text: str) -> BookRule:
+        rule = self.parse(text)
+        now = self.clock()
+        with db_session:
+            new_id = self.store.insert(
+                "INSERT INTO rule (source, path, name, definition, created_at, updated_at) "
+                "VALUES ('api', ?, ?, ?, ?, ?)",
+                (f"{API_PREFIX}pending-{now}", rule.name, text, now, now),
+            )
+            self.store.update(
+                "UPDATE rule SET path=? WHERE id=?", (f"{API_PREFIX}{new_id}", new_id)
+            )
+        self.reload()
+        return self.contents().rules[new_id]
+
+    def update(self, rule_id: int, text: str) -> BookRule:
+        rule = self.parse(text, f"{API_PREFIX}{rule_id}")
+        with db_session:
+            self.store.update(
+                "UPDATE rule SET name=?, definition=?, updated_at=? WHERE id=? AND source='api'",
+                (rule.name, text, self.clock(), rule_id),
+            )
+        self.reload()
+        return self.contents().rules[rule_id]
+
+    def delete(self, rule_id: int) -> None:
+        with db_session:
+            self.store.update(
+                "UPDATE rule SET deleted_at=? WHERE id=? AND source='api'", (self.clock(), rule_id)
+            )
+        self.reload()
+
+    def _load(self) -> Contents:
+        loaded: LoadResult = (
+            load_rules([self.rules_dir], self.catalog) if self.rules_dir.is_dir() else LoadResult()
+        )
+        contents = Contents(diagnostics=list(loaded.diagnostics))
+        now = self.clock()
+        with db_session:
+            rows = {
+                row[2]: row
+                for row in self.store.execute(
+                    "SELECT id, source, path, name, definition, created_at, updated_at, "
+                    "deleted_at FROM rule"
+                )
+            }
+            on_disk = set()
+            for rule in loaded.rules:
+                on_disk.add(rule.id)
+                text = Path(rule.path).read_text(encoding="utf-8")
+                row = rows.get(rule.id)
+                if row is None:
+                    rule_id = self.store.insert(
+                        "INSERT INTO rule (source, path, name, created_at, updated_at) "
+                        "VALUES ('file', ?, ?, ?, ?)",
+                        (rule.id, rule.name, now, now),
+                    )
+                    created = updated = now
+                else:
+                    rule_id, _, _, name, _, created, updated, deleted = row
+                    if deleted is not None or name != rule.name:
+                        self.store.update(
+                            "UPDATE rule SET name=?, deleted_at=NULL WHERE id=?",
+                            (rule.name, rule_id),
+                        )
+                contents.rules[rule_id] = BookRule(rule_id, rule, "file", text, created, updated)
+            for rule_id, source, path, _, definition, created, updated, deleted in rows.values():
+                if source == "file" and path not in on_disk and deleted is None:
+                    self.store.update("UPDATE rule SET deleted_at=? WHERE id=?", (now, rule_id))
+                if source == "api" and deleted is None:
+                    try:  # a stored rule may stop loading, e.g. when a plugin is removed
+                        rule = self.parse(definition, path)
+                    except RuleError as exc:
+                        contents.diagnostics.extend(exc.diagnostics)
+                        continue
+                    contents.rules[rule_id] = BookRule(
+                        rule_id, rule, "api", definition, created, updated
+                    )
+        return contents
