@@ -53,3 +53,60 @@ def record(
             json.dumps(metadata, sort_keys=True, default=str),
         ),
     )
+
+
+COLUMNS = (
+    "id",
+    "event_type",
+    "action",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "target_type",
+    "target_id",
+    "target_title",
+    "metadata",
+    "created_at",
+)
+
+
+def _entries(store: Store, where: str, params: tuple, limit: int, offset: int) -> list[dict]:
+    rows = store.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM activity{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [
+        {**dict(zip(COLUMNS, row, strict=True)), "metadata": json.loads(row[9])} for row in rows
+    ]
+
+
+def search(
+    store: Store,
+    *,
+    limit: int,
+    offset: int = 0,
+    event_types: tuple[str, ...] = (),
+    text: str | None = None,
+) -> tuple[list[dict], int]:
+    """Newest first: (one page of entries, how many match in all)."""
+    clauses, params = [], []
+    if event_types:
+        clauses.append(f"event_type IN ({', '.join('?' for _ in event_types)})")
+        params += event_types
+    if text:
+        clauses.append("(LOWER(target_title) LIKE ? OR LOWER(actor_name) LIKE ?)")
+        params += [f"%{text.lower()}%"] * 2
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    (total,) = store.execute(f"SELECT COUNT(*) FROM activity{where}", tuple(params))[0]
+    return _entries(store, where, tuple(params), limit, offset), total
+
+
+def for_item(store: Store, item_id: int, collection_ids: list[int], limit: int) -> list[dict]:
+    """An item's entries and those of the collections it belongs to, newest first."""
+    where = " WHERE (target_type='item' AND target_id=?)"
+    params: tuple = (item_id,)
+    if collection_ids:
+        marks = ", ".join("?" for _ in collection_ids)
+        where += f" OR (target_type='collection' AND target_id IN ({marks}))"
+        params += tuple(collection_ids)
+    return _entries(store, where, params, limit, 0)

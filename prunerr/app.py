@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prunerr.api import Api
 from prunerr.api.auth import ApiKeys
@@ -21,6 +22,9 @@ from prunerr.plugins import PluginHost
 from prunerr.rulebook import RuleBook
 from prunerr.rules import LoadResult, load_rules
 from prunerr.sdk import ServiceList
+
+if TYPE_CHECKING:
+    from prunerr.tasks import Tasks
 
 
 class Prunerr:
@@ -106,7 +110,7 @@ class Prunerr:
             clock=self.clock,
         )
 
-    def api(self, keys: ApiKeys | None = None) -> Api:
+    def api(self, keys: ApiKeys | None = None, tasks: Tasks | None = None) -> Api:
         """What the HTTP API serves; the key is generated and stored on first use."""
         keys = keys or ApiKeys(self.store, self.config["api_key"])
         return Api(
@@ -118,5 +122,6 @@ class Prunerr:
             self.book,
             self.evaluator,
             self.processor,
+            tasks,
             self.clock,
         )

@@ -228,6 +228,7 @@ _V5 = [
         attempt_id TEXT,
         claimed_at {real},
         next_attempt_at {real},
+        reminded_at {real},
         steps TEXT NOT NULL DEFAULT '[]',
         finished_at {real},
         reason TEXT

@@ -124,6 +124,22 @@ class Processor:
         with db_session:
             return self.queue.ready(now, force=force, stale_before=now - self.limits.claim_timeout)
 
+    def select(self, *, force: bool = False) -> tuple[list[int], int]:
+        """The due entries one run takes within the per-run limits, and how many wait."""
+        chosen, deferred = [], 0
+        items, room = self.limits.max_items, self.limits.max_bytes
+        with db_session:
+            for entry_id in self.due(force=force):
+                entry = self.queue.entry(entry_id)
+                if entry is None:
+                    continue
+                if items <= 0 or entry.size > room:
+                    deferred += 1
+                    continue
+                chosen.append(entry_id)
+                items, room = items - 1, room - entry.size
+        return chosen, deferred
+
     def process(
         self,
         entry_ids: Collection[int] | None = None,
@@ -136,16 +152,15 @@ class Processor:
         the per-run limits."""
         dry = self.dry_run if dry_run is None else dry_run
         report = ProcessReport(dry)
-        ids = list(entry_ids) if entry_ids is not None else self.due(force=force)
+        if entry_ids is None:
+            ids, report.deferred = self.select(force=force)
+        else:
+            ids = list(entry_ids)
         snapshot, ctx = self.evaluator.library.snapshot(), self.evaluator.context()
-        budget_items, budget_bytes = self.limits.max_items, self.limits.max_bytes
         for entry_id in ids:
             with db_session:
                 entry = self.queue.entry(entry_id)
             if entry is None or entry.state not in ("queued", "processing"):
-                continue
-            if budget_items <= 0 or entry.size > budget_bytes:
-                report.deferred += 1
                 continue
             verdict = self.evaluator.judge(entry, snapshot, ctx)
             if dry:
@@ -159,8 +174,6 @@ class Processor:
             if verdict.outcome != "ok":
                 self._skip(entry, verdict.outcome, verdict.reason, report, actor)
                 continue
-            budget_items -= 1
-            budget_bytes -= entry.size
             self._act(entry, attempt, report, actor)
         if report.deleted:
             self.evaluator.library.invalidate()

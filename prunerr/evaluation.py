@@ -23,7 +23,7 @@ from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.engine import plan, protected_ids
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
-from prunerr.queue import Candidate, Entry, Queue, QueueOptions
+from prunerr.queue import Candidate, EnqueueResult, Entry, Queue, QueueOptions
 from prunerr.rulebook import BookRule, RuleBook
 from prunerr.rules import Rule
 
@@ -113,14 +113,19 @@ class Evaluator:
         actor: Actor = SCHEDULER,
         confirm: bool = False,
     ) -> list[RuleRun]:
-        """Evaluate delete rules (the enabled ones, or exactly `rule_ids`, enabled or not) in
-        priority order and queue their matches: the first rule to match an item queues it."""
+        """Evaluate delete rules in priority order and queue their matches (the first rule to
+        match an item queues it): exactly `rule_ids`, enabled or not, or else every enabled
+        rule without a schedule of its own."""
         contents = self.book.contents()
         chosen = [
             b
             for b in contents.rules.values()
             if b.rule.kind == "delete"
-            and (b.id in rule_ids if rule_ids is not None else b.rule.enabled)
+            and (
+                b.id in rule_ids
+                if rule_ids is not None
+                else b.rule.enabled and b.rule.schedule is None
+            )
         ]
         every_rule = [b.rule for b in contents.rules.values()]
         snapshot, ctx = self.library.snapshot(), self.context()
@@ -222,6 +227,24 @@ class Evaluator:
             f"{size / 1e9:.1f} GB in all; each can be removed from the queue before its time.",
             tuple((r.name, f"{r.queued} item(s), {r.queued_bytes / 1e9:.1f} GB") for r in queued),
         )
+
+    def queue_by_hand(
+        self, item_ids: list[int], options: QueueOptions, actor: Actor
+    ) -> EnqueueResult:
+        """Queue items a user picked, unless something protects them: the same protections
+        as rule runs (the item, its collections, every enabled protect rule)."""
+        snapshot, ctx = self.library.snapshot(), self.context()
+        known = [snapshot.by_id[i] for i in item_ids if i in snapshot.by_id]
+        shielded = protected_ids(self.book.rules(), known, ctx)
+        with db_session:
+            result = self.queue.enqueue(
+                [Candidate(i.id, i.title, i.size) for i in known if i.id not in shielded],
+                options,
+                actor,
+            )
+        result.skipped.update({i: "protected" for i in shielded})
+        result.skipped.update({i: "gone" for i in item_ids if i not in snapshot.by_id})
+        return result
 
     def judge(self, entry: Entry, snapshot: Snapshot, ctx: EvalContext) -> Verdict:
         """Does the entry still hold, on the latest synced data and current protections?"""

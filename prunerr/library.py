@@ -200,3 +200,14 @@ def list_items(
     total = len(selected)
     start = (page - 1) * limit
     return Page(selected[start : start + limit], total, page, max(1, -(-total // limit)))
+
+
+def accounts(store: Store) -> list[dict[str, object]]:
+    """The users each source knows (inside the caller's db_session)."""
+    rows = store.execute(
+        "SELECT id, source, external_id, username, email FROM account ORDER BY username, source"
+    )
+    return [
+        {"id": r[0], "source": r[1], "externalId": r[2], "username": r[3], "email": r[4]}
+        for r in rows
+    ]

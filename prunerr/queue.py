@@ -59,6 +59,7 @@ ENTRY_COLUMNS = (
     "attempt_id",
     "claimed_at",
     "next_attempt_at",
+    "reminded_at",
     "steps",
     "finished_at",
     "reason",
@@ -84,6 +85,7 @@ class Entry:
     attempt_id: str | None
     claimed_at: float | None
     next_attempt_at: float | None
+    reminded_at: float | None
     steps: tuple[str, ...]
     finished_at: float | None
     reason: str | None

@@ -249,10 +249,13 @@ class RequestTracker(Service):
         raise NotImplementedError
 
 
+EVENTS = ("queued", "deletion_imminent", "deleted", "failed", "sync_error", "circuit_breaker")
+
+
 @dataclass(frozen=True)
 class Notification:
-    """One message for people: what happened (`event`: queued, deletion_imminent, deleted,
-    failed, sync_error, circuit_breaker), a title, a body and labelled details."""
+    """One message for people: what happened (`event`, one of EVENTS), a title, a body and
+    labelled details."""
 
     event: str
     title: str

@@ -146,6 +146,18 @@ class SyncService:
             )
         return report
 
+    def sync_accounts(self) -> int:
+        """Only the users: the accounts of every media server and of the watch history."""
+        sources = [*self.services.with_role("media_server")]
+        watch = self.watch_service()
+        if watch is not None and watch not in sources:
+            sources.append(watch)
+        fetched = [(s.name, s.accounts()) for s in sources]
+        with db_session:
+            for name, accounts in fetched:
+                self._replace_accounts(name, accounts)
+        return sum(len(accounts) for _, accounts in fetched)
+
     def watch_service(self) -> WatchHistory | None:
         return choose_watch_service(self.services, self.watch_source)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import falcon
 
@@ -16,7 +17,10 @@ from prunerr.library import LibraryIndex
 from prunerr.rulebook import RuleBook
 from prunerr.sdk import ServiceList
 
-from . import errors, library, openapi, resources
+if TYPE_CHECKING:
+    from prunerr.tasks import Tasks
+
+from . import collections, errors, library, openapi, queue, resources, rules
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
 
 
@@ -32,6 +36,7 @@ class Api:
     book: RuleBook
     evaluator: Evaluator
     processor: Processor
+    tasks: Tasks | None = None  # background jobs; None: the API cannot start any
     clock: Callable[[], float] = time.time
     started: float = field(default_factory=time.monotonic)
 
@@ -52,4 +57,31 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/library", library.LibraryList(api))
     app.add_route("/api/library/{item_id}", library.LibraryEntry(api))
     app.add_route("/api/library/{item_id}/protect", library.Protection(api))
+    # queue, activity, collections, users and jobs
+    app.add_route("/api/library/sync", queue.StartJob(api, "sync"))
+    app.add_route("/api/library/{item_id}/mark-deletion", queue.MarkDeletion(api))
+    app.add_route("/api/library/bulk/mark-deletion", queue.BulkMarkDeletion(api))
+    app.add_route("/api/queue", queue.QueueList(api))
+    app.add_route("/api/queue/process", queue.QueueProcess(api))
+    app.add_route("/api/queue/{entry_id}", queue.QueueEntry(api))
+    app.add_route("/api/activity", queue.Activity(api))
+    app.add_route("/api/activity/item/{item_id}", queue.ItemActivity(api))
+    app.add_route("/api/users", queue.Users(api))
+    app.add_route("/api/users/sync", queue.StartJob(api, "users"))
+    app.add_route("/api/jobs", queue.Jobs(api))
+    app.add_route("/api/collections", collections.CollectionList(api))
+    app.add_route("/api/collections/sync", queue.StartJob(api, "collections"))
+    app.add_route("/api/collections/{collection_id}", collections.CollectionEntry(api))
+    app.add_route("/api/collections/{collection_id}/items", collections.CollectionItems(api))
+    app.add_route(
+        "/api/collections/{collection_id}/protection", collections.CollectionProtection(api)
+    )
+    app.add_route("/api/collections/{collection_id}/queue", collections.CollectionQueue(api))
+    app.add_route("/api/rules", rules.RuleList(api))
+    app.add_route("/api/rules/preview", rules.RulePreview(api))
+    app.add_route("/api/rules/suggestions", rules.RuleSuggestions(api))
+    app.add_route("/api/rules/reload", rules.RuleReload(api))
+    app.add_route("/api/rules/{rule_id}", rules.RuleEntry(api))
+    app.add_route("/api/rules/{rule_id}/run", rules.RunRule(api))
+    app.add_route("/api/rules/{rule_id}/export", rules.RuleExport(api))
     return app

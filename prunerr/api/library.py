@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import falcon
+from pony.orm import db_session
 
 from prunerr import library
+from prunerr.activity import USER
 from prunerr.dsl import Catalog, EvalContext
 from prunerr.engine import LibraryItem
 from prunerr.rules.testing import outcome
@@ -112,13 +114,15 @@ class LibraryEntry:
             raise ApiError(404, f"Library item {item_id} not found")
         ctx = EvalContext.current()
         rules = []
-        for rule in self.api.rules():
+        for book_rule in self.api.book.contents().rules.values():
+            rule = book_rule.rule
             if rule.media != item.fields["type"]:
                 continue
             result = rule.evaluate(item.fields, ctx)
             rules.append(
                 {
-                    "id": rule.id,
+                    "id": book_rule.id,
+                    "path": rule.id,
                     "name": rule.name,
                     "kind": rule.kind,
                     "result": outcome(result),
@@ -141,6 +145,9 @@ class Protection:
         number = params.path_id(item_id)
         if not self.api.library.set_protection(number, protected, reason):
             raise ApiError(404, f"Library item {item_id} not found")
+        if protected:  # its queued entry, if any, ends as `protected`
+            with db_session:
+                self.api.evaluator.queue.shield([number], USER, reason or "protected by a user")
         return {"id": number, "isProtected": protected, "reason": reason}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:

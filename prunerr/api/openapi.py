@@ -4,6 +4,8 @@ response against it."""
 from __future__ import annotations
 
 from prunerr import __version__
+from prunerr.dsl.types import MEDIA_TYPE
+from prunerr.rules.model import DELETION_ACTIONS, KINDS
 
 
 def _envelope(data: dict) -> dict:
@@ -106,9 +108,10 @@ ITEM_DETAIL = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "name", "kind", "result", "explanation"],
+                "required": ["id", "path", "name", "kind", "result", "explanation"],
                 "properties": {
-                    "id": {"type": "string"},
+                    "id": {"type": "integer"},
+                    "path": {"type": "string", "description": "The rule's id in rules.d"},
                     "name": {"type": "string"},
                     "kind": {"enum": ["delete", "protect"]},
                     "result": {"enum": ["match", "no_match", "unknown"]},
@@ -210,6 +213,728 @@ def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | 
         operation["security"] = [{}, {"apiKeyHeader": []}]
         del responses["401"]
     return operation
+
+
+# --- rules (prunerr/api/rules.py) ---------------------------------------------------------------
+
+_MEDIA = {"enum": list(MEDIA_TYPE.values)}
+_COUNT = {"type": "integer", "minimum": 0}
+_RULE_FIELDS = {
+    "name": {"type": "string", "minLength": 1},
+    "description": {"type": "string"},
+    "mediaType": _MEDIA,
+    "libraries": {"type": "array", "items": {"type": "string"}, "description": "all when empty"},
+    "when": {"type": "string", "description": "The condition, in the Prunerr rule language"},
+    "kind": {"enum": list(KINDS)},
+    "deletionAction": {"enum": list(DELETION_ACTIONS)},
+    "gracePeriodDays": {"type": "number", "minimum": 0},
+    "resetOverseerr": {"type": "boolean"},
+    "importExclusion": {"type": "boolean"},
+    "priority": {"type": "integer", "minimum": 0, "maximum": 100},
+    "schedule": {"type": ["string", "null"], "description": "cron expression"},
+    "enabled": {"type": "boolean"},
+}
+RULE = {
+    "type": "object",
+    "required": [*_RULE_FIELDS, "id", "source", "path", "file", "readOnly"],
+    "properties": {
+        "id": {"type": "integer"},
+        **_RULE_FIELDS,
+        "source": {"enum": ["file", "api"]},
+        "path": {"type": "string", "description": "The rule's id in rules.d (`api/<id>` if none)"},
+        "file": {"type": ["string", "null"], "description": "The file under rules.d"},
+        "readOnly": {"type": "boolean", "description": "rules.d rules change in git"},
+        "createdAt": {"type": ["string", "null"], "format": "date-time"},
+        "updatedAt": {"type": ["string", "null"], "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+RULE_INPUT = {
+    "type": "object",
+    "description": "A rule's fields; `when` or the original's `conditions` tree (v2 "
+    "`{version, root}` or a v1 list); `media_type`, `libraryKeys` and `library_keys` are "
+    "accepted too, `tv` means `show`. On update, fields left out keep their values.",
+    "properties": {
+        **_RULE_FIELDS,
+        "mediaType": {"enum": [*MEDIA_TYPE.values, "tv"]},
+        "conditions": {"type": ["object", "array", "string"]},
+        "root": {"type": "object"},
+    },
+}
+DIAGNOSTIC = {
+    "type": "object",
+    "required": ["code", "severity", "message", "line", "column", "hint"],
+    "properties": {
+        "file": {"type": "string"},
+        "field": {"type": "string"},
+        "code": {"type": "string"},
+        "severity": {"enum": ["error", "warning"]},
+        "message": {"type": "string"},
+        "line": {"type": "integer"},
+        "column": {"type": "integer"},
+        "endLine": {"type": "integer"},
+        "endColumn": {"type": "integer"},
+        "hint": _nullable("string"),
+    },
+    "additionalProperties": False,
+}
+PREVIEW = {
+    "type": "object",
+    "required": [
+        "totalMatches",
+        "wouldQueue",
+        "wouldSkipProtected",
+        "alreadyPending",
+        "unknown",
+        "totalSize",
+        "totalSizeFormatted",
+        "storageFreedGB",
+        "samples",
+    ],
+    "properties": {
+        "totalMatches": {**_COUNT, "description": "matches not already queued"},
+        "wouldQueue": _COUNT,
+        "wouldSkipProtected": _COUNT,
+        "alreadyPending": _COUNT,
+        "unknown": {**_COUNT, "description": "undecided for missing data: never queued"},
+        "candidates": {**_COUNT, "description": "items in the rule's scope"},
+        "totalSize": {**_COUNT, "description": "bytes of totalMatches"},
+        "totalSizeFormatted": {"type": "string"},
+        "queueSize": {**_COUNT, "description": "bytes of wouldQueue"},
+        "storageFreedGB": {"type": "number", "description": "queueSize in GB (10^9 bytes)"},
+        "samples": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "size", "reason", "values", "explanation"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "title": {"type": "string"},
+                    "type": _MEDIA,
+                    "size": {"type": "integer"},
+                    "rating": _nullable("number"),
+                    "reason": {"type": "string"},
+                    "values": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "explanation": {"type": "object"},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+SUGGESTIONS = {
+    "type": "object",
+    "required": ["suggestions", "libraryStats"],
+    "properties": {
+        "suggestions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "name",
+                    "description",
+                    "icon",
+                    "matchCount",
+                    "totalSize",
+                    "totalSizeFormatted",
+                    "mediaType",
+                    "when",
+                ],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "icon": {"type": "string"},
+                    "matchCount": {"type": "integer", "minimum": 1},
+                    "totalSize": _COUNT,
+                    "totalSizeFormatted": {"type": "string"},
+                    "mediaType": _MEDIA,
+                    "when": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "libraryStats": {
+            "type": "object",
+            "required": ["totalItems", "movies", "shows", "totalSize"],
+            "properties": {
+                "totalItems": _COUNT,
+                "movies": _COUNT,
+                "shows": _COUNT,
+                "totalSize": _nullable("integer"),
+            },
+            "additionalProperties": False,
+        },
+    },
+    "additionalProperties": False,
+}
+_RUN_COUNTS = (
+    "candidates",
+    "matched",
+    "unknown",
+    "protected",
+    "queued",
+    "alreadyQueued",
+    "released",
+    "queuedBytes",
+    "wouldQueue",
+)
+RULE_RUN = {
+    "type": "object",
+    "required": ["ruleId", "name", "circuitBreakerTripped", *_RUN_COUNTS, "rule", "summary"],
+    "properties": {
+        "ruleId": {"type": "integer"},
+        "name": {"type": "string"},
+        "circuitBreakerTripped": {"type": "boolean"},
+        **{name: _COUNT for name in _RUN_COUNTS},
+        "rule": {
+            "type": "object",
+            "required": ["id", "name", "action"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "action": {"const": "delete"},
+            },
+        },
+        "summary": {
+            "type": "object",
+            "required": ["totalScanned", "matched", "processed", "failed"],
+            "properties": {
+                name: _COUNT for name in ("totalScanned", "matched", "processed", "failed")
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+RULES_RELOAD = {
+    "type": "object",
+    "required": ["total", "files", "api", "errors", "diagnostics"],
+    "properties": {
+        **{name: _COUNT for name in ("total", "files", "api", "errors")},
+        "diagnostics": {"type": "array", "items": {"$ref": "#/components/schemas/Diagnostic"}},
+    },
+    "additionalProperties": False,
+}
+RULE_SCHEMAS = {
+    "Rule": RULE,
+    "RuleInput": RULE_INPUT,
+    "Diagnostic": DIAGNOSTIC,
+    "RulePreview": PREVIEW,
+    "RuleSuggestions": SUGGESTIONS,
+    "RuleRun": RULE_RUN,
+    "RulesReload": RULES_RELOAD,
+}
+
+
+def _rules_paths() -> dict:
+    rule = {"$ref": "#/components/schemas/Rule"}
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleInput"}}},
+    }
+    invalid = {"400": _error("Invalid body or rule: `details` holds the problems")}
+    unknown = {"400": _error("Non-numeric id"), "404": _error("No such rule")}
+    read_only = {"409": _error("A rules.d rule: read-only through the API (names its file)")}
+    listing = _operation("Every rule: rules.d files and API rules", {})
+    envelope = _envelope({"type": "array", "items": rule})
+    envelope["properties"]["total"] = {"type": "integer"}
+    listing["responses"]["200"]["content"]["application/json"]["schema"] = envelope
+    created = _operation("Create an API rule", rule, extra=invalid)
+    created["responses"]["201"] = {**created["responses"].pop("200"), "description": "Created"}
+    export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
+    export["responses"]["200"] = {
+        "description": "The rule file (`prunerr rules check` accepts it)",
+        "content": {"application/yaml": {"schema": {"type": "string"}}},
+    }
+    return {
+        "/api/rules": {
+            "get": listing,
+            "post": {**created, "requestBody": body},
+        },
+        "/api/rules/preview": {
+            "post": {
+                **_operation(
+                    "What a rule would do now, without saving it",
+                    {"$ref": "#/components/schemas/RulePreview"},
+                    extra=invalid,
+                ),
+                "requestBody": body,
+            }
+        },
+        "/api/rules/suggestions": {
+            "get": _operation(
+                "Templates that match something in the library, with exact counts",
+                {"$ref": "#/components/schemas/RuleSuggestions"},
+            )
+        },
+        "/api/rules/reload": {
+            "post": _operation("Re-read rules.d", {"$ref": "#/components/schemas/RulesReload"})
+        },
+        "/api/rules/{rule_id}": {
+            "get": {**_operation("One rule", rule, extra=unknown), "parameters": [rule_id]},
+            "put": {
+                **_operation(
+                    "Change an API rule's fields", rule, extra={**unknown, **read_only, **invalid}
+                ),
+                "parameters": [rule_id],
+                "requestBody": body,
+            },
+            "delete": {
+                **_operation(
+                    "Delete an API rule",
+                    {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "integer"}},
+                    },
+                    extra={**unknown, **read_only},
+                ),
+                "parameters": [rule_id],
+            },
+        },
+        "/api/rules/{rule_id}/run": {
+            "post": {
+                **_operation(
+                    "Evaluate a delete rule now and queue its matches (confirm=true passes the "
+                    "circuit breaker)",
+                    {"$ref": "#/components/schemas/RuleRun"},
+                    extra={
+                        **unknown,
+                        "400": _error("Non-numeric id or invalid `confirm`"),
+                        "409": _error("A protect rule: nothing to run"),
+                    },
+                ),
+                "parameters": [
+                    rule_id,
+                    _query("confirm", {"enum": ["true", "false"]}, "queue past the breaker"),
+                ],
+            }
+        },
+        "/api/rules/{rule_id}/export": {"get": {**export, "parameters": [rule_id]}},
+    }
+
+
+# --- queue, activity, collections, users and jobs (prunerr/api/queue.py, collections.py) ------
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+QUEUE_ENTRY = {
+    "type": "object",
+    "required": ["id", "mediaItemId", "title", "state", "deleteAt", "daysRemaining"],
+    "properties": {
+        "id": {"type": "integer"},
+        "mediaItemId": {"type": "integer"},
+        "title": {"type": "string"},
+        "type": {"enum": ["movie", "tv", "season", "episode", None]},
+        "size": _COUNT,
+        "state": {"enum": ["queued", "processing"]},
+        "queuedAt": _TIME,
+        "deleteAt": _TIME,
+        "daysRemaining": _COUNT,
+        "matchedRule": {
+            "type": ["object", "null"],
+            "properties": {"id": {"type": "integer"}, "name": _nullable("string")},
+        },
+        "deletionAction": {"enum": list(DELETION_ACTIONS)},
+        "deletionActionLabel": {"type": "string"},
+        "resetOverseerr": {"type": "boolean"},
+        "importExclusion": {"type": "boolean"},
+        "queuedBy": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "attempts": _COUNT,
+        "reason": _nullable("string"),
+        "tmdbId": _nullable("integer"),
+    },
+    "additionalProperties": False,
+}
+QUEUE_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "page", "totalPages", "summary"],
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/QueueEntry"}},
+        "total": _COUNT,
+        "page": {"type": "integer", "minimum": 1},
+        "totalPages": {"type": "integer", "minimum": 1},
+        "summary": {
+            "type": "object",
+            "properties": {
+                n: _COUNT
+                for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+PROCESS_REPORT = {
+    "type": "object",
+    "required": ["processed", "deleted", "failed", "freedSpace", "dryRun", "results"],
+    "properties": {
+        **{
+            n: _COUNT
+            for n in ("processed", "deleted", "failed", "skipped", "deferred", "freedSpace")
+        },
+        "overseerrResets": _COUNT,
+        "freedSpaceFormatted": {"type": "string"},
+        "dryRun": {"type": "boolean"},
+        "results": {
+            "type": "object",
+            "properties": {
+                n: {"type": "array", "items": {"type": "object"}}
+                for n in ("deleted", "failed", "skipped")
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+MARK_RESULT = {
+    "type": "object",
+    "required": ["success", "alreadyQueued", "skipped", "queuedBytes"],
+    "properties": {
+        "success": {"type": "array", "items": {"type": "integer"}},
+        "alreadyQueued": {"type": "array", "items": {"type": "integer"}},
+        "skipped": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "reason": {"enum": ["protected", "gone", "done"]},
+                },
+            },
+        },
+        "queuedBytes": _COUNT,
+    },
+    "additionalProperties": False,
+}
+ACTIVITY_ENTRY = {
+    "type": "object",
+    "required": ["id", "eventType", "action", "actorType", "actorName", "createdAt"],
+    "properties": {
+        "id": {"type": "integer"},
+        "eventType": {"type": "string"},
+        "action": {"type": "string"},
+        "actorType": {"enum": ["user", "rule", "scheduler"]},
+        "actorId": _nullable("string"),
+        "actorName": {"type": "string"},
+        "targetType": {"type": "string"},
+        "targetId": _nullable("integer"),
+        "targetTitle": _nullable("string"),
+        "metadata": {"type": "object"},
+        "createdAt": _TIME,
+    },
+    "additionalProperties": False,
+}
+ACTIVITY_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "page", "totalPages"],
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/ActivityEntry"}},
+        "total": _COUNT,
+        "page": {"type": "integer", "minimum": 1},
+        "totalPages": {"type": "integer", "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+COLLECTION = {
+    "type": "object",
+    "required": ["id", "title", "itemCount", "isProtected"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "itemCount": _COUNT,
+        "isProtected": {"type": "boolean"},
+        "protectionReason": _nullable("string"),
+        "protectedAt": _TIME,
+        "lastSyncedAt": _TIME,
+        "createdAt": _TIME,
+    },
+    "additionalProperties": False,
+}
+COLLECTION_QUEUED = {
+    "type": "object",
+    "required": ["queued", "skipped", "skippedReasons", "totalSize"],
+    "properties": {
+        "queued": _COUNT,
+        "skipped": _COUNT,
+        "skippedReasons": {"type": "object", "additionalProperties": _COUNT},
+        "totalSize": _COUNT,
+    },
+    "additionalProperties": False,
+}
+USER = {
+    "type": "object",
+    "required": ["id", "source", "externalId", "username"],
+    "properties": {
+        "id": {"type": "integer"},
+        "source": {"type": "string"},
+        "externalId": {"type": "string"},
+        "username": {"type": "string"},
+        "email": _nullable("string"),
+    },
+    "additionalProperties": False,
+}
+JOB = {
+    "type": "object",
+    "required": ["name", "title", "group", "schedule", "nextRun", "state", "lastRun"],
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "group": {"type": "string"},
+        "schedule": _nullable("string"),
+        "nextRun": _TIME,
+        "state": {"enum": ["idle", "running"]},
+        "lastRun": {
+            "type": ["object", "null"],
+            "properties": {
+                "id": {"type": "integer"},
+                "state": {"enum": ["running", "ok", "failed", "skipped", "crashed"]},
+                "actor": {"type": "string"},
+                "startedAt": _TIME,
+                "finishedAt": _TIME,
+                "durationSeconds": {"type": "number"},
+                "progress": _nullable("string"),
+                "result": {},
+                "error": _nullable("string"),
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+JOB_STARTED = {
+    "type": "object",
+    "required": ["job", "queued"],
+    "properties": {"job": {"type": "string"}, "queued": {"const": True}},
+    "additionalProperties": False,
+}
+QUEUE_SCHEMAS = {
+    "QueueEntry": QUEUE_ENTRY,
+    "QueuePage": QUEUE_PAGE,
+    "ProcessReport": PROCESS_REPORT,
+    "MarkResult": MARK_RESULT,
+    "ActivityEntry": ACTIVITY_ENTRY,
+    "ActivityPage": ACTIVITY_PAGE,
+    "Collection": COLLECTION,
+    "CollectionQueued": COLLECTION_QUEUED,
+    "User": USER,
+    "Job": JOB,
+    "JobStarted": JOB_STARTED,
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list(name: str) -> dict:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _status(operation: dict, status: str, description: str) -> dict:
+    """The operation answering `status` instead of 200."""
+    operation["responses"][status] = {
+        **operation["responses"].pop("200"),
+        "description": description,
+    }
+    return operation
+
+
+def _json_body(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
+
+
+def _queue_paths() -> dict:
+    bad = {"400": _error("Invalid parameter or body")}
+    missing = {**bad, "404": _error("Not found")}
+    conflict = {"409": _error("Conflict: protected, already queued, or busy")}
+    no_jobs = {"503": _error("No job consumer in this process")}
+    mark_body = _json_body(
+        {
+            "gracePeriodDays": {"type": "number", "minimum": 0},
+            "deletionAction": {"enum": list(DELETION_ACTIONS)},
+            "resetOverseerr": {"type": "boolean"},
+            "importExclusion": {"type": "boolean"},
+        }
+    )
+    bulk_body = _json_body(
+        {
+            "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+            **mark_body["content"]["application/json"]["schema"]["properties"],
+        },
+        ("ids",),
+    )
+    collection_id = {
+        "name": "collection_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+    entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    page_params = [
+        _query("page", {"type": "integer", "minimum": 1}, "1-based page"),
+    ]
+
+    def start(summary: str) -> dict:
+        return {
+            "post": _status(
+                _operation(summary, _ref("JobStarted"), extra={**conflict, **no_jobs}),
+                "202",
+                "Started",
+            )
+        }
+
+    return {
+        "/api/library/sync": start("Start a library sync (then the collections)"),
+        "/api/users/sync": start("Sync the users from the media server and watch history"),
+        "/api/collections/sync": start("Sync the collections from the library"),
+        "/api/library/{item_id}/mark-deletion": {
+            "post": {
+                **_status(
+                    _operation(
+                        "Queue one item by hand", _ref("MarkResult"), extra={**missing, **conflict}
+                    ),
+                    "201",
+                    "Queued",
+                ),
+                "parameters": [ID],
+                "requestBody": mark_body,
+            }
+        },
+        "/api/library/bulk/mark-deletion": {
+            "post": {
+                **_operation("Queue several items by hand", _ref("MarkResult"), extra=bad),
+                "requestBody": bulk_body,
+            }
+        },
+        "/api/queue": {
+            "get": {
+                **_operation(
+                    "The live deletion queue, soonest first", _ref("QueuePage"), extra=bad
+                ),
+                "parameters": [
+                    *page_params,
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "default: all"
+                    ),
+                ],
+            }
+        },
+        "/api/queue/{entry_id}": {
+            "delete": {
+                **_operation(
+                    "Take an entry out of the queue",
+                    {
+                        "type": "object",
+                        "properties": {"id": {"type": "integer"}, "state": {"const": "cancelled"}},
+                    },
+                    extra={**missing, "409": _error("The entry is not queued any more")},
+                ),
+                "parameters": [entry_id],
+            }
+        },
+        "/api/queue/process": {
+            "post": {
+                **_operation(
+                    "Process the entries past their grace period now",
+                    _ref("ProcessReport"),
+                    extra=bad,
+                ),
+                "parameters": [
+                    _query(
+                        "dryRun", {"enum": ["true", "false", "1", "0"]}, "record, change nothing"
+                    ),
+                    _query("force", {"enum": ["true", "false", "1", "0"]}, "ignore grace periods"),
+                ],
+            }
+        },
+        "/api/activity": {
+            "get": {
+                **_operation("The activity log, newest first", _ref("ActivityPage"), extra=bad),
+                "parameters": [
+                    *page_params,
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 100}, "default 20"
+                    ),
+                    _query("eventTypes", {"type": "string"}, "comma-separated event types"),
+                    _query("search", {"type": "string"}, "in target titles and actor names"),
+                ],
+            }
+        },
+        "/api/activity/item/{item_id}": {
+            "get": {
+                **_operation(
+                    "An item's activity, with its collections'", _list("ActivityEntry"), extra=bad
+                ),
+                "parameters": [
+                    ID,
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 200}, "default 50"
+                    ),
+                ],
+            }
+        },
+        "/api/collections": {"get": _operation("Every collection", _list("Collection"))},
+        "/api/collections/{collection_id}": {
+            "get": {
+                **_operation("One collection", _ref("Collection"), extra=missing),
+                "parameters": [collection_id],
+            }
+        },
+        "/api/collections/{collection_id}/items": {
+            "get": {
+                **_operation("The collection's live items", _list("LibraryItem"), extra=missing),
+                "parameters": [collection_id],
+            }
+        },
+        "/api/collections/{collection_id}/protection": {
+            "patch": {
+                **_operation(
+                    "Protect or unprotect a collection", _ref("Collection"), extra=missing
+                ),
+                "parameters": [collection_id],
+                "requestBody": _json_body(
+                    {"isProtected": {"type": "boolean"}, "reason": {"type": "string"}},
+                    ("isProtected",),
+                ),
+            }
+        },
+        "/api/collections/{collection_id}/queue": {
+            "post": {
+                **_operation(
+                    "Queue every item of a collection",
+                    _ref("CollectionQueued"),
+                    extra={
+                        **missing,
+                        "409": _error("The collection is protected"),
+                        "201": {
+                            "description": "Queued",
+                            "content": {
+                                "application/json": {"schema": _envelope(_ref("CollectionQueued"))}
+                            },
+                        },
+                    },
+                ),
+                "parameters": [collection_id],
+                "requestBody": _json_body(
+                    {
+                        **mark_body["content"]["application/json"]["schema"]["properties"],
+                    },
+                    ("deletionAction",),
+                ),
+            }
+        },
+        "/api/users": {"get": _operation("The synced users", _list("User"))},
+        "/api/jobs": {
+            "get": _operation(
+                "Every background job: last run, state, next scheduled run", _list("Job")
+            )
+        },
+    }
 
 
 def document() -> dict:
@@ -338,6 +1063,8 @@ def document() -> dict:
                     "parameters": [ID],
                 },
             },
+            **_rules_paths(),
+            **_queue_paths(),
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -362,6 +1089,8 @@ def document() -> dict:
                 "Stats": STATS,
                 "Protection": PROTECTION,
                 "ApiKey": API_KEY,
+                **RULE_SCHEMAS,
+                **QUEUE_SCHEMAS,
             },
             "securitySchemes": {
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},

@@ -8,7 +8,7 @@ import sys
 from prunerr import __version__
 from prunerr.config import ConfigError
 
-from . import config, library, rules, serve
+from . import config, library, queue, rules, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     library.register(commands)
     config.register(commands)
     serve.register(commands)
+    queue.register(commands)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""`prunerr serve`: the HTTP API on a production WSGI server (waitress)."""
+"""`prunerr serve`: the HTTP API on a production WSGI server (waitress), with an embedded job
+consumer; `prunerr worker`: a job consumer alone, for scale-out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from waitress.server import create_server
 
 from prunerr.api import create_app
 from prunerr.app import Prunerr
+from prunerr.jobs import create_huey
+from prunerr.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +21,23 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def cmd_serve(args) -> int:
+def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def cmd_serve(args) -> int:
+    _logging()
     app = Prunerr.from_environment()
-    api = app.api()
+    tasks = Tasks(app, create_huey(app.config))
+    api = app.api(tasks=tasks)
     api.keys.current()  # generated and stored on first start
     threading.Thread(target=api.library.snapshot, name="library-warm-up", daemon=True).start()
+    consumer = None
+    if not args.no_worker:
+        consumer = tasks.huey.create_consumer(
+            workers=args.workers, periodic=not args.no_periodic, worker_type="thread"
+        )
+        consumer.start()
     server = create_server(
         create_app(api), host=args.host, port=app.config["port"], threads=8, ident="prunerr"
     )
@@ -39,10 +53,46 @@ def cmd_serve(args) -> int:
         pass
     finally:
         server.close()
+        if consumer is not None:
+            consumer.stop(graceful=True)
     return 0
+
+
+def cmd_worker(args) -> int:
+    _logging()
+    app = Prunerr.from_environment()
+    tasks = Tasks(app, create_huey(app.config))
+    consumer = tasks.huey.create_consumer(
+        workers=args.workers, periodic=not args.no_periodic, worker_type="thread"
+    )
+    log.info(
+        "Prunerr worker: %d thread(s), %s",
+        args.workers,
+        "schedules periodic jobs" if not args.no_periodic else "no periodic jobs",
+    )
+    consumer.run()  # until SIGINT or SIGTERM
+    return 0
+
+
+def _consumer_options(parser, workers: int) -> None:
+    parser.add_argument(
+        "--workers", type=int, default=workers, help=f"job threads (default {workers})"
+    )
+    parser.add_argument(
+        "--no-periodic",
+        action="store_true",
+        help="do not schedule periodic jobs (exactly one consumer of a deployment should)",
+    )
 
 
 def register(commands) -> None:
     p = commands.add_parser("serve", help="serve the HTTP API (port from PORT, default 3000)")
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    p.add_argument(
+        "--no-worker", action="store_true", help="run no job consumer (when workers run them)"
+    )
+    _consumer_options(p, 2)
     p.set_defaults(handler=cmd_serve)
+    w = commands.add_parser("worker", help="run background jobs (scale-out: one or more)")
+    _consumer_options(w, 4)
+    w.set_defaults(handler=cmd_worker)

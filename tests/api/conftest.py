@@ -28,7 +28,8 @@ def _validator(path: str, method: str, status: int) -> jsonschema.Draft202012Val
 
 
 def _template(path: str) -> str:
-    for template in document()["paths"]:
+    # static segments win over parameters, as in the router (/api/library/sync)
+    for template in sorted(document()["paths"], key=lambda t: t.count("{")):
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path):
             return template

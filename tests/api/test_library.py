@@ -83,9 +83,9 @@ def test_an_item_shows_its_fields_and_why_each_rule_matches_or_not(client):
     data = client.get(f"/api/library/{item_id}").json["data"]
     assert data["plexId"] == str(movie.rating_key) and data["tmdbId"] == movie.tmdb_id
     assert data["fields"]["size"] == movie.file.size
-    rule_ids = {r["id"] for r in data["rules"]}
+    rule_ids = {r["path"] for r in data["rules"]}
     assert "movies/stale-4k" in rule_ids and "shows/ended-unfinished" not in rule_ids
-    stale = next(r for r in data["rules"] if r["id"] == "movies/stale-4k")
+    stale = next(r for r in data["rules"] if r["path"] == "movies/stale-4k")
     assert stale["explanation"]["expr"].startswith('resolution == "2160p"')
     assert client.get("/api/library/999999").status_code == 404
     assert client.get("/api/library/abc").status_code == 400

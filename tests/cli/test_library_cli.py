@@ -54,7 +54,7 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 def test_emulate_prints_every_service_url_key_and_environment(emulators):
     _, services = emulators
-    assert set(services) == {"plex", "radarr", "sonarr", "tautulli", "seerr"}
+    assert set(services) >= {"plex", "radarr", "sonarr", "tautulli", "seerr", "discord"}
     assert services["radarr"]["env"] == {
         "RADARR_URL": services["radarr"]["url"],
         "RADARR_API_KEY": services["radarr"]["key"],

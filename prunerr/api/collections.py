@@ -1,0 +1,141 @@
+"""Collections: listing, members, protection and queueing a whole collection."""
+
+from __future__ import annotations
+
+import falcon
+from pony.orm import db_session
+
+from prunerr import collections
+from prunerr.activity import USER
+
+from . import params
+from .errors import ApiError, invalid, ok
+from .library import iso, summary_json
+from .queue import queue_options
+
+
+def collection_json(row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "itemCount": row["item_count"],
+        "isProtected": bool(row["protected"]),
+        "protectionReason": row["protection_reason"],
+        "protectedAt": iso(row["protected_at"]),
+        "lastSyncedAt": iso(row["synced_at"]),
+        "createdAt": iso(row["created_at"]),
+    }
+
+
+def _collection(api, collection_id: str) -> dict:
+    with db_session:
+        found = collections.rows(api.store, params.path_id(collection_id))
+    if not found:
+        raise ApiError(404, f"Collection {collection_id} not found")
+    return found[0]
+
+
+class CollectionList:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with db_session:
+            rows = collections.rows(self.api.store)
+        ok(resp, [collection_json(r) for r in rows])
+
+
+class CollectionEntry:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+        ok(resp, collection_json(_collection(self.api, collection_id)))
+
+
+class CollectionItems:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+        row = _collection(self.api, collection_id)
+        snapshot = self.api.library.snapshot()
+        with db_session:
+            ids = collections.members(self.api.store, row["title"])
+        catalog = self.api.library.catalog
+        ok(
+            resp,
+            [
+                summary_json(snapshot.by_id[i], snapshot, catalog)
+                for i in ids
+                if i in snapshot.by_id
+            ],
+        )
+
+
+class CollectionProtection:
+    """PATCH {isProtected, reason?}: protecting a collection shields its members everywhere
+    (rule runs, manual queueing, processing) and ends their queued entries."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+        body = params.body(req)
+        if not isinstance(body.get("isProtected"), bool):
+            raise invalid("isProtected", "expected true or false")
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise invalid("reason", "expected a string")
+        number = params.path_id(collection_id)
+        protected = body["isProtected"]
+        with db_session:
+            row = collections.set_protection(
+                self.api.store,
+                number,
+                protected,
+                reason or "protected collection",
+                USER,
+                self.api.clock(),
+            )
+            if row is None:
+                raise ApiError(404, f"Collection {collection_id} not found")
+            if protected:
+                members = collections.members(self.api.store, row["title"])
+                self.api.evaluator.queue.shield(members, USER, f"collection “{row['title']}”")
+        self.api.library.invalidate()
+        ok(resp, collection_json(row))
+
+
+class CollectionQueue:
+    """POST {deletionAction, gracePeriodDays?, resetOverseerr?}: queue every member."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+        row = _collection(self.api, collection_id)
+        body = params.body(req)
+        if "deletionAction" not in body:
+            raise invalid("deletionAction", "is required")
+        options = queue_options(self.api, body)
+        if row["protected"]:
+            raise ApiError(409, f"Collection {collection_id} is protected")
+        with db_session:
+            ids = collections.members(self.api.store, row["title"])
+        result = self.api.evaluator.queue_by_hand(ids, options, USER)
+        reasons = list(result.skipped.values())
+        ok(
+            resp,
+            {
+                "queued": len(result.queued),
+                "skipped": len(result.skipped) + len(result.already),
+                "skippedReasons": {
+                    "already_queued": len(result.already),
+                    "protected": reasons.count("protected"),
+                    "gone": reasons.count("gone"),
+                },
+                "totalSize": result.queued_bytes,
+            },
+            status=201 if result.queued else 200,
+        )

@@ -1,0 +1,275 @@
+"""The deletion queue, queueing by hand, the activity log, users and background jobs: thin
+doors onto prunerr.queue, prunerr.evaluation, prunerr.deletion, prunerr.activity and the tasks."""
+
+from __future__ import annotations
+
+import falcon
+from pony.orm import db_session
+
+from prunerr import activity, collections
+from prunerr.activity import USER
+from prunerr.jobs import Runs
+from prunerr.library import accounts
+from prunerr.queue import ACTION_LABELS, LIVE, Entry, Queue, QueueOptions
+from prunerr.rules.model import DELETION_ACTIONS
+
+from . import params
+from .errors import ApiError, ok
+from .library import iso
+
+
+def entry_json(api, entry: Entry, now: float) -> dict:
+    snapshot = api.library.snapshot()
+    item = snapshot.by_id.get(entry.item)
+    ident = snapshot.identity.get(entry.item)
+    book_rule = api.book.get(entry.rule) if entry.rule is not None else None
+    kind = item.fields["type"] if item else None
+    return {
+        "id": entry.id,
+        "mediaItemId": entry.item,
+        "title": entry.title,
+        "type": "tv" if kind == "show" else kind,
+        "size": entry.size,
+        "state": entry.state,
+        "queuedAt": iso(entry.queued_at),
+        "deleteAt": iso(entry.delete_after),
+        "daysRemaining": entry.days_remaining(now),
+        "matchedRule": (
+            {"id": book_rule.id, "name": book_rule.rule.name}
+            if book_rule
+            else ({"id": entry.rule, "name": None} if entry.rule is not None else None)
+        ),
+        "deletionAction": entry.action,
+        "deletionActionLabel": ACTION_LABELS[entry.action],
+        "resetOverseerr": entry.reset_requests,
+        "importExclusion": entry.import_exclusion,
+        "queuedBy": {"type": entry.actor_type, "name": entry.actor_name},
+        "attempts": entry.attempts,
+        "reason": entry.reason,
+        "tmdbId": ident.tmdb_id if ident else None,
+    }
+
+
+def queue_options(api, body: dict, grace_key: str = "gracePeriodDays") -> QueueOptions:
+    config = api.config
+    return QueueOptions(
+        action=params.option(
+            body, "deletionAction", DELETION_ACTIONS, str(config["default_deletion_action"])
+        ),
+        grace_days=params.number(body, grace_key, float(config["default_grace_days"])),
+        reset_requests=params.flag(body, "resetOverseerr", False),
+        import_exclusion=params.flag(body, "importExclusion", False),
+    )
+
+
+class QueueList:
+    """GET: the live queue (queued and processing entries), soonest deletion first."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
+        page = params.integer(req, "page", 1)
+        now = self.api.clock()
+        with db_session:
+            entries = sorted(
+                Queue(self.api.store).entries(LIVE), key=lambda e: (e.delete_after, e.id)
+            )
+        total = len(entries)
+        shown = entries[(page - 1) * limit : page * limit] if limit else entries
+        ok(
+            resp,
+            {
+                "items": [entry_json(self.api, e, now) for e in shown],
+                "total": total,
+                "page": page if limit else 1,
+                "totalPages": max(1, -(-total // limit)) if limit else 1,
+                "summary": {
+                    "totalItems": total,
+                    "totalSize": sum(e.size for e in entries),
+                    "readyForDeletion": sum(e.delete_after <= now for e in entries),
+                    "willResetOverseerr": sum(e.reset_requests for e in entries),
+                },
+            },
+        )
+
+
+class QueueEntry:
+    """DELETE: take a queued entry out of the queue (it is kept as `cancelled`)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
+        number = params.path_id(entry_id)
+        with db_session:
+            queue = Queue(self.api.store, self.api.clock)
+            entry = queue.entry(number)
+            if entry is None:
+                raise ApiError(404, f"Queue entry {entry_id} not found")
+            if not queue.transition(
+                number, "cancelled", USER, "removed from the queue by a user", expect=("queued",)
+            ):
+                raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
+        ok(resp, {"id": number, "state": "cancelled"}, message="Removed from the queue")
+
+
+class QueueProcess:
+    """POST: process the entries past their grace period now (`force=true`: every queued
+    entry), within the per-run limits; `dryRun=true` records what would happen."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        dry_run = params.boolean(req, "dryRun", bool(self.api.config["dry_run"]))
+        force = params.boolean(req, "force")
+        report = self.api.processor.process(force=force, dry_run=dry_run, actor=USER)
+        ok(resp, report.as_dict())
+
+
+def _mark(api, item_ids: list[int], body: dict) -> dict:
+    result = api.evaluator.queue_by_hand(item_ids, queue_options(api, body), USER)
+    return {
+        "success": [i for i in item_ids if i not in result.skipped and i not in result.already],
+        "alreadyQueued": result.already,
+        "skipped": [{"id": i, "reason": r} for i, r in result.skipped.items()],
+        "queuedBytes": result.queued_bytes,
+    }
+
+
+class MarkDeletion:
+    """POST: queue one item by hand (409 when something protects it or it is queued)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        number = params.path_id(item_id)
+        outcome = _mark(self.api, [number], params.body(req))
+        for skipped in outcome["skipped"]:
+            if skipped["reason"] == "gone":
+                raise ApiError(404, f"Library item {item_id} not found")
+            raise ApiError(409, f"Library item {item_id} is {skipped['reason']}: not queued")
+        if outcome["alreadyQueued"]:
+            raise ApiError(409, f"Library item {item_id} is already queued")
+        ok(resp, outcome, status=201, message="Queued for deletion")
+
+
+class BulkMarkDeletion:
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = params.body(req)
+        ids = body.get("ids")
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            raise ApiError(400, "ids: expected a non-empty list of item ids", [{"field": "ids"}])
+        ok(resp, _mark(self.api, list(dict.fromkeys(ids)), body))
+
+
+class Activity:
+    """GET: the activity log, newest first (`eventTypes` comma-separated, `search` in titles
+    and actor names)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = params.integer(req, "limit", 20, maximum=100)
+        page = params.integer(req, "page", 1)
+        types = tuple(t for t in (req.get_param("eventTypes") or "").split(",") if t)
+        with db_session:
+            items, total = activity.search(
+                self.api.store,
+                limit=limit,
+                offset=(page - 1) * limit,
+                event_types=types,
+                text=req.get_param("search") or None,
+            )
+        ok(
+            resp,
+            {
+                "items": [activity_json(e) for e in items],
+                "total": total,
+                "page": page,
+                "totalPages": max(1, -(-total // limit)),
+            },
+        )
+
+
+def activity_json(entry: dict) -> dict:
+    return {
+        "id": entry["id"],
+        "eventType": entry["event_type"],
+        "action": entry["action"],
+        "actorType": entry["actor_type"],
+        "actorId": entry["actor_id"],
+        "actorName": entry["actor_name"],
+        "targetType": entry["target_type"],
+        "targetId": entry["target_id"],
+        "targetTitle": entry["target_title"],
+        "metadata": entry["metadata"],
+        "createdAt": iso(entry["created_at"]),
+    }
+
+
+class ItemActivity:
+    """GET: one item's activity with that of the collections it belongs to."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        number = params.path_id(item_id, "itemId")
+        limit = params.integer(req, "limit", 50, maximum=200)
+        item = self.api.library.snapshot().by_id.get(number)
+        titles = set(item.fields.get("collections", ())) if item else set()
+        with db_session:
+            ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
+            entries = activity.for_item(self.api.store, number, ids, limit)
+        ok(resp, [activity_json(e) for e in entries])
+
+
+class Users:
+    """GET: the users synced from the media server and the watch history."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with db_session:
+            users = accounts(self.api.store)
+        ok(resp, users)
+
+
+class StartJob:
+    """POST: start a background job now; 202, or 409 while a job of its group runs."""
+
+    def __init__(self, api, job: str):
+        self.api = api
+        self.job = job
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        tasks = self.api.tasks
+        if tasks is None:
+            raise ApiError(503, "Background jobs are not running in this process")
+        if tasks.busy(self.job):
+            raise ApiError(409, f"A {self.job} job is already running")
+        getattr(tasks, self.job)(actor="API user")
+        ok(resp, {"job": self.job, "queued": True}, status=202, message=f"{self.job} started")
+
+
+class Jobs:
+    """GET: every background job with its last run, state and next scheduled run."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(resp, Runs(self.api.store, self.api.clock).status(self.api.config))

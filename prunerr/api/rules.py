@@ -1,0 +1,620 @@
+"""Rules endpoints: thin doors onto `prunerr.rulebook` (storage), `prunerr.engine` (previews and
+suggestions) and `prunerr.evaluation` (runs).
+
+A rule travels as JSON with its condition in the DSL (`when`) and the keys of a rule file in
+camelCase; the original Prunerr's spellings and condition trees are accepted on input. API rules
+are stored as rule-file YAML, which `GET /api/rules/:id/export` hands out for `rules.d`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import falcon
+import yaml
+from pony.orm import db_session
+
+from prunerr import library
+from prunerr.activity import USER
+from prunerr.dsl import EvalContext, SourceMap, compile_condition
+from prunerr.dsl.diagnostics import Located
+from prunerr.dsl.explain import Explanation
+from prunerr.dsl.units import DAY, format_size
+from prunerr.engine import LibraryItem, RulePlan, plan
+from prunerr.rulebook import BookRule, RuleError
+from prunerr.rules import KEYS, Rule
+from prunerr.rules.conditions import ConditionError, to_dsl
+from prunerr.rules.model import Invalid
+
+from . import params
+from .errors import ApiError, invalid, ok
+from .library import iso
+
+SAMPLES = 10
+# JSON name -> rule-file key; the original's spellings included
+INPUT = {
+    "name": "name",
+    "description": "description",
+    "mediaType": "media",
+    "media_type": "media",
+    "libraries": "libraries",
+    "libraryKeys": "libraries",
+    "library_keys": "libraries",
+    "when": "when",
+    "kind": "kind",
+    "deletionAction": "deletion_action",
+    "gracePeriodDays": "grace_period",
+    "resetOverseerr": "reset_overseerr",
+    "importExclusion": "import_exclusion",
+    "priority": "priority",
+    "schedule": "schedule",
+    "enabled": "enabled",
+}
+ONE_MEDIA = "a rule has one media type (movie, show, season or episode); create one rule per type"
+
+
+# --- JSON <-> rule files ----------------------------------------------------------------------
+
+
+def rule_json(book_rule: BookRule) -> dict:
+    r = book_rule.rule
+    return {
+        "id": book_rule.id,
+        "name": r.name,
+        "description": r.description,
+        "mediaType": r.media,
+        "libraries": list(r.libraries),
+        "when": r.when.rstrip(),
+        "kind": r.kind,
+        "deletionAction": r.deletion_action,
+        "gracePeriodDays": _number(r.grace_period / DAY),
+        "resetOverseerr": r.reset_overseerr,
+        "importExclusion": r.import_exclusion,
+        "priority": r.priority,
+        "schedule": r.schedule,
+        "enabled": r.enabled,
+        "source": book_rule.source,
+        "path": r.id,
+        "file": file_name(book_rule),
+        "readOnly": book_rule.read_only,
+        "createdAt": iso(book_rule.created_at),
+        "updatedAt": iso(book_rule.updated_at),
+    }
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def file_name(book_rule: BookRule) -> str | None:
+    """A file rule's path under rules.d (`movies/stale-4k.yaml`)."""
+    if not book_rule.read_only:
+        return None
+    return book_rule.rule.id + Path(book_rule.rule.path).suffix
+
+
+def _file_value(name: str, key: str, value: object) -> object:
+    """One JSON value as a rule file writes it, checked by the key's own parser."""
+    if key == "media":
+        if value == "all":
+            raise invalid(name, ONE_MEDIA)
+        value = "show" if value == "tv" else value
+    elif key == "libraries" and value is None:
+        value = []
+    elif key == "grace_period":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid(name, f"expected a number of days, got {json.dumps(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise invalid(name, "expected a number of days from 0 up")
+        value = f"{_number(value)}d"
+    try:
+        KEYS[key].parse(value)
+    except Invalid as exc:
+        raise invalid(name, str(exc)) from None
+    return value
+
+
+def _tree(body: Mapping) -> object | None:
+    """The original's condition tree in a body: `{version, root}` (also at the top level, as its
+    preview took it), a v1 list (with `logic`), or the JSON text of either."""
+    if "root" in body:
+        return {"version": body.get("version", 2), "root": body["root"]}
+    tree = body.get("conditions")
+    if isinstance(tree, str):
+        try:
+            tree = json.loads(tree)
+        except ValueError:
+            raise invalid("conditions", "expected a condition tree or its JSON text") from None
+    if isinstance(tree, list) and "logic" in body:
+        tree = {"conditions": tree, "logic": body["logic"]}
+    return tree
+
+
+def file_values(body: object) -> tuple[dict[str, object], str]:
+    """The rule-file keys a JSON body sets, and the field its condition came from (`when` or
+    `conditions`). 400 naming the field for anything invalid."""
+    if not isinstance(body, dict):
+        raise invalid("body", "expected a JSON object")
+    values: dict[str, object] = {}
+    given: dict[str, str] = {}
+    for name, value in body.items():
+        key = INPUT.get(name)
+        if key is None:  # the original's other fields (type, action, profileId) mean nothing here
+            continue
+        if key in given:
+            raise invalid(name, f"given twice, also as `{given[key]}`")
+        given[key] = name
+        values[key] = _file_value(name, key, value)
+    tree = _tree(body)
+    if tree is None:
+        return values, "when"
+    if "when" in values:
+        raise invalid("conditions", "give either `when` (the rule language) or `conditions`")
+    try:
+        values["when"] = to_dsl(tree)
+    except ConditionError as exc:
+        raise invalid(exc.path, exc.message) from None
+    return values, "conditions"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the condition, long descriptions) as `|` blocks."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    ),
+)
+
+
+def rule_file(values: Mapping[str, object]) -> str:
+    """A rule file's text: the keys in their documented order, defaults left out."""
+    kept = {
+        key: values[key]
+        for key, spec in KEYS.items()
+        if key in values and (spec.required or spec.parse(values[key]) != spec.default)
+    }
+    kept["when"] = str(kept["when"]).rstrip() + "\n"
+    return yaml.dump(kept, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _diagnostic(located: Located, field: str | None = None) -> dict:
+    d = located.diagnostic
+    return {
+        **({"field": field} if field else {"file": located.path}),
+        "code": d.code,
+        "severity": d.severity,
+        "message": d.message,
+        "line": located.line,
+        "column": located.column,
+        "endLine": located.end_line,
+        "endColumn": located.end_column,
+        "hint": d.hint,
+    }
+
+
+def build(api, values: Mapping[str, object], source: str) -> tuple[str, Rule]:
+    """The rule file for these values and its rule; 400 with positioned diagnostics when it does
+    not load. The condition is compiled on its own first, so positions are within `when`."""
+    for key, spec in KEYS.items():
+        if spec.required and key not in values:
+            name = {"media": "mediaType", "when": source}.get(key, key)
+            raise invalid(name, ONE_MEDIA if key == "media" else "required")
+    when = str(values["when"])
+    compilation = compile_condition(when, api.book.catalog, str(values["media"]))
+    errors = [d for d in compilation.diagnostics if d.is_error]
+    if errors:
+        where = SourceMap(when, source)
+        details = [_diagnostic(where.locate(d), source) for d in compilation.diagnostics]
+        origin = "the converted condition" if source == "conditions" else "when"
+        raise ApiError(400, f"{origin}: {errors[0].message}", details)
+    text = rule_file(values)
+    try:
+        return text, api.book.parse(text)
+    except RuleError as exc:
+        raise ApiError(400, str(exc), [_diagnostic(d) for d in exc.diagnostics]) from None
+
+
+# --- previews ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What running a rule now would do."""
+
+    plan: RulePlan
+    pending: list[LibraryItem]  # matched and already queued
+    shielded: int  # matched and protected: by the item, a collection or a protect rule
+    queue: list[LibraryItem]  # would be queued
+
+    @property
+    def matched(self) -> int:
+        return self.plan.matched - len(self.pending)
+
+    @property
+    def matched_bytes(self) -> int:
+        return self.plan.matched_bytes - _size(self.pending)
+
+
+def outcomes(api, rules: list[Rule], ctx: EvalContext) -> dict[str, Outcome]:
+    """One plan pass over the snapshot, with every protection a run honours: the book's protect
+    rules, the items' own and their collections'. Keyed by rule id."""
+    snapshot = api.library.snapshot()
+    plans = plan(rules, snapshot.items, ctx, all_rules=api.book.rules())
+    queue = api.evaluator.queue
+    with db_session:
+        live = queue.live_items()
+        by_collection = queue.protected_items({i.id for p in plans for i in p.to_queue} - set(live))
+    result = {}
+    for p in plans:
+        # plan() leaves out what the item's flag or a protect rule shields; not its collections
+        fresh = [i for i in p.to_queue if i.id not in live]
+        queued = [i for i in fresh if i.id not in by_collection]
+        pending = [i for i in p.to_queue if i.id in live]
+        result[p.rule.id] = Outcome(p, pending, p.protected + len(fresh) - len(queued), queued)
+    return result
+
+
+def _size(items: list[LibraryItem]) -> int:
+    return sum(i.size for i in items)
+
+
+def _nodes(explanation: Explanation) -> Iterator[Explanation]:
+    yield explanation
+    for child in explanation.children:
+        yield from _nodes(child)
+
+
+def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> dict:
+    """One matched item with the field values that decided it."""
+    explanation = rule.program.explain(item.fields, ctx)
+    values = {n.text: n.shown for n in _nodes(explanation) if n.text in rule.program.fields}
+    f = item.fields
+    rating = next((f[k] for k in ("rating.imdb", "rating.tmdb") if f.get(k) is not None), None)
+    return {
+        "id": item.id,
+        "title": item.title,
+        "type": f["type"],
+        "size": item.size,
+        "rating": rating,
+        "reason": ", ".join(f"{name} = {value}" for name, value in values.items()),
+        "values": values,
+        "explanation": explanation.as_dict(),
+    }
+
+
+def preview_json(api, rule: Rule) -> dict:
+    ctx = api.evaluator.context()
+    outcome = outcomes(api, [rule], ctx)[rule.id]
+    matched, queued = outcome.matched_bytes, _size(outcome.queue)
+    top = sorted(outcome.queue, key=lambda i: (-i.size, i.id))[:SAMPLES]
+    return {
+        "totalMatches": outcome.matched,
+        "wouldQueue": len(outcome.queue),
+        "wouldSkipProtected": outcome.shielded,
+        "alreadyPending": len(outcome.pending),
+        "unknown": outcome.plan.unknown,
+        "candidates": outcome.plan.candidates,
+        "totalSize": matched,
+        "totalSizeFormatted": format_size(matched),
+        "queueSize": queued,
+        "storageFreedGB": round(queued / 1e9, 2),
+        "samples": [sample(i, rule, ctx) for i in top],
+    }
+
+
+# --- suggestions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    description: str
+    icon: str
+    media: tuple[str, ...]
+    when: str
+
+
+# The original's templates, written so that what they count is what the created rule matches.
+TEMPLATES = (
+    Template(
+        "never-watched",
+        "Never Watched",
+        "Added over 30 days ago, never played",
+        "download",
+        ("movie", "show"),
+        "play_count == 0\nand added < 30 days ago",
+    ),
+    Template(
+        "watched-once",
+        "Watched Once",
+        "Played once, last over 60 days ago",
+        "eye",
+        ("movie", "show"),
+        "play_count == 1\nand last_watched is not null\nand last_watched < 60 days ago",
+    ),
+    Template(
+        "large-files",
+        "Large Files",
+        "Over 10 GiB, not watched (or added) in the last 30 days",
+        "hard-drive",
+        ("movie", "show"),
+        "size > 10 GiB\nand last_watched ?? added < 30 days ago",
+    ),
+    Template(
+        "stale",
+        "Stale Content",
+        "Not watched (or added) in the last 90 days",
+        "clock",
+        ("movie", "show"),
+        "last_watched ?? added < 90 days ago",
+    ),
+    Template(
+        "old-movies",
+        "Old Movies",
+        "Movies played once, last over 30 days ago",
+        "film",
+        ("movie",),
+        "play_count == 1\nand last_watched is not null\nand last_watched < 30 days ago",
+    ),
+    Template(
+        "completed-shows",
+        "Old TV Shows",
+        "TV shows not watched (or added) in the last 60 days",
+        "tv",
+        ("show",),
+        "last_watched ?? added < 60 days ago",
+    ),
+    Template(
+        "low-quality",
+        "Low Quality Files",
+        "SD and 720p files",
+        "monitor",
+        ("movie", "show"),
+        'resolution is not null\nand resolution < "1080p"',
+    ),
+    Template(
+        "old-codec",
+        "Old Codec Cleanup",
+        "Movies encoded in H.264 or older codecs",
+        "film",
+        ("movie",),
+        'video_codec in ["h264", "mpeg4", "mpeg2video", "vc1"]',
+    ),
+    Template(
+        "classic-never-rewatched",
+        "Classic Movies Never Rewatched",
+        "Released before 2015, not watched (or added) in the last 180 days",
+        "clock",
+        ("movie",),
+        "year is not null\nand year < 2015\nand last_watched ?? added < 180 days ago",
+    ),
+    Template(
+        "large-4k-watched-once",
+        "Large 4K Files Watched Once",
+        "4K movies over 20 GiB played exactly once",
+        "hard-drive",
+        ("movie",),
+        'resolution == "2160p"\nand play_count == 1\nand size > 20 GiB',
+    ),
+    Template(
+        "low-play-count",
+        "Rarely Watched",
+        "Played fewer than 3 times, not watched (or added) in the last 90 days",
+        "eye",
+        ("movie", "show"),
+        "play_count < 3\nand last_watched ?? added < 90 days ago",
+    ),
+)
+
+
+def suggestions_json(api) -> dict:
+    """Each template per media type that matches something, counted by planning its rule."""
+    rules: dict[str, tuple[Template, Rule]] = {}
+    for t in TEMPLATES:
+        for media in t.media:
+            sid = t.id if len(t.media) == 1 else f"{t.id}-{media}s"
+            text = rule_file({"name": t.name, "media": media, "when": t.when})
+            rules[sid] = (t, api.book.parse(text, f"suggestions/{sid}"))
+    found = outcomes(api, [rule for _, rule in rules.values()], api.evaluator.context())
+    suggestions = []
+    for sid, (t, rule) in rules.items():
+        outcome = found[rule.id]
+        if not outcome.matched:
+            continue
+        label = f" ({'movies' if rule.media == 'movie' else 'shows'})" if len(t.media) > 1 else ""
+        suggestions.append(
+            {
+                "id": sid,
+                "name": t.name + label,
+                "description": t.description,
+                "icon": t.icon,
+                "matchCount": outcome.matched,
+                "totalSize": outcome.matched_bytes,
+                "totalSizeFormatted": format_size(outcome.matched_bytes),
+                "mediaType": rule.media,
+                "when": t.when,
+            }
+        )
+    stats = library.stats(api.library.snapshot())
+    return {
+        "suggestions": suggestions,
+        "libraryStats": {
+            "totalItems": stats["movieCount"] + stats["tvShowCount"],
+            "movies": stats["movieCount"],
+            "shows": stats["tvShowCount"],
+            "totalSize": stats["totalStorage"],
+        },
+    }
+
+
+# --- resources --------------------------------------------------------------------------------
+
+
+def _body(req: falcon.Request) -> object:
+    return req.get_media(default_when_empty=None)
+
+
+def _rule(api, rule_id: str, *, writable: bool = False) -> BookRule:
+    book_rule = api.book.get(params.path_id(rule_id))
+    if book_rule is None:
+        raise ApiError(404, f"Rule not found: {rule_id}")
+    if writable and book_rule.read_only:
+        raise ApiError(
+            409,
+            f"Rule {book_rule.id} comes from rules.d/{file_name(book_rule)} and is read-only "
+            "through the API: change the file (in git), then POST /api/rules/reload",
+        )
+    return book_rule
+
+
+class RuleList:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        rules = [rule_json(b) for b in self.api.book.contents().rules.values()]
+        ok(resp, rules)
+        resp.media["total"] = len(rules)  # beside `data`, as the original put it
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        values, source = file_values(_body(req))
+        text, _ = build(self.api, values, source)
+        book_rule = self.api.book.create(text)
+        ok(resp, rule_json(book_rule), status=201, message="Rule created")
+
+
+class RuleEntry:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        ok(resp, rule_json(_rule(self.api, rule_id)))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        """Change the given fields; the others keep their values."""
+        book_rule = _rule(self.api, rule_id, writable=True)
+        values, source = file_values(_body(req))
+        current = yaml.safe_load(book_rule.text)
+        if values.get("kind", current.get("kind")) == "protect":
+            current = {k: v for k, v in current.items() if not KEYS[k].delete_only}
+        text, _ = build(self.api, {**current, **values}, source)
+        ok(resp, rule_json(self.api.book.update(book_rule.id, text)), message="Rule updated")
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        book_rule = _rule(self.api, rule_id, writable=True)
+        self.api.book.delete(book_rule.id)
+        ok(resp, {"id": book_rule.id}, message="Rule deleted")
+
+
+class RuleExport:
+    """The rule as a rules.d file, to move it into git."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        book_rule = _rule(self.api, rule_id)
+        name = file_name(book_rule) or _slug(book_rule.rule.name) + ".yaml"
+        resp.content_type = "application/yaml"
+        resp.downloadable_as = Path(name).name
+        resp.text = book_rule.text
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "rule"
+
+
+class RunRule:
+    """Evaluate one delete rule now and queue its matches, as a scheduled run would."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        book_rule = _rule(self.api, rule_id)
+        if book_rule.rule.kind != "delete":
+            raise ApiError(
+                409,
+                f"Rule {book_rule.id} is a protect rule: it shields items from delete rules, "
+                "so there is nothing to run",
+            )
+        body = _body(req)
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            raise invalid("body", "expected a JSON object")
+        confirm = body.get("confirm", False)
+        if not isinstance(confirm, bool):
+            raise invalid("confirm", "expected true or false")
+        confirm = confirm or params.choice(req, "confirm", ("true", "false")) == "true"
+        (run,) = self.api.evaluator.run([book_rule.id], actor=USER, confirm=confirm)
+        data = {
+            **run.as_dict(),
+            "rule": {"id": book_rule.id, "name": run.name, "action": "delete"},
+            "summary": {
+                "totalScanned": run.candidates,
+                "matched": run.matched,
+                "processed": run.queued,
+                "failed": 0,
+            },
+        }
+        message = (
+            f"Circuit breaker tripped: the rule would queue {run.would_queue - run.already_queued} "
+            "items, more than the configured share of its candidates; nothing was queued. "
+            "Run it again with confirm=true to queue them."
+            if run.tripped
+            else f"Rule executed: {run.queued} items marked for deletion"
+        )
+        ok(resp, data, message=message)
+
+
+class RulePreview:
+    """What a rule (DSL or condition tree) would do now, without saving it."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        values, source = file_values(_body(req))
+        values.setdefault("name", "Preview")
+        _, rule = build(self.api, values, source)
+        ok(resp, preview_json(self.api, rule))
+
+
+class RuleSuggestions:
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(resp, suggestions_json(self.api))
+
+
+class RuleReload:
+    """Re-read rules.d; counts and the diagnostics of files that did not load."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        contents = self.api.book.reload()
+        sources = [b.source for b in contents.rules.values()]
+        diagnostics = [_diagnostic(d) for d in contents.diagnostics]
+        ok(
+            resp,
+            {
+                "total": len(sources),
+                "files": sources.count("file"),
+                "api": sources.count("api"),
+                "errors": sum(d["severity"] == "error" for d in diagnostics),
+                "diagnostics": diagnostics,
+            },
+            message="Rules reloaded",
+        )

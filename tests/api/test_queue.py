@@ -1,0 +1,182 @@
+"""Queue, manual queueing, activity, collections, users and jobs endpoints over a library synced
+from the emulators, with the jobs run in Huey's immediate mode."""
+
+from __future__ import annotations
+
+import pytest
+from pony.orm import db_session
+
+from prunerr.api import create_app
+from prunerr.app import Prunerr
+from prunerr.jobs import create_huey
+from prunerr.plugins import PluginHost
+from prunerr.tasks import Tasks
+from tests.api.conftest import Client
+from tests.test_deletion import LIBRARY
+from tests.test_sync import emulated
+
+
+@pytest.fixture
+def setup(store, tmp_path):
+    """(client, app, emulators): nothing synced yet; POST /api/library/sync does it."""
+    rules_dir = tmp_path / "rules.d"
+    rules_dir.mkdir()
+    host = PluginHost.create()
+    with emulated(LIBRARY) as (env, emulators):
+        config = host.load_config(
+            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
+        )
+        services = host.services(config)
+        for service in services.services:
+            service.http.retries = 0
+        app = Prunerr(host, config, store=store, services=services)
+        api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
+        client = Client(create_app(api), api.keys.current())
+        assert client.post("/api/library/sync").status_code == 202
+        yield client, app, emulators
+
+
+def managed_movies(client, count):
+    items = client.get("/api/library", params={"type": "movie", "limit": "500"}).json["data"]
+    return [i for i in items["items"] if i["radarrId"] and i["size"]][:count]
+
+
+def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
+    client, _, _ = setup
+    (movie,) = managed_movies(client, 1)
+    answer = client.post(
+        f"/api/library/{movie['id']}/mark-deletion",
+        json={"gracePeriodDays": 3, "deletionAction": "delete_files_only"},
+    )
+    assert answer.status_code == 201 and answer.json["data"]["success"] == [movie["id"]]
+    again = client.post(f"/api/library/{movie['id']}/mark-deletion", json={})
+    assert again.status_code == 409 and "already queued" in again.json["error"]
+    queue = client.get("/api/queue").json["data"]
+    (entry,) = queue["items"]
+    assert entry["mediaItemId"] == movie["id"] and entry["daysRemaining"] == 3
+    assert entry["deletionAction"] == "delete_files_only" and entry["state"] == "queued"
+    assert queue["summary"]["totalItems"] == 1 and queue["summary"]["readyForDeletion"] == 0
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"gracePeriodDays": -1}, "gracePeriodDays"),
+        ({"gracePeriodDays": "7"}, "gracePeriodDays"),
+        ({"deletionAction": "shred"}, "deletionAction"),
+        ({"resetOverseerr": "yes"}, "resetOverseerr"),
+    ],
+)
+def test_bad_queueing_input_is_a_400_naming_the_field(setup, body, field):
+    client, _, _ = setup
+    (movie,) = managed_movies(client, 1)
+    answer = client.post(f"/api/library/{movie['id']}/mark-deletion", json=body)
+    assert answer.status_code == 400 and answer.json["error"].startswith(field)
+
+
+def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):
+    client, _, _ = setup
+    first, second = managed_movies(client, 2)
+    client.post(f"/api/library/{first['id']}/protect", json={"reason": "mine"})
+    refused = client.post(f"/api/library/{first['id']}/mark-deletion", json={})
+    assert refused.status_code == 409 and "protected" in refused.json["error"]
+    client.post(f"/api/library/{second['id']}/mark-deletion", json={})
+    client.post(f"/api/library/{second['id']}/protect")
+    assert client.get("/api/queue").json["data"]["total"] == 0
+    history = client.get(f"/api/activity/item/{second['id']}").json["data"]
+    assert [e["action"] for e in history][:2] == ["protected", "item_queued"]
+
+
+def test_bulk_queueing_reports_each_item(setup):
+    client, _, _ = setup
+    first, second = managed_movies(client, 2)
+    client.post(f"/api/library/{first['id']}/protect")
+    data = client.post(
+        "/api/library/bulk/mark-deletion", json={"ids": [first["id"], second["id"], 999999]}
+    ).json["data"]
+    assert data["success"] == [second["id"]]
+    assert {s["id"]: s["reason"] for s in data["skipped"]} == {
+        first["id"]: "protected",
+        999999: "gone",
+    }
+    assert client.post("/api/library/bulk/mark-deletion", json={"ids": []}).status_code == 400
+
+
+def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(setup):
+    client, _, emulators = setup
+    (movie,) = managed_movies(client, 1)
+    client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    dry = client.post("/api/queue/process", params={"dryRun": "true"}).json["data"]
+    assert dry["dryRun"] and dry["deleted"] == 1
+    assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is True
+    report = client.post("/api/queue/process").json["data"]
+    assert report["deleted"] == 1 and report["freedSpace"] == movie["size"]
+    assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is False
+    assert client.get("/api/queue").json["data"]["total"] == 0
+    log = client.get("/api/activity", params={"eventTypes": "deletion"}).json["data"]
+    assert log["total"] == 1 and log["items"][0]["targetId"] == movie["id"]
+    assert client.get("/api/stats").json["data"]["movieCount"] == len(LIBRARY.movies) - 1
+
+
+def test_removing_an_entry_cancels_it_once(setup):
+    client, _, _ = setup
+    (movie,) = managed_movies(client, 1)
+    client.post(f"/api/library/{movie['id']}/mark-deletion", json={})
+    (entry,) = client.get("/api/queue").json["data"]["items"]
+    assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 200
+    assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 409
+    assert client.request("DELETE", "/api/queue/424242").status_code == 404
+    assert client.request("DELETE", "/api/queue/abc").status_code == 400
+
+
+def test_a_protected_collection_shields_its_items_everywhere(setup):
+    client, _, _ = setup
+    collections = client.get("/api/collections").json["data"]
+    assert collections, "the sync job synced the collections"
+    target = max(collections, key=lambda c: c["itemCount"])
+    members = client.get(f"/api/collections/{target['id']}/items").json["data"]
+    assert len(members) == target["itemCount"] > 0
+    client.post(f"/api/library/{members[0]['id']}/mark-deletion", json={})
+    protected = client.request(
+        "PATCH", f"/api/collections/{target['id']}/protection", json={"isProtected": True}
+    )
+    assert protected.json["data"]["isProtected"] is True
+    assert client.get("/api/queue").json["data"]["total"] == 0
+    refused = client.post(f"/api/library/{members[0]['id']}/mark-deletion", json={})
+    assert refused.status_code == 409
+    assert (
+        client.post(
+            f"/api/collections/{target['id']}/queue", json={"deletionAction": "full_removal"}
+        ).status_code
+        == 409
+    )
+    events = client.get(f"/api/activity/item/{members[0]['id']}").json["data"]
+    assert any(e["action"] == "collection_protected" for e in events)
+
+
+def test_queueing_a_collection_queues_its_members(setup):
+    client, _, _ = setup
+    target = max(client.get("/api/collections").json["data"], key=lambda c: c["itemCount"])
+    missing = client.post(f"/api/collections/{target['id']}/queue", json={})
+    assert missing.status_code == 400
+    answer = client.post(
+        f"/api/collections/{target['id']}/queue", json={"deletionAction": "unmonitor_only"}
+    )
+    assert answer.status_code == 201 and answer.json["data"]["queued"] == target["itemCount"]
+
+
+def test_users_jobs_and_busy_jobs(setup):
+    client, app, _ = setup
+    users = client.get("/api/users").json["data"]
+    assert {u["username"] for u in users} >= {u.username for u in LIBRARY.users}
+    assert client.post("/api/users/sync").status_code == 202
+    jobs = {j["name"]: j for j in client.get("/api/jobs").json["data"]}
+    assert jobs["sync"]["lastRun"]["state"] == "ok" and jobs["sync"]["nextRun"]
+    assert jobs["users"]["lastRun"]["actor"] == "API user"
+    with db_session:
+        app.store.execute(
+            "INSERT INTO lease (name, holder, expires_at) VALUES ('library', 'x', ?)",
+            (app.clock() + 60,),
+        )
+    busy = client.post("/api/library/sync")
+    assert busy.status_code == 409 and "already running" in busy.json["error"]

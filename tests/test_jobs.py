@@ -1,0 +1,246 @@
+"""Background jobs: leases, schedules in the user's time zone, the worker command, scale-out
+with two workers, and processing killed at random points. SQLite + SqliteHuey and PostgreSQL +
+Redis."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pony.orm import db_session
+
+from prunerr.activity import USER
+from prunerr.app import Prunerr
+from prunerr.deletion import Limits, Processor
+from prunerr.emulation import Faults, generate
+from prunerr.jobs import JOBS, LEASE_TTL, Busy, Runs, create_huey
+from prunerr.plugins import PluginHost
+from prunerr.queue import Candidate, Queue, QueueOptions
+from prunerr.sdk import ServiceList
+from prunerr.sync import SyncService
+from prunerr.tasks import Tasks
+from tests.conftest import REQUIRE_SERVICES
+from tests.test_sync import emulated
+
+PRUNERR = str(Path(sys.executable).parent / "prunerr")
+REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+MOVIES = generate("S", seed=5, counts=(1_300, 2, 10, 50, 3))
+
+
+@pytest.fixture
+def queue_url(database_url):
+    """The queue beside each database backend: SQLite (None) with SQLite, Redis with
+    PostgreSQL (flushed before and after)."""
+    if database_url.startswith("sqlite"):
+        yield None
+        return
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis is not reachable: {exc}")
+        pytest.skip(f"Redis is not reachable: {exc}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+def bare_app(store, tmp_path, **env) -> Prunerr:
+    host = PluginHost.create()
+    rules = tmp_path / "rules.d"
+    rules.mkdir(exist_ok=True)
+    config = host.load_config(
+        {"PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules), **env}
+    )
+    return Prunerr(host, config, store=store, services=ServiceList())
+
+
+def test_runs_of_one_group_never_overlap_and_a_dead_holder_does_not_block(store, tmp_path):
+    now = [1_000_000.0]
+    runs = Runs(store, clock=lambda: now[0])
+    sync, evaluate = JOBS["sync"], JOBS["evaluate"]
+
+    def inner(progress):
+        with pytest.raises(Busy):
+            runs.run(evaluate, "scheduler", lambda p: None)
+        return "done"
+
+    assert runs.run(sync, "scheduler", inner)["result"] == "done"
+    assert runs.acquire("library", "a crashed worker")  # ...that never releases it
+    with pytest.raises(Busy):
+        runs.run(evaluate, "scheduler", lambda p: None)
+    now[0] += LEASE_TTL + 1
+    assert runs.run(evaluate, "scheduler", lambda p: 42)["result"] == 42
+
+
+def test_a_run_whose_heartbeat_stopped_is_shown_crashed(store, tmp_path):
+    app = bare_app(store, tmp_path)
+    now = [2_000_000.0]
+    runs = Runs(store, clock=lambda: now[0])
+    runs.start("sync", "scheduler")
+    (sync,) = [j for j in runs.status(app.config) if j["name"] == "sync"]
+    assert sync["state"] == "running"
+    now[0] += LEASE_TTL + 1
+    (sync,) = [j for j in runs.status(app.config) if j["name"] == "sync"]
+    assert sync["state"] == "idle" and sync["lastRun"]["state"] == "crashed"
+
+
+def test_schedules_fire_in_the_users_time_zone(store, tmp_path):
+    zone = ZoneInfo("America/New_York")
+    app = bare_app(store, tmp_path, TZ="America/New_York", PRUNERR_SYNC_SCHEDULE="0 3 * * *")
+    (app.rules_dir / "own.yaml").write_text(
+        "name: own\nmedia: movie\nschedule: '0 3 * * *'\nwhen: size > 1 TB\n", encoding="utf-8"
+    )
+    tasks = Tasks(app, create_huey(app.config, immediate=True))
+    at = [datetime(2026, 7, 1, 3, 0, 20, tzinfo=zone).timestamp()]
+    app.clock = lambda: at[0]
+    tasks.runs.clock = app.clock
+    started = tasks.tick.call_local()
+    assert "sync" in started and any(s.startswith("evaluate:") for s in started)
+    assert "process" not in started  # 04:00 by default
+    at[0] = datetime(2026, 7, 1, 3, 0, 20, tzinfo=ZoneInfo("UTC")).timestamp()
+    assert "sync" not in tasks.tick.call_local()  # 03:00 UTC is 23:00 in New York
+    with db_session:
+        jobs = {r[0] for r in store.execute("SELECT job FROM job_run WHERE state='ok'")}
+    assert {"sync", "evaluate"} <= jobs
+
+
+@contextmanager
+def synced(store, tmp_path, database_url, queue_url):
+    """(app, emulators, env for a subprocess) over a synced library of 1,300 movies."""
+    host = PluginHost.create()
+    with emulated(MOVIES) as (services_env, emulators):
+        env = {
+            **services_env,
+            "PRUNERR_DATA_DIR": str(tmp_path),
+            "PRUNERR_RULES_DIR": str(tmp_path / "rules.d"),
+            "PRUNERR_DATABASE_URL": database_url,
+            **({"PRUNERR_QUEUE_URL": queue_url} if queue_url else {}),
+            "PRUNERR_MAX_DELETIONS_PER_RUN": "5000",
+            "PRUNERR_MAX_GB_PER_RUN": "1000000",
+        }
+        (tmp_path / "rules.d").mkdir()
+        config = host.load_config(env)
+        services = host.services(config)
+        SyncService(store, services).run()
+        yield Prunerr(host, config, store=store, services=services), emulators, env
+
+
+def queue_movies(app, count: int) -> list[int]:
+    with db_session:
+        rows = app.store.execute(
+            "SELECT id, title, size FROM item WHERE type='movie' AND arr_id IS NOT NULL "
+            "AND size > 0 ORDER BY id LIMIT ?",
+            (count,),
+        )
+        assert len(rows) == count, "the library has enough managed movies"
+        result = Queue(app.store).enqueue(
+            [Candidate(*r) for r in rows], QueueOptions("unmonitor_and_delete", 0), USER
+        )
+    return result.queued
+
+
+def subprocess_env(env: dict) -> dict:
+    return {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def assert_each_deleted_once(app, radarr, entries: list[int]) -> None:
+    with db_session:
+        states = dict(app.store.execute("SELECT id, state FROM queue_entry"))
+        recorded = app.store.execute("SELECT entry FROM deletion")
+    assert {states[e] for e in entries} == {"deleted"}
+    assert sorted(r[0] for r in recorded) == sorted(entries)  # one record each
+    deletes = sum(n for (method, route), n in radarr.requests.items() if method == "DELETE")
+    assert deletes == len(entries)  # one file deletion each, never two
+
+
+def test_two_workers_share_a_thousand_deletions_each_done_once(
+    store, tmp_path, database_url, queue_url
+):
+    with synced(store, tmp_path, database_url, queue_url) as (app, emulators, env):
+        entries = queue_movies(app, int(os.environ.get("PRUNERR_TEST_SCALE", "1000")))
+        radarr = emulators["radarr"]
+        radarr.reset_counts()
+        logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+        workers = [
+            subprocess.Popen(
+                [PRUNERR, "worker", "--no-periodic"],
+                env=subprocess_env(env),
+                stdout=subprocess.DEVNULL,
+                stderr=log.open("w"),
+            )
+            for log in logs
+        ]
+        try:
+            started = time.monotonic()
+            Tasks(app, create_huey(app.config)).process(True, "test")
+
+            def finished() -> bool:
+                with db_session:
+                    return not app.store.execute(
+                        "SELECT 1 FROM queue_entry WHERE state IN ('queued', 'processing')"
+                    )
+
+            wait_for(finished, 240, "the queue to empty")
+            elapsed = time.monotonic() - started
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGINT)
+                worker.wait(timeout=30)
+        assert_each_deleted_once(app, radarr, entries)
+        for log in logs:  # both took a share
+            text = log.read_text()
+            assert "prunerr.process_batch" in text, text[-2000:]
+        print(f"1,000 deletions with two workers: {elapsed:.1f} s")
+
+
+def test_processing_killed_at_random_points_never_deletes_twice_nor_loses_a_record(
+    store, tmp_path, database_url, queue_url
+):
+    with synced(store, tmp_path, database_url, queue_url) as (app, emulators, env):
+        entries = queue_movies(app, 100)
+        radarr = emulators["radarr"]
+        radarr.faults = Faults(latency_ms=15)
+        radarr.reset_counts()
+        rnd = random.Random(7)
+        for _ in range(4):
+            process = subprocess.Popen(
+                [PRUNERR, "queue", "process", "--force"],
+                env=subprocess_env(env),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rnd.uniform(1.0, 3.0))
+            process.kill()  # SIGKILL: no cleanup of any kind
+            process.wait()
+        radarr.faults = Faults()
+        with db_session:
+            (left,) = app.store.execute(
+                "SELECT COUNT(*) FROM queue_entry WHERE state IN ('queued', 'processing')"
+            )[0]
+        assert left, "the kills interrupted the processing"
+        # what the dead processes left `processing` is resumed once their claims are stale
+        recovery = Processor(
+            app.store, app.services, app.evaluator, limits=Limits(max_items=10_000, claim_timeout=0)
+        )
+        recovery.process(force=True)
+        assert_each_deleted_once(app, radarr, entries)
