@@ -11,19 +11,10 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Until `prunerr demo` lands (issue #6): check and test the example rules, then sync a generated
-# library from the emulators into a fresh SQLite database and show what the rules would queue.
+# The whole loop on emulated services: a generated library, the example rules, the queue, deletions
+# at once (--grace 0) with the emulated Discord's messages printed, then the API until Ctrl-C.
 demo: $(BIN)/.installed
-	$(BIN)/prunerr rules check rules.d
-	$(BIN)/prunerr rules test rules.d
-	@set -e; dir=$$(mktemp -d); \
-	$(BIN)/prunerr emulate --size S --env-file $$dir/emulators.env > $$dir/emulate.log & \
-	pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
-	until [ -s $$dir/emulators.env ]; do sleep 0.2; done; \
-	set -a; . $$dir/emulators.env; set +a; export PRUNERR_DATA_DIR=$$dir; \
-	echo "emulated services: $$(cut -d= -f1 $$dir/emulators.env | tr '\n' ' ')"; \
-	$(BIN)/prunerr sync; \
-	$(BIN)/prunerr rules plan --explain 1
+	$(BIN)/prunerr demo --grace 0
 
 test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -71,6 +71,15 @@ def _count(value: object) -> int:
     return int(text)
 
 
+def _days(value: object) -> int:
+    from prunerr.rules.model import MAX_GRACE_DAYS
+
+    days = _count(value)
+    if days > MAX_GRACE_DAYS:
+        raise ValueError(f"expected at most {MAX_GRACE_DAYS} days")
+    return days
+
+
 def _share(value: object) -> float:
     try:
         share = float(_text(value).strip().rstrip("%")) / (100 if "%" in str(value) else 1)
@@ -105,6 +114,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "bool": _bool,
     "port": _port,
     "count": _count,
+    "days": _days,
     "share": _share,
     "cron": _cron,
     "action": _action,
@@ -178,7 +188,7 @@ CORE_SETTINGS = (
         "Grace period, in days, of items queued by hand when the request names none.",
         "PRUNERR_DEFAULT_GRACE_DAYS",
         7,
-        "count",
+        "days",
     ),
     Setting(
         "default_deletion_action",

@@ -21,6 +21,7 @@ from pony.orm import db_session
 from prunerr import activity
 from prunerr.activity import SCHEDULER, Actor
 from prunerr.database import Store
+from prunerr.dsl.units import format_size
 from prunerr.evaluation import Evaluator
 from prunerr.http import recorded_calls
 from prunerr.notify import Notifications
@@ -74,7 +75,7 @@ class ProcessReport:
             "skipped": len(self.skipped),
             "deferred": self.deferred,
             "freedSpace": self.freed,
-            "freedSpaceFormatted": f"{self.freed / 1e9:.2f} GB",
+            "freedSpaceFormatted": format_size(self.freed),
             "overseerrResets": self.requests_reset,
             "dryRun": self.dry_run,
             "results": {"deleted": self.deleted, "failed": self.failed, "skipped": self.skipped},
@@ -156,7 +157,7 @@ class Processor:
             ids, report.deferred = self.select(force=force)
         else:
             ids = list(entry_ids)
-        snapshot, ctx = self.evaluator.library.snapshot(), self.evaluator.context()
+        snapshot, ctx = self.evaluator.library.snapshot(fresh=True), self.evaluator.context()
         for entry_id in ids:
             with db_session:
                 entry = self.queue.entry(entry_id)
@@ -172,15 +173,14 @@ class Processor:
                 if not self.queue.claim(entry_id, attempt, now - self.limits.claim_timeout):
                     continue  # another worker has it
             if verdict.outcome != "ok":
-                self._skip(entry, verdict.outcome, verdict.reason, report, actor)
+                self._skip(entry, attempt, verdict.outcome, verdict.reason, report, actor)
                 continue
             self._act(entry, attempt, report, actor)
         if report.deleted:
-            self.evaluator.library.invalidate()
             self.notifications.send(
                 "deleted",
                 f"{len(report.deleted)} item(s) deleted",
-                f"{report.freed / 1e9:.1f} GB freed.",
+                f"{format_size(report.freed)} freed.",
                 tuple((d["title"], d["action"]) for d in report.deleted[:25]),
             )
         if report.failed:
@@ -217,7 +217,7 @@ class Processor:
             }
         )
 
-    def _skip(self, entry: Entry, outcome: str, reason: str, report, actor) -> None:
+    def _skip(self, entry: Entry, attempt: str, outcome: str, reason: str, report, actor) -> None:
         with db_session:
             if outcome == "postpone":
                 self.queue.transition(
@@ -226,10 +226,13 @@ class Processor:
                     actor,
                     reason,
                     expect=("processing",),
+                    attempt=attempt,
                     next_attempt_at=self.clock() + self.limits.postpone,
                 )
             else:
-                self.queue.transition(entry.id, outcome, actor, reason, expect=("processing",))
+                self.queue.transition(
+                    entry.id, outcome, actor, reason, expect=("processing",), attempt=attempt
+                )
         report.skipped.append(
             {
                 "id": entry.id,
@@ -300,6 +303,7 @@ class Processor:
                     actor,
                     error,
                     expect=("processing",),
+                    attempt=attempt,
                     attempts=entry.attempts + 1,
                 )
             report.failed.append({"id": entry.id, "title": entry.title, "error": error})
@@ -315,11 +319,13 @@ class Processor:
                         self.queue.record_step(entry.id, attempt, name)
                     done.append(name)
             except ServiceError as exc:
-                self._failed(entry, done, [n for n, _ in steps], str(exc), calls, report, actor)
+                self._failed(
+                    entry, attempt, done, [n for n, _ in steps], str(exc), calls, report, actor
+                )
                 return
-        self._deleted(entry, item, done, calls, report, actor)
+        self._deleted(entry, attempt, item, done, calls, report, actor)
 
-    def _failed(self, entry, done, planned, error, calls, report, actor) -> None:
+    def _failed(self, entry, attempt, done, planned, error, calls, report, actor) -> None:
         attempts = entry.attempts + 1
         partial = bool(done)
         missing = [step for step in planned if step not in done]
@@ -328,7 +334,13 @@ class Processor:
         with db_session:
             if attempts >= self.limits.max_attempts:
                 self.queue.transition(
-                    entry.id, "failed", actor, reason, expect=("processing",), attempts=attempts
+                    entry.id,
+                    "failed",
+                    actor,
+                    reason,
+                    expect=("processing",),
+                    attempt=attempt,
+                    attempts=attempts,
                 )
             else:
                 retry = self.clock() + self.limits.retry_after * 2 ** (attempts - 1)
@@ -338,6 +350,7 @@ class Processor:
                     actor,
                     reason,
                     expect=("processing",),
+                    attempt=attempt,
                     attempts=attempts,
                     next_attempt_at=retry,
                 )
@@ -364,12 +377,17 @@ class Processor:
             }
         )
 
-    def _deleted(self, entry, item: ItemRow, done, calls, report, actor) -> None:
+    def _deleted(self, entry, attempt, item: ItemRow, done, calls, report, actor) -> None:
         now = self.clock()
         freed = entry.size if FREES_SPACE & set(done) else 0
         with db_session:
             if not self.queue.transition(
-                entry.id, "deleted", actor, f"{entry.action} done", expect=("processing",)
+                entry.id,
+                "deleted",
+                actor,
+                f"{entry.action} done",
+                expect=("processing",),
+                attempt=attempt,
             ):
                 return
             rule = self.store.execute(

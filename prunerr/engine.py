@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -328,15 +328,30 @@ class RulePlan:
         }
 
 
-def protected_ids(rules: list[Rule], items: list[LibraryItem], ctx: EvalContext) -> set[int]:
+def by_type(items: list[LibraryItem]) -> dict[str, list[LibraryItem]]:
+    """Items grouped by media type (a rule only ever considers one), in their order."""
+    groups: dict[str, list[LibraryItem]] = defaultdict(list)
+    for item in items:
+        groups[item.fields["type"]].append(item)
+    return groups
+
+
+def protected_ids(
+    rules: list[Rule],
+    items: list[LibraryItem],
+    ctx: EvalContext,
+    grouped: Mapping[str, list[LibraryItem]] | None = None,
+) -> set[int]:
     """Items shielded from deletion: protected by a user, or not known *not* to match an enabled
-    protect rule (an unknown protect decision protects: unknown data never deletes)."""
+    protect rule (an unknown protect decision protects: unknown data never deletes). `grouped`
+    is `by_type(items)` when the caller has it already."""
     shielded = {item.id for item in items if item.fields.get("protected") is True}
+    of_type = grouped if grouped is not None else by_type(items)
     for rule in rules:
         if rule.kind != "protect" or not rule.enabled:
             continue
         evaluate = rule.program.bind(ctx)
-        for item in items:
+        for item in of_type.get(rule.media, ()):
             if rule.in_scope(item.fields) is not False and evaluate(item.fields) is not False:
                 shielded.add(item.id)
     return shielded
@@ -349,16 +364,18 @@ def plan(
     *,
     all_rules: list[Rule] | None = None,
     explain: int = 0,
+    grouped: Mapping[str, list[LibraryItem]] | None = None,
 ) -> list[RulePlan]:
     """What each rule would do now, changing nothing. Protect rules are taken from `all_rules`
     (default: `rules`), so planning one delete rule still honours every protection."""
-    shielded = protected_ids(all_rules if all_rules is not None else rules, items, ctx)
+    of_type = grouped if grouped is not None else by_type(items)
+    shielded = protected_ids(all_rules if all_rules is not None else rules, items, ctx, of_type)
     plans = []
     for rule in sorted(rules, key=lambda r: (-r.priority, r.id)):
         result = RulePlan(rule)
         evaluate = rule.program.bind(ctx)
         queued = result.to_queue
-        for item in items:
+        for item in of_type.get(rule.media, ()):
             scope = rule.in_scope(item.fields)
             if scope is False:
                 continue

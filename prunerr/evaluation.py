@@ -20,6 +20,7 @@ from prunerr import activity
 from prunerr.activity import SCHEDULER, Actor
 from prunerr.database import Store
 from prunerr.dsl import UNKNOWN, EvalContext
+from prunerr.dsl.units import format_size
 from prunerr.engine import plan, protected_ids
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
@@ -128,9 +129,15 @@ class Evaluator:
             )
         ]
         every_rule = [b.rule for b in contents.rules.values()]
-        snapshot, ctx = self.library.snapshot(), self.context()
+        snapshot, ctx = self.library.snapshot(fresh=True), self.context()
         by_rule = {b.rule.id: b for b in chosen}
-        plans = plan([b.rule for b in chosen], snapshot.items, ctx, all_rules=every_rule)
+        plans = plan(
+            [b.rule for b in chosen],
+            snapshot.items,
+            ctx,
+            all_rules=every_rule,
+            grouped=snapshot.grouped(),
+        )
         runs = []
         for rule_plan in plans:
             book_rule = by_rule[rule_plan.rule.id]
@@ -224,8 +231,8 @@ class Evaluator:
         self.notifications.send(
             "queued",
             f"{total} item{'s' if total != 1 else ''} queued for deletion",
-            f"{size / 1e9:.1f} GB in all; each can be removed from the queue before its time.",
-            tuple((r.name, f"{r.queued} item(s), {r.queued_bytes / 1e9:.1f} GB") for r in queued),
+            f"{format_size(size)} in all; each can be removed from the queue before its time.",
+            tuple((r.name, f"{r.queued} item(s), {format_size(r.queued_bytes)}") for r in queued),
         )
 
     def queue_by_hand(
@@ -233,7 +240,7 @@ class Evaluator:
     ) -> EnqueueResult:
         """Queue items a user picked, unless something protects them: the same protections
         as rule runs (the item, its collections, every enabled protect rule)."""
-        snapshot, ctx = self.library.snapshot(), self.context()
+        snapshot, ctx = self.library.snapshot(fresh=True), self.context()
         known = [snapshot.by_id[i] for i in item_ids if i in snapshot.by_id]
         shielded = protected_ids(self.book.rules(), known, ctx)
         with db_session:

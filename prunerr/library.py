@@ -5,14 +5,17 @@ over a large library answer in milliseconds."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from pony.orm import db_session
 
+from prunerr import activity
+from prunerr.activity import USER, Actor
 from prunerr.database import Store
 from prunerr.dsl import Catalog
-from prunerr.engine import Availability, LibraryItem, availability, load_items
+from prunerr.engine import Availability, LibraryItem, availability, by_type, load_items
 from prunerr.sdk import ServiceList
 from prunerr.sync import choose_watch_service
 
@@ -36,7 +39,14 @@ class Snapshot:
     identity: dict[int, Identity]
     available: Availability
     version: tuple
+    deletions_seen: int = 0  # the last deletion whose item is already left out
     derived: dict = field(default_factory=dict)  # sorted views and stats, computed once
+
+    def grouped(self) -> dict[str, list[LibraryItem]]:
+        """The items by media type (what rule planning iterates)."""
+        if "by_type" not in self.derived:
+            self.derived["by_type"] = by_type(self.items)
+        return self.derived["by_type"]
 
     def sorted_view(self, types: tuple[str, ...], sort_by: str) -> list[LibraryItem]:
         """The items of these types in ascending `sort_by` order (ties by id)."""
@@ -61,26 +71,45 @@ class LibraryIndex:
         self.catalog = catalog
         watch = choose_watch_service(services, watch_source)
         self.watch_name = watch.name if watch else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._loading = threading.Lock()  # one load at a time
         self._snapshot: Snapshot | None = None
+        self._reloading: threading.Thread | None = None
         self._generation = 0
 
     def invalidate(self) -> None:
+        """Something changed: the next `snapshot()` call starts a reload."""
         with self._lock:
             self._generation += 1
 
-    def set_protection(self, item_id: int, protected: bool, reason: str | None) -> bool:
-        """Protect or unprotect a live item (user state: no sync ever changes it)."""
+    def set_protection(
+        self, item_id: int, protected: bool, reason: str | None, actor: Actor = USER
+    ) -> bool:
+        """Protect or unprotect a live item (user state: no sync ever changes it), recorded."""
         with db_session:
-            if not self.store.execute(
-                "SELECT 1 FROM item WHERE id=? AND tombstoned_at IS NULL", (item_id,)
-            ):
+            rows = self.store.execute(
+                "SELECT title FROM item WHERE id=? AND tombstoned_at IS NULL", (item_id,)
+            )
+            if not rows:
                 return False
             self.store.execute(
                 "UPDATE item SET protected=?, protection_reason=? WHERE id=?",
                 (protected, reason, item_id),
             )
-        self.invalidate()
+            activity.record(
+                self.store,
+                time.time(),
+                "protection",
+                "protected" if protected else "unprotected",
+                actor,
+                ("item", item_id, rows[0][0]),
+                reason=reason,
+            )
+        with self._lock:  # the snapshot follows at once, without a reload
+            snapshot = self._snapshot
+            if snapshot is not None and item_id in snapshot.by_id:
+                snapshot.by_id[item_id].fields["protected"] = protected
+                snapshot.derived.clear()
         return True
 
     def _version(self) -> tuple:
@@ -88,11 +117,57 @@ class LibraryIndex:
             (last_run,) = self.store.execute("SELECT MAX(id) FROM sync_run")[0]
         return (last_run, self._generation)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, fresh: bool = False) -> Snapshot:
+        """The current snapshot, without the items deleted since it was loaded. When the
+        data changed (a sync ran, or `invalidate` was called), `fresh` waits for a reload;
+        otherwise the old snapshot is answered while a background thread loads the new one,
+        so a reload of a large library never stalls the API. Only the first load always
+        waits."""
         version = self._version()
+        current = self._snapshot
+        if current is not None:
+            self._forget_deleted(current)
+        if current is not None and current.version == version:
+            return current
+        if current is None or fresh:
+            return self.refresh(version)
         with self._lock:
+            if self._reloading is None:
+                self._reloading = threading.Thread(
+                    target=self.refresh, args=(version,), name="library-reload", daemon=True
+                )
+                self._reloading.start()
+        return current
+
+    def _forget_deleted(self, snapshot: Snapshot) -> None:
+        """Drop the items whose files a deletion removed (in any process) since the last look:
+        a cheap catch-up instead of a reload."""
+        with db_session:
+            rows = self.store.execute(
+                "SELECT id, item FROM deletion WHERE id > ? AND freed > 0",
+                (snapshot.deletions_seen,),
+            )
+        if not rows:
+            return
+        gone = {item for _, item in rows}
+        with self._lock:
+            snapshot.items[:] = [i for i in snapshot.items if i.id not in gone]
+            for item_id in gone:
+                snapshot.by_id.pop(item_id, None)
+                snapshot.identity.pop(item_id, None)
+            snapshot.derived.clear()
+            snapshot.deletions_seen = max(snapshot.deletions_seen, max(r[0] for r in rows))
+
+    def refresh(self, version: tuple | None = None) -> Snapshot:
+        """Load a new snapshot now and answer it (one load at a time)."""
+        with self._loading:
+            version = version or self._version()
             if self._snapshot is not None and self._snapshot.version == version:
                 return self._snapshot
+            with db_session:
+                (deletions_seen,) = self.store.execute("SELECT COALESCE(MAX(id), 0) FROM deletion")[
+                    0
+                ]
             available = availability(self.store, self.services, self.watch_name)
             items = load_items(self.store, available, self.watch_name, self.catalog)
             with db_session:
@@ -101,8 +176,13 @@ class LibraryIndex:
                     "FROM item WHERE tombstoned_at IS NULL"
                 )
             identity = {row[0]: Identity(*row[1:]) for row in rows}
-            self._snapshot = Snapshot(items, {i.id: i for i in items}, identity, available, version)
-            return self._snapshot
+            snapshot = Snapshot(
+                items, {i.id: i for i in items}, identity, available, version, deletions_seen
+            )
+            with self._lock:
+                self._snapshot = snapshot
+                self._reloading = None
+            return snapshot
 
 
 def stats(snapshot: Snapshot) -> dict[str, object]:
@@ -153,7 +233,7 @@ SORT_KEYS: dict[str, Callable[[LibraryItem], object]] = {
     "lastWatched": lambda i: i.fields.get("last_watched") or 0.0,
     "playCount": lambda i: i.fields.get("play_count") or 0,
 }
-STATUSES = ("monitored", "protected", "watched", "unwatched")
+STATUSES = ("monitored", "queued", "protected", "watched", "unwatched")
 TYPES = {
     "movie": ("movie",),
     "show": ("show",),
@@ -164,8 +244,11 @@ TYPES = {
 }
 
 
-def status_of(item: LibraryItem) -> str:
-    return "protected" if item.fields.get("protected") else "monitored"
+def status_of(item: LibraryItem, queued: Collection[int] = frozenset()) -> str:
+    """protected, queued (a live deletion-queue entry) or monitored."""
+    if item.fields.get("protected"):
+        return "protected"
+    return "queued" if item.id in queued else "monitored"
 
 
 def list_items(
@@ -178,6 +261,7 @@ def list_items(
     descending: bool = False,
     page: int = 1,
     limit: int = 50,
+    queued: Collection[int] = frozenset(),
 ) -> Page:
     """Filter, sort and page the snapshot (the arguments are validated by the caller)."""
     view = snapshot.sorted_view(TYPES[media], sort_by)
@@ -194,7 +278,7 @@ def list_items(
             continue
         if status == "unwatched" and plays != 0:
             continue
-        if status in ("monitored", "protected") and status_of(item) != status:
+        if status in ("monitored", "queued", "protected") and status_of(item, queued) != status:
             continue
         selected.append(item)
     total = len(selected)
@@ -208,6 +292,13 @@ def accounts(store: Store) -> list[dict[str, object]]:
         "SELECT id, source, external_id, username, email FROM account ORDER BY username, source"
     )
     return [
-        {"id": r[0], "source": r[1], "externalId": r[2], "username": r[3], "email": r[4]}
+        {
+            "id": r[0],
+            "source": r[1],
+            "externalId": r[2],
+            "plexUserId": r[2],  # the original's name for it
+            "username": r[3],
+            "email": r[4],
+        }
         for r in rows
     ]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from prunerr import activity
 from prunerr.activity import Actor
 from prunerr.database import Store
-from prunerr.rules.model import DELETION_ACTIONS
+from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 
 DAY = 86400.0
 SCHEDULER_WORKER = Actor("scheduler", "Queue processing")
@@ -194,6 +194,8 @@ class Queue:
         by any entry, so a title still listed after its deletion is not queued again and again."""
         if options.action not in DELETION_ACTIONS:
             raise ValueError(f"unknown deletion action {options.action!r}")
+        if not 0 <= options.grace_days <= MAX_GRACE_DAYS:
+            raise ValueError(f"a grace period of {options.grace_days} days is out of range")
         now = self.clock()
         result = EnqueueResult()
         live = self.live_items()
@@ -255,10 +257,12 @@ class Queue:
         reason: str,
         *,
         expect: Collection[str] | None = None,
+        attempt: str | None = None,
         **columns: object,
     ) -> bool:
         """Move an entry to `to` if it is still in one of the `expect` states (default: every
-        state `to` may follow); False when another actor got there first."""
+        state `to` may follow) and, given `attempt`, still held by that attempt; False when
+        another actor got there first."""
         sources = tuple(expect or (s for s, targets in TRANSITIONS.items() if to in targets))
         if any(to not in TRANSITIONS.get(s, ()) for s in sources):
             raise ValueError(f"no transition from {sources} to {to!r}")
@@ -267,10 +271,11 @@ class Queue:
             columns.setdefault("finished_at", now)
         assignments = "".join(f", {name}=?" for name in columns)
         marks = ", ".join("?" for _ in sources)
+        held = " AND attempt_id=?" if attempt is not None else ""
         changed = self.store.update(
             f"UPDATE queue_entry SET state=?, reason=?{assignments} "
-            f"WHERE id=? AND state IN ({marks})",
-            (to, reason, *columns.values(), entry_id, *sources),
+            f"WHERE id=? AND state IN ({marks}){held}",
+            (to, reason, *columns.values(), entry_id, *sources, *([attempt] if attempt else [])),
         )
         if changed:
             entry = self.entry(entry_id)

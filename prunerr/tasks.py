@@ -72,7 +72,7 @@ class Tasks:
             progress("collections")
             with db_session:
                 found = collections.sync(app.store, app.clock())
-            app.library.invalidate()
+            app.library.refresh()  # in the job's thread: the API keeps answering
             if not report.ok:
                 failed = [r for r in report.results if not r.ok]
                 app.notifications.send(

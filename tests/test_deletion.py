@@ -44,7 +44,7 @@ def write_rule(
 
 
 @contextmanager
-def world(store, tmp_path, **settings):
+def world(store, tmp_path, extra_env=None, **settings):
     """A Prunerr synced from the emulators, with an empty rules directory of its own."""
     rules_dir = tmp_path / "rules.d"
     rules_dir.mkdir()
@@ -53,6 +53,7 @@ def world(store, tmp_path, **settings):
         config = host.load_config(
             {
                 **env,
+                **(extra_env or {}),
                 "PRUNERR_DATA_DIR": str(tmp_path),
                 "PRUNERR_RULES_DIR": str(rules_dir),
                 **{f"PRUNERR_{k.upper()}": str(v) for k, v in settings.items()},
@@ -60,7 +61,8 @@ def world(store, tmp_path, **settings):
         )
         services = host.services(config)
         for service in services.services:
-            service.http.retries = 0
+            if hasattr(service, "http"):
+                service.http.retries = 0
         SyncService(store, services).run()
         yield Prunerr(host, config, store=store, services=services), emulators
 
@@ -393,3 +395,86 @@ def test_every_transition_is_in_the_activity_log(store, tmp_path):
                 )
             ]
         assert actions == ["item_queued", "processing", "deleted", "deleted"]
+
+
+def test_faults_during_processing_never_delete_wrongly_nor_lose_a_record(store, tmp_path):
+    """5xx, timeouts, 429 and malformed bodies from Radarr while 20 movies are processed."""
+    with world(store, tmp_path, max_attempts=100) as (app, emu):
+        rows = movies(app, 20)
+        queue_by_hand(app, rows)
+        radarr = emu["radarr"]
+        before = {i: dict(m) for i, m in radarr.movies.items()}
+        for service in app.services.with_role("library_manager"):
+            service.http.retries, service.http.backoff = 3, 0.01
+        radarr.faults = Faults(
+            error_rate=0.2,
+            timeout_rate=0.05,
+            timeout_s=0.2,
+            rate_limit_rate=0.1,
+            retry_after_s=0,
+            malformed_rate=0.1,
+            seed=3,
+        )
+        retried = 0
+        for _ in range(30):
+            report = app.processor.process(force=True)
+            retried += len(report.failed)
+            with db_session:
+                app.store.execute("UPDATE queue_entry SET next_attempt_at=NULL")
+                if not Queue(app.store).entries():
+                    break
+        assert retried, "the faults made some attempts fail"
+        radarr.faults = Faults()
+        assert set(entry_states(app).values()) == {"deleted"}
+        with db_session:
+            recorded = sorted(r[0] for r in app.store.execute("SELECT item FROM deletion"))
+        assert recorded == sorted(r[0] for r in rows)
+        queued_arr = {r[1] for r in rows}
+        for arr_id, movie in radarr.movies.items():
+            if arr_id in queued_arr:
+                assert movie["hasFile"] is False and movie["monitored"] is False
+            else:  # nothing else was touched
+                assert movie["hasFile"] == before[arr_id]["hasFile"]
+                assert movie["monitored"] == before[arr_id]["monitored"]
+
+
+def test_protect_rules_shield_in_rule_runs_manual_queueing_and_processing(store, tmp_path):
+    with world(store, tmp_path) as (app, emu):
+        kept, other = movies(app, 2)
+        write_rule(app.rules_dir, "two", f"title in {json.dumps([kept[2], other[2]])}")
+        app.book.reload()
+        # queued before the protect rule exists...
+        queue_by_hand(app, [kept])
+        (app.rules_dir / "keep.yaml").write_text(
+            f"name: keep\nkind: protect\nmedia: movie\nwhen: title == {json.dumps(kept[2])}\n",
+            encoding="utf-8",
+        )
+        app.book.reload()
+        # ...processing cancels it as protected
+        report = app.processor.process(force=True)
+        assert [s["outcome"] for s in report.skipped] == ["protected"]
+        assert emu["radarr"].movies[kept[1]]["hasFile"] is True
+        # a rule run counts it protected and queues only the other
+        (run,) = app.evaluator.run(confirm=True)
+        assert (run.queued, run.protected) == (1, 1)
+        # queueing it by hand is refused
+        result = app.evaluator.queue_by_hand([kept[0]], QueueOptions("full_removal", 0), USER)
+        assert result.skipped == {kept[0]: "protected"}
+
+
+def test_queueing_and_deletions_are_announced_on_discord(store, tmp_path):
+    spec = PluginHost.create().emulators().specs["discord"]
+    discord = spec.factory(LIBRARY, "discord-token", Faults())
+    url = discord.start()
+    try:
+        with world(store, tmp_path, extra_env=spec.env(url, "discord-token")) as (app, _):
+            (movie,) = movies(app, 1)
+            write_rule(app.rules_dir, "one", f"title == {json.dumps(movie[2])}")
+            app.book.reload()
+            app.evaluator.run()
+            app.processor.process()
+    finally:
+        discord.stop()
+    titles = [embed["title"] for message in discord.received for embed in message["embeds"]]
+    assert any("queued for deletion" in t for t in titles)
+    assert any("deleted" in t for t in titles)

@@ -69,6 +69,7 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/users", queue.Users(api))
     app.add_route("/api/users/sync", queue.StartJob(api, "users"))
     app.add_route("/api/jobs", queue.Jobs(api))
+    app.add_route("/api/jobs/{name}", queue.StartJob(api))
     app.add_route("/api/collections", collections.CollectionList(api))
     app.add_route("/api/collections/sync", queue.StartJob(api, "collections"))
     app.add_route("/api/collections/{collection_id}", collections.CollectionEntry(api))

@@ -84,7 +84,7 @@ class CollectionProtection:
         body = params.body(req)
         if not isinstance(body.get("isProtected"), bool):
             raise invalid("isProtected", "expected true or false")
-        reason = body.get("reason")
+        reason = params.nul_free(body.get("reason"), "reason")
         if reason is not None and not isinstance(reason, str):
             raise invalid("reason", "expected a string")
         number = params.path_id(collection_id)

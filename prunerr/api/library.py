@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import falcon
@@ -11,6 +12,7 @@ from prunerr import library
 from prunerr.activity import USER
 from prunerr.dsl import Catalog, EvalContext
 from prunerr.engine import LibraryItem
+from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
 
 from . import params
@@ -28,7 +30,12 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def summary_json(item: LibraryItem, snapshot: library.Snapshot, catalog: Catalog) -> dict:
+def summary_json(
+    item: LibraryItem,
+    snapshot: library.Snapshot,
+    catalog: Catalog,
+    queued: Collection[int] = frozenset(),
+) -> dict:
     """An item as the original's library listing shows it; unknown values are null, and the
     fields whose source is unavailable are listed in `unknownFields`."""
     f, ident = item.fields, snapshot.identity.get(item.id)
@@ -43,7 +50,7 @@ def summary_json(item: LibraryItem, snapshot: library.Snapshot, catalog: Catalog
         "watched": None if plays is None else plays > 0,
         "lastWatched": iso(f.get("last_watched")),
         "addedAt": iso(f.get("added")),
-        "status": library.status_of(item),
+        "status": library.status_of(item, queued),
         "isProtected": bool(f.get("protected")),
         "plexId": ident.server_key if ident else None,
         "radarrId": None if managed_by_sonarr or not ident else ident.arr_id,
@@ -80,20 +87,25 @@ class LibraryList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         snapshot = self.api.library.snapshot()
+        with db_session:
+            queued = Queue(self.api.store).live_items()
         page = library.list_items(
             snapshot,
             media=params.choice(req, "type", tuple(library.TYPES), "all"),
             status=params.choice(req, "status", library.STATUSES),
-            search=req.get_param("search"),
+            search=params.text(req, "search"),
             sort_by=params.choice(req, "sortBy", tuple(library.SORT_KEYS), "title"),
             descending=params.choice(req, "sortOrder", ("asc", "desc"), "asc") == "desc",
             page=params.integer(req, "page", 1),
             limit=params.integer(req, "limit", 50, maximum=500),
+            queued=queued,
         )
         ok(
             resp,
             {
-                "items": [summary_json(i, snapshot, self.api.library.catalog) for i in page.items],
+                "items": [
+                    summary_json(i, snapshot, self.api.library.catalog, queued) for i in page.items
+                ],
                 "total": page.total,
                 "page": page.page,
                 "totalPages": page.total_pages,
@@ -129,7 +141,9 @@ class LibraryEntry:
                     "explanation": rule.program.explain(item.fields, ctx).as_dict(),
                 }
             )
-        data = summary_json(item, snapshot, self.api.library.catalog)
+        with db_session:
+            queued = Queue(self.api.store).live_items()
+        data = summary_json(item, snapshot, self.api.library.catalog, queued)
         data["fields"] = {camel(k): _value(v) for k, v in item.fields.items()}
         data["rules"] = rules
         ok(resp, data)
@@ -151,8 +165,7 @@ class Protection:
         return {"id": number, "isProtected": protected, "reason": reason}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        body = req.get_media(default_when_empty={}) or {}
-        reason = body.get("reason") if isinstance(body, dict) else None
+        reason = params.nul_free(params.body(req).get("reason"), "reason")
         if reason is not None and not isinstance(reason, str):
             raise invalid("reason", "expected a string")
         ok(

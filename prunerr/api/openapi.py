@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from prunerr import __version__
 from prunerr.dsl.types import MEDIA_TYPE
-from prunerr.rules.model import DELETION_ACTIONS, KINDS
+from prunerr.jobs import JOBS
+from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
+from prunerr.rules.schema import rule_schema
+
+from .params import MAX_ID, MAX_PAGE
 
 
 def _envelope(data: dict) -> dict:
@@ -65,6 +69,16 @@ def _nullable(kind: str) -> dict:
     return {"type": [kind, "null"]}
 
 
+# text a client sends: PostgreSQL cannot store a NUL character, so the API refuses it (400)
+_NO_NUL = "^[^\\u0000]*$"
+_TEXT = {"type": "string", "pattern": _NO_NUL}
+_REASON = {
+    "type": ["string", "null"],
+    "pattern": _NO_NUL,
+    "description": "null or left out: a default reason",
+}
+
+
 LIBRARY_ITEM = {
     "type": "object",
     "required": ["id", "title", "type", "status", "isProtected", "unknownFields"],
@@ -77,7 +91,7 @@ LIBRARY_ITEM = {
         "watched": _nullable("boolean"),
         "lastWatched": {"type": ["string", "null"], "format": "date-time"},
         "addedAt": {"type": ["string", "null"], "format": "date-time"},
-        "status": {"enum": ["monitored", "protected"]},
+        "status": {"enum": ["monitored", "queued", "protected"]},
         "isProtected": {"type": "boolean"},
         "plexId": _nullable("string"),
         "radarrId": _nullable("integer"),
@@ -193,10 +207,14 @@ def _query(name: str, schema: dict, description: str) -> dict:
         "required": False,
         "schema": schema,
         "description": description,
+        # `?name=` means the parameter is not given: its default applies (prunerr/api/params.py)
+        "allowEmptyValue": True,
     }
 
 
-ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+# a path id: digits, within the databases' 64-bit keys (anything else is a 400)
+ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+ID = {"name": "item_id", "in": "path", "required": True, "schema": ID_SCHEMA}
 
 
 def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | None = None):
@@ -219,19 +237,20 @@ def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | 
 
 _MEDIA = {"enum": list(MEDIA_TYPE.values)}
 _COUNT = {"type": "integer", "minimum": 0}
+_GRACE = {"type": "number", "minimum": 0, "maximum": MAX_GRACE_DAYS}
 _RULE_FIELDS = {
-    "name": {"type": "string", "minLength": 1},
-    "description": {"type": "string"},
+    "name": {**_TEXT, "minLength": 1},
+    "description": _TEXT,
     "mediaType": _MEDIA,
-    "libraries": {"type": "array", "items": {"type": "string"}, "description": "all when empty"},
-    "when": {"type": "string", "description": "The condition, in the Prunerr rule language"},
+    "libraries": {"type": "array", "items": _TEXT, "description": "all when empty"},
+    "when": {**_TEXT, "description": "The condition, in the Prunerr rule language"},
     "kind": {"enum": list(KINDS)},
     "deletionAction": {"enum": list(DELETION_ACTIONS)},
-    "gracePeriodDays": {"type": "number", "minimum": 0},
+    "gracePeriodDays": _GRACE,
     "resetOverseerr": {"type": "boolean"},
     "importExclusion": {"type": "boolean"},
     "priority": {"type": "integer", "minimum": 0, "maximum": 100},
-    "schedule": {"type": ["string", "null"], "description": "cron expression"},
+    "schedule": {"type": ["string", "null"], "pattern": _NO_NUL, "description": "cron expression"},
     "enabled": {"type": "boolean"},
 }
 RULE = {
@@ -421,6 +440,8 @@ RULES_RELOAD = {
 RULE_SCHEMAS = {
     "Rule": RULE,
     "RuleInput": RULE_INPUT,
+    # what GET /api/rules/{id}/export hands out, as YAML: a rules.d file
+    "RuleFile": {k: v for k, v in rule_schema().items() if k not in ("$schema", "$id")},
     "Diagnostic": DIAGNOSTIC,
     "RulePreview": PREVIEW,
     "RuleSuggestions": SUGGESTIONS,
@@ -431,7 +452,7 @@ RULE_SCHEMAS = {
 
 def _rules_paths() -> dict:
     rule = {"$ref": "#/components/schemas/Rule"}
-    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": ID_SCHEMA}
     body = {
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleInput"}}},
@@ -448,7 +469,7 @@ def _rules_paths() -> dict:
     export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
     export["responses"]["200"] = {
         "description": "The rule file (`prunerr rules check` accepts it)",
-        "content": {"application/yaml": {"schema": {"type": "string"}}},
+        "content": {"application/yaml": {"schema": {"$ref": "#/components/schemas/RuleFile"}}},
     }
     return {
         "/api/rules": {
@@ -673,6 +694,7 @@ USER = {
         "id": {"type": "integer"},
         "source": {"type": "string"},
         "externalId": {"type": "string"},
+        "plexUserId": {"type": "string", "description": "externalId, as the original names it"},
         "username": {"type": "string"},
         "email": _nullable("string"),
     },
@@ -755,7 +777,7 @@ def _queue_paths() -> dict:
     no_jobs = {"503": _error("No job consumer in this process")}
     mark_body = _json_body(
         {
-            "gracePeriodDays": {"type": "number", "minimum": 0},
+            "gracePeriodDays": _GRACE,
             "deletionAction": {"enum": list(DELETION_ACTIONS)},
             "resetOverseerr": {"type": "boolean"},
             "importExclusion": {"type": "boolean"},
@@ -772,17 +794,19 @@ def _queue_paths() -> dict:
         "name": "collection_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "integer"},
+        "schema": ID_SCHEMA,
     }
-    entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": ID_SCHEMA}
     page_params = [
         _query("page", {"type": "integer", "minimum": 1}, "1-based page"),
     ]
 
-    def start(summary: str) -> dict:
+    def start(summary: str, extra: dict | None = None) -> dict:
         return {
             "post": _status(
-                _operation(summary, _ref("JobStarted"), extra={**conflict, **no_jobs}),
+                _operation(
+                    summary, _ref("JobStarted"), extra={**conflict, **no_jobs, **(extra or {})}
+                ),
                 "202",
                 "Started",
             )
@@ -856,12 +880,14 @@ def _queue_paths() -> dict:
             "get": {
                 **_operation("The activity log, newest first", _ref("ActivityPage"), extra=bad),
                 "parameters": [
-                    *page_params,
+                    _query(
+                        "page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "1-based"
+                    ),
                     _query(
                         "limit", {"type": "integer", "minimum": 1, "maximum": 100}, "default 20"
                     ),
-                    _query("eventTypes", {"type": "string"}, "comma-separated event types"),
-                    _query("search", {"type": "string"}, "in target titles and actor names"),
+                    _query("eventTypes", _TEXT, "comma-separated event types"),
+                    _query("search", _TEXT, "in target titles and actor names"),
                 ],
             }
         },
@@ -898,7 +924,7 @@ def _queue_paths() -> dict:
                 ),
                 "parameters": [collection_id],
                 "requestBody": _json_body(
-                    {"isProtected": {"type": "boolean"}, "reason": {"type": "string"}},
+                    {"isProtected": {"type": "boolean"}, "reason": _REASON},
                     ("isProtected",),
                 ),
             }
@@ -933,6 +959,17 @@ def _queue_paths() -> dict:
             "get": _operation(
                 "Every background job: last run, state, next scheduled run", _list("Job")
             )
+        },
+        "/api/jobs/{name}": {
+            "post": {
+                **start(
+                    "Start a job now (sync, users, collections, evaluate, process, ...)",
+                    {"404": _error("No such job")},
+                )["post"],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"enum": list(JOBS)}}
+                ],
+            }
         },
     }
 
@@ -1002,10 +1039,10 @@ def document() -> dict:
                         ),
                         _query(
                             "status",
-                            {"enum": ["monitored", "protected", "watched", "unwatched"]},
+                            {"enum": ["monitored", "queued", "protected", "watched", "unwatched"]},
                             "filter by status",
                         ),
-                        _query("search", {"type": "string"}, "title contains (case-insensitive)"),
+                        _query("search", _TEXT, "title contains (case-insensitive)"),
                         _query(
                             "sortBy",
                             {
@@ -1048,7 +1085,7 @@ def document() -> dict:
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {"reason": {"type": "string"}},
+                                    "properties": {"reason": _REASON},
                                 }
                             }
                         },

@@ -8,10 +8,10 @@ from pony.orm import db_session
 
 from prunerr import activity, collections
 from prunerr.activity import USER
-from prunerr.jobs import Runs
+from prunerr.jobs import JOBS, Runs
 from prunerr.library import accounts
 from prunerr.queue import ACTION_LABELS, LIVE, Entry, Queue, QueueOptions
-from prunerr.rules.model import DELETION_ACTIONS
+from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 
 from . import params
 from .errors import ApiError, ok
@@ -56,7 +56,9 @@ def queue_options(api, body: dict, grace_key: str = "gracePeriodDays") -> QueueO
         action=params.option(
             body, "deletionAction", DELETION_ACTIONS, str(config["default_deletion_action"])
         ),
-        grace_days=params.number(body, grace_key, float(config["default_grace_days"])),
+        grace_days=params.number(
+            body, grace_key, float(config["default_grace_days"]), maximum=MAX_GRACE_DAYS
+        ),
         reset_requests=params.flag(body, "resetOverseerr", False),
         import_exclusion=params.flag(body, "importExclusion", False),
     )
@@ -182,15 +184,15 @@ class Activity:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = params.integer(req, "limit", 20, maximum=100)
-        page = params.integer(req, "page", 1)
-        types = tuple(t for t in (req.get_param("eventTypes") or "").split(",") if t)
+        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
+        types = tuple(t for t in (params.text(req, "eventTypes") or "").split(",") if t)
         with db_session:
             items, total = activity.search(
                 self.api.store,
                 limit=limit,
                 offset=(page - 1) * limit,
                 event_types=types,
-                text=req.get_param("search") or None,
+                text=params.text(req, "search") or None,
             )
         ok(
             resp,
@@ -249,20 +251,24 @@ class Users:
 
 
 class StartJob:
-    """POST: start a background job now; 202, or 409 while a job of its group runs."""
+    """POST: start a background job now (`job`, or the one named in the path); 202, or 409
+    while a job of its group runs."""
 
-    def __init__(self, api, job: str):
+    def __init__(self, api, job: str | None = None):
         self.api = api
         self.job = job
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, name: str = "") -> None:
+        job = self.job or name
+        if job not in JOBS:
+            raise ApiError(404, f"No job named {name!r} (jobs: {', '.join(JOBS)})")
         tasks = self.api.tasks
         if tasks is None:
             raise ApiError(503, "Background jobs are not running in this process")
-        if tasks.busy(self.job):
-            raise ApiError(409, f"A {self.job} job is already running")
-        getattr(tasks, self.job)(actor="API user")
-        ok(resp, {"job": self.job, "queued": True}, status=202, message=f"{self.job} started")
+        if tasks.busy(job):
+            raise ApiError(409, f"A {JOBS[job].group} job is already running")
+        getattr(tasks, job)(actor="API user")
+        ok(resp, {"job": job, "queued": True}, status=202, message=f"{job} started")
 
 
 class Jobs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,17 +14,31 @@ from .errors import ok
 
 
 class Health:
-    """Overall status for anyone (Docker health checks); each service's for key holders."""
+    """Overall status for anyone (Docker health checks); each service's for key holders. The
+    services are asked at most every CHECK_EVERY seconds, so neither a health probe nor an
+    unauthenticated caller makes the API hammer (or wait on) Plex and the others."""
+
+    CHECK_EVERY = 30.0
 
     def __init__(self, api):
         self.api = api
+        self._lock = threading.Lock()
+        self._checked: tuple[float, list[dict]] | None = None
+
+    def _checks(self) -> list[dict]:
+        with self._lock:
+            now = time.monotonic()
+            if self._checked is None or now - self._checked[0] > self.CHECK_EVERY:
+                services = self.api.services.services
+                checks = []
+                if services:
+                    with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
+                        checks = list(pool.map(self._check, services))
+                self._checked = (now, checks)
+            return self._checked[1]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        services = self.api.services.services
-        checks = []
-        if services:
-            with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
-                checks = list(pool.map(self._check, services))
+        checks = self._checks()
         healthy = sum(c["connected"] for c in checks)
         # nothing configured, or nothing answering, is unhealthy (as in the original)
         status = "unhealthy" if not healthy else "healthy" if healthy == len(checks) else "degraded"

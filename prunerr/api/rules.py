@@ -9,7 +9,6 @@ are stored as rule-file YAML, which `GET /api/rules/:id/export` hands out for `r
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from prunerr.engine import LibraryItem, RulePlan, plan
 from prunerr.rulebook import BookRule, RuleError
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.conditions import ConditionError, to_dsl
-from prunerr.rules.model import Invalid
+from prunerr.rules.model import MAX_GRACE_DAYS, Invalid
 
 from . import params
 from .errors import ApiError, invalid, ok
@@ -109,8 +108,8 @@ def _file_value(name: str, key: str, value: object) -> object:
     elif key == "grace_period":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid(name, f"expected a number of days, got {json.dumps(value)}")
-        if not math.isfinite(value) or value < 0:
-            raise invalid(name, "expected a number of days from 0 up")
+        if not 0 <= value <= MAX_GRACE_DAYS:  # NaN and infinities too
+            raise invalid(name, f"expected a number of days from 0 to {MAX_GRACE_DAYS}")
         value = f"{_number(value)}d"
     try:
         KEYS[key].parse(value)
@@ -149,7 +148,7 @@ def file_values(body: object) -> tuple[dict[str, object], str]:
         if key in given:
             raise invalid(name, f"given twice, also as `{given[key]}`")
         given[key] = name
-        values[key] = _file_value(name, key, value)
+        values[key] = _file_value(name, key, params.nul_free(value, name))
     tree = _tree(body)
     if tree is None:
         return values, "when"
@@ -247,7 +246,7 @@ def outcomes(api, rules: list[Rule], ctx: EvalContext) -> dict[str, Outcome]:
     """One plan pass over the snapshot, with every protection a run honours: the book's protect
     rules, the items' own and their collections'. Keyed by rule id."""
     snapshot = api.library.snapshot()
-    plans = plan(rules, snapshot.items, ctx, all_rules=api.book.rules())
+    plans = plan(rules, snapshot.items, ctx, all_rules=api.book.rules(), grouped=snapshot.grouped())
     queue = api.evaluator.queue
     with db_session:
         live = queue.live_items()

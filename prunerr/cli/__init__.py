@@ -8,7 +8,7 @@ import sys
 from prunerr import __version__
 from prunerr.config import ConfigError
 
-from . import config, library, queue, rules, serve
+from . import config, demo, library, queue, rules, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.register(commands)
     serve.register(commands)
     queue.register(commands)
+    demo.register(commands)
     return parser
 
 

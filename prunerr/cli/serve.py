@@ -31,13 +31,23 @@ def cmd_serve(args) -> int:
     tasks = Tasks(app, create_huey(app.config))
     api = app.api(tasks=tasks)
     api.keys.current()  # generated and stored on first start
-    threading.Thread(target=api.library.snapshot, name="library-warm-up", daemon=True).start()
     consumer = None
     if not args.no_worker:
+        # Process workers by default: a thread parsing one 30 MB Radarr listing holds the GIL
+        # for a third of a second, and the API must never wait for the jobs. They are forked
+        # now, before this process holds any database connection.
+        app.store.disconnect()
         consumer = tasks.huey.create_consumer(
-            workers=args.workers, periodic=not args.no_periodic, worker_type="thread"
+            workers=args.workers,
+            periodic=not args.no_periodic,
+            worker_type=args.worker_type,
+            shutdown_timeout=30,
         )
         consumer.start()
+        # the consumer installs handlers of its own; here the server decides when to stop
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGHUP, _interrupt)
+    threading.Thread(target=api.library.snapshot, name="library-warm-up", daemon=True).start()
     server = create_server(
         create_app(api), host=args.host, port=app.config["port"], threads=8, ident="prunerr"
     )
@@ -63,7 +73,7 @@ def cmd_worker(args) -> int:
     app = Prunerr.from_environment()
     tasks = Tasks(app, create_huey(app.config))
     consumer = tasks.huey.create_consumer(
-        workers=args.workers, periodic=not args.no_periodic, worker_type="thread"
+        workers=args.workers, periodic=not args.no_periodic, worker_type=args.worker_type
     )
     log.info(
         "Prunerr worker: %d thread(s), %s",
@@ -92,7 +102,14 @@ def register(commands) -> None:
         "--no-worker", action="store_true", help="run no job consumer (when workers run them)"
     )
     _consumer_options(p, 2)
+    p.add_argument(
+        "--worker-type",
+        choices=("process", "thread"),
+        default="process",
+        help="how the embedded consumer runs jobs (default: processes, so they never slow the API)",
+    )
     p.set_defaults(handler=cmd_serve)
     w = commands.add_parser("worker", help="run background jobs (scale-out: one or more)")
     _consumer_options(w, 4)
+    w.add_argument("--worker-type", choices=("thread", "process"), default="thread")
     w.set_defaults(handler=cmd_worker)

@@ -29,6 +29,7 @@ from prunerr.dsl.units import DAY, parse_duration
 
 from .yamlsource import load_yaml
 
+MAX_GRACE_DAYS = 36_500  # a century: deletion dates stay within what dates can hold
 DELETION_ACTIONS = ("unmonitor_only", "delete_files_only", "unmonitor_and_delete", "full_removal")
 KINDS = ("delete", "protect")
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -78,6 +79,8 @@ def _grace(value: object) -> float:
     seconds = parse_duration(value) if isinstance(value, str) else None
     if seconds is None:
         raise Invalid(f"expected a duration such as `7d` or `2 weeks`, got {value!r}")
+    if not 0 <= seconds <= MAX_GRACE_DAYS * DAY:
+        raise Invalid(f"expected at most {MAX_GRACE_DAYS} days")
     return seconds
 
 

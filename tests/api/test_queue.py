@@ -51,6 +51,9 @@ def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
     assert answer.status_code == 201 and answer.json["data"]["success"] == [movie["id"]]
     again = client.post(f"/api/library/{movie['id']}/mark-deletion", json={})
     assert again.status_code == 409 and "already queued" in again.json["error"]
+    listed = client.get("/api/library", params={"status": "queued", "type": "movie"}).json["data"]
+    assert [i["id"] for i in listed["items"]] == [movie["id"]]
+    assert client.get(f"/api/library/{movie['id']}").json["data"]["status"] == "queued"
     queue = client.get("/api/queue").json["data"]
     (entry,) = queue["items"]
     assert entry["mediaItemId"] == movie["id"] and entry["daysRemaining"] == 3
@@ -84,7 +87,11 @@ def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):
     client.post(f"/api/library/{second['id']}/protect")
     assert client.get("/api/queue").json["data"]["total"] == 0
     history = client.get(f"/api/activity/item/{second['id']}").json["data"]
-    assert [e["action"] for e in history][:2] == ["protected", "item_queued"]
+    assert [(e["eventType"], e["action"]) for e in history][:3] == [
+        ("queue", "protected"),
+        ("protection", "protected"),
+        ("manual_action", "item_queued"),
+    ]
 
 
 def test_bulk_queueing_reports_each_item(setup):
@@ -180,3 +187,13 @@ def test_users_jobs_and_busy_jobs(setup):
         )
     busy = client.post("/api/library/sync")
     assert busy.status_code == 409 and "already running" in busy.json["error"]
+
+
+def test_any_job_can_be_started_by_name(setup):
+    client, _, _ = setup
+    assert client.post("/api/jobs/evaluate").status_code == 202
+    assert client.post("/api/jobs/snapshot").status_code == 202
+    assert client.post("/api/jobs/nope").status_code == 404
+    jobs = {j["name"]: j for j in client.get("/api/jobs").json["data"]}
+    assert jobs["evaluate"]["lastRun"]["state"] == "ok"
+    assert jobs["snapshot"]["lastRun"]["result"]["totalSize"] > 0
