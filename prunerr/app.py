@@ -9,11 +9,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pony.orm import db_session
+
+from prunerr import settings
 from prunerr.api import Api
 from prunerr.api.auth import ApiKeys
 from prunerr.config import Config
 from prunerr.database import Store, open_store
-from prunerr.deletion import Limits, Processor
+from prunerr.deletion import Processor
 from prunerr.dsl import Catalog
 from prunerr.evaluation import Evaluator
 from prunerr.library import LibraryIndex
@@ -56,7 +59,18 @@ class Prunerr:
 
     @cached_property
     def store(self) -> Store:
-        return open_store(self.config["database_url"], self.config.data_dir)
+        store = open_store(self.config["database_url"], self.config.data_dir)
+        self._apply_saved_settings(store)
+        return store
+
+    def refresh_config(self) -> None:
+        """Apply the settings saved in the database since (the environment still wins)."""
+        self._apply_saved_settings(self.store)
+
+    def _apply_saved_settings(self, store: Store) -> None:
+        with db_session:
+            saved = settings.stored(store)
+        settings.apply(self.config, saved)
 
     @cached_property
     def services(self) -> ServiceList:
@@ -87,25 +101,17 @@ class Prunerr:
             self.store,
             self.book,
             self.library,
-            breaker_share=float(self.config["circuit_breaker"]),
-            release_unmatched=bool(self.config["release_unmatched"]),
+            self.config,
             notifications=self.notifications,
             clock=self.clock,
         )
 
     @cached_property
     def processor(self) -> Processor:
-        limits = Limits(
-            max_items=int(self.config["max_deletions_per_run"]),
-            max_bytes=int(self.config["max_gb_per_run"]) * 10**9,
-            max_attempts=max(1, int(self.config["max_attempts"])),
-        )
         return Processor(
             self.store,
             self.services,
             self.evaluator,
-            limits=limits,
-            dry_run=bool(self.config["dry_run"]),
             notifications=self.notifications,
             clock=self.clock,
         )
@@ -124,4 +130,5 @@ class Prunerr:
             self.processor,
             tasks,
             self.clock,
+            self.refresh_config,
         )

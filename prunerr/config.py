@@ -90,6 +90,17 @@ def _share(value: object) -> float:
     return share
 
 
+def _zone(value: object) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = _text(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {text!r} (e.g. Europe/Paris, UTC)") from None
+    return text
+
+
 def _cron(value: object) -> str:
     from croniter import croniter
 
@@ -117,6 +128,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "days": _days,
     "share": _share,
     "cron": _cron,
+    "zone": _zone,
     "action": _action,
 }
 
@@ -182,7 +194,7 @@ CORE_SETTINGS = (
         False,
         "bool",
     ),
-    Setting("tz", "Time zone of schedules.", "TZ", "UTC"),
+    Setting("tz", "Time zone of schedules.", "TZ", "UTC", "zone"),
     Setting(
         "default_grace_days",
         "Grace period, in days, of items queued by hand when the request names none.",

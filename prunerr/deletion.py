@@ -20,6 +20,7 @@ from pony.orm import db_session
 
 from prunerr import activity
 from prunerr.activity import SCHEDULER, Actor
+from prunerr.config import Config
 from prunerr.database import Store
 from prunerr.dsl.units import format_size
 from prunerr.evaluation import Evaluator
@@ -55,6 +56,14 @@ class Limits:
     retry_after: float = 900.0  # first retry of a failed attempt; doubles each time
     postpone: float = 6 * 3600.0  # when the data to decide is unknown
     claim_timeout: float = 600.0  # an entry `processing` for longer was left by a dead worker
+
+    @classmethod
+    def of(cls, config: Config) -> Limits:
+        return cls(
+            max_items=int(config["max_deletions_per_run"]),
+            max_bytes=int(config["max_gb_per_run"]) * 10**9,
+            max_attempts=max(1, int(config["max_attempts"])),
+        )
 
 
 @dataclass
@@ -106,19 +115,25 @@ class Processor:
         services: ServiceList,
         evaluator: Evaluator,
         *,
-        limits: Limits = Limits(),
-        dry_run: bool = False,
+        limits: Limits | None = None,
         notifications: Notifications | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self.services = services
         self.evaluator = evaluator
-        self.limits = limits
-        self.dry_run = dry_run
+        self._limits = limits  # None: from the settings, read at each use
         self.notifications = notifications or Notifications([])
         self.clock = clock
         self.queue = Queue(store, clock)
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits or Limits.of(self.evaluator.config)
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.evaluator.config["dry_run"])
 
     def due(self, *, force: bool = False) -> list[int]:
         now = self.clock()

@@ -18,6 +18,7 @@ from pony.orm import db_session
 
 from prunerr import activity
 from prunerr.activity import SCHEDULER, Actor
+from prunerr.config import Config
 from prunerr.database import Store
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.units import format_size
@@ -89,20 +90,26 @@ class Evaluator:
         store: Store,
         book: RuleBook,
         library: LibraryIndex,
+        config: Config,
         *,
-        breaker_share: float = 0.25,
-        release_unmatched: bool = True,
         notifications: Notifications | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self.book = book
         self.library = library
-        self.breaker_share = breaker_share
-        self.release_unmatched = release_unmatched
+        self.config = config  # read at each use: settings can change while running
         self.notifications = notifications or Notifications([])
         self.clock = clock
         self.queue = Queue(store, clock)
+
+    @property
+    def breaker_share(self) -> float:
+        return float(self.config["circuit_breaker"])
+
+    @property
+    def release_unmatched(self) -> bool:
+        return bool(self.config["release_unmatched"])
 
     def context(self) -> EvalContext:
         return EvalContext(datetime.fromtimestamp(self.clock(), UTC))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pony.orm import db_session
 
+from prunerr import activity
+from prunerr.activity import USER, Actor
 from prunerr.database import Store
 from prunerr.dsl import Catalog
 from prunerr.dsl.diagnostics import Located
@@ -89,7 +91,10 @@ class RuleBook:
             raise RuleError(result.errors or result.diagnostics)
         return result.rules[0]
 
-    def create(self, text: str) -> BookRule:
+    def _record(self, action: str, rule_id: int, name: str, actor: Actor) -> None:
+        activity.record(self.store, self.clock(), "rule", action, actor, ("rule", rule_id, name))
+
+    def create(self, text: str, actor: Actor = USER) -> BookRule:
         rule = self.parse(text)
         now = self.clock()
         with db_session:
@@ -101,24 +106,28 @@ class RuleBook:
             self.store.update(
                 "UPDATE rule SET path=? WHERE id=?", (f"{API_PREFIX}{new_id}", new_id)
             )
+            self._record("created", new_id, rule.name, actor)
         self.reload()
         return self.contents().rules[new_id]
 
-    def update(self, rule_id: int, text: str) -> BookRule:
+    def update(self, rule_id: int, text: str, actor: Actor = USER) -> BookRule:
         rule = self.parse(text, f"{API_PREFIX}{rule_id}")
         with db_session:
             self.store.update(
                 "UPDATE rule SET name=?, definition=?, updated_at=? WHERE id=? AND source='api'",
                 (rule.name, text, self.clock(), rule_id),
             )
+            self._record("updated", rule_id, rule.name, actor)
         self.reload()
         return self.contents().rules[rule_id]
 
-    def delete(self, rule_id: int) -> None:
+    def delete(self, rule_id: int, actor: Actor = USER) -> None:
         with db_session:
+            rows = self.store.execute("SELECT name FROM rule WHERE id=?", (rule_id,))
             self.store.update(
                 "UPDATE rule SET deleted_at=? WHERE id=? AND source='api'", (self.clock(), rule_id)
             )
+            self._record("deleted", rule_id, rows[0][0] if rows else "", actor)
         self.reload()
 
     def _load(self) -> Contents:

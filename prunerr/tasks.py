@@ -54,6 +54,7 @@ class Tasks:
             )
 
     def _guarded(self, job: str, actor: str, work) -> dict | None:
+        self.app.refresh_config()  # settings saved through the API since
         try:
             return self.runs.run(JOBS[job], actor, work)
         except Busy as exc:
@@ -186,6 +187,7 @@ class Tasks:
 
     def _tick(self) -> list[str]:
         """Enqueue the jobs and rule evaluations whose schedule fires this minute."""
+        self.app.refresh_config()
         config = self.app.config
         local = datetime.fromtimestamp(self.app.clock(), UTC).astimezone(
             ZoneInfo(str(config["tz"]))

@@ -478,3 +478,40 @@ def test_queueing_and_deletions_are_announced_on_discord(store, tmp_path):
     titles = [embed["title"] for message in discord.received for embed in message["embeds"]]
     assert any("queued for deletion" in t for t in titles)
     assert any("deleted" in t for t in titles)
+
+
+def test_an_episode_is_unmonitored_and_only_its_file_is_deleted(store, tmp_path):
+    with world(store, tmp_path) as (app, emu):
+        with db_session:
+            episode_id, title, series_id = app.store.execute(
+                "SELECT id, title, arr_id FROM item "
+                "WHERE type='episode' AND arr_id IS NOT NULL AND size > 0 ORDER BY id LIMIT 1"
+            )[0]
+        sonarr = emu["sonarr"]
+        before = {f["id"] for f in sonarr.files.values() if f["seriesId"] == series_id}
+        queue_by_hand(app, [(episode_id, series_id, title, 1)])
+        report = app.processor.process()
+        assert len(report.deleted) == 1, report.failed
+        after = {f["id"] for f in sonarr.files.values() if f["seriesId"] == series_id}
+        assert len(before - after) == 1 and after < before
+        calls = report.deleted[0]["calls"]
+        assert any("PUT /api/v3/episode/monitor" in c for c in calls)
+        assert any("DELETE /api/v3/episodefile/bulk" in c for c in calls)
+
+
+def test_a_failed_request_reset_is_recorded_and_the_deletion_stands(store, tmp_path):
+    with world(store, tmp_path) as (app, emu):
+        with db_session:
+            rows = app.store.execute(
+                "SELECT i.id, i.arr_id, i.title, i.size FROM item i JOIN media_request r "
+                "ON r.tmdb_id = i.tmdb_id AND r.media_type='movie' WHERE i.type='movie' "
+                "AND i.arr_id IS NOT NULL AND i.size > 0 LIMIT 1"
+            )
+        queue_by_hand(app, rows, reset_requests=True)
+        emu["seerr"].faults = Faults(error_rate=1.0)
+        report = app.processor.process()
+        assert len(report.deleted) == 1 and report.requests_reset == 0
+        assert entry_states(app) == {rows[0][0]: "deleted"}
+        with db_session:
+            (outcome,) = app.store.execute("SELECT requests_reset FROM deletion")[0]
+        assert "failed" in outcome

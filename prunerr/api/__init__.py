@@ -38,6 +38,7 @@ class Api:
     processor: Processor
     tasks: Tasks | None = None  # background jobs; None: the API cannot start any
     clock: Callable[[], float] = time.time
+    refresh_config: Callable[[], None] = lambda: None  # apply settings saved since
     started: float = field(default_factory=time.monotonic)
 
     def rules(self) -> list:

@@ -4,10 +4,12 @@ response against it."""
 from __future__ import annotations
 
 from prunerr import __version__
+from prunerr.config import ConfigSchema
 from prunerr.dsl.types import MEDIA_TYPE
 from prunerr.jobs import JOBS
 from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
 from prunerr.rules.schema import rule_schema
+from prunerr.settings import EDITABLE
 
 from .params import MAX_ID, MAX_PAGE
 
@@ -974,6 +976,25 @@ def _queue_paths() -> dict:
     }
 
 
+_KIND_SCHEMAS = {
+    "bool": {"type": "boolean"},
+    "count": {"type": "integer", "minimum": 0},
+    "days": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_DAYS},
+    "share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "cron": {"type": "string", "description": "cron expression, in TZ"},
+    "zone": {"type": "string", "description": "IANA time zone"},
+    "action": {"enum": list(DELETION_ACTIONS)},
+}
+
+
+def _editable_settings() -> dict:
+    core = ConfigSchema.core().settings
+    return {
+        key: {**_KIND_SCHEMAS[core[key].kind], "description": core[key].description}
+        for key in EDITABLE
+    }
+
+
 def document() -> dict:
     conflict = {
         "409": {
@@ -1000,7 +1021,34 @@ def document() -> dict:
                 )
             },
             "/api/settings": {
-                "get": _operation("The effective settings, secrets masked", {"type": "object"})
+                "get": _operation("The effective settings, secrets masked", {"type": "object"}),
+                "put": {
+                    **_operation(
+                        "Change settings that may change while Prunerr runs; answers the "
+                        "effective settings",
+                        {"type": "object"},
+                        extra={
+                            "400": _error("Unknown setting or invalid value"),
+                            "409": _error(
+                                "Not changeable while running, or set by the "
+                                "environment or prunerr.yaml"
+                            ),
+                        },
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "minProperties": 1,
+                                    "properties": _editable_settings(),
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                },
             },
             "/api/settings/api-key": {
                 "get": _operation("The current API key", {"$ref": "#/components/schemas/ApiKey"})

@@ -7,10 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import falcon
+from pony.orm import db_session
 
-from prunerr import __version__
+from prunerr import __version__, settings
 
-from .errors import ok
+from . import params
+from .errors import ApiError, ok
 
 
 class Health:
@@ -81,6 +83,20 @@ class Settings:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ok(resp, self.api.config.public())
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Change settings that may change while Prunerr runs (schedules, limits, dry run...);
+        every process applies them before its next job."""
+        changes = params.body(req)
+        if not changes:
+            raise ApiError(400, "body: expected at least one setting", [{"field": "body"}])
+        try:
+            with db_session:
+                settings.save(self.api.store, self.api.config, changes)
+        except settings.Refused as exc:
+            raise ApiError(409 if exc.conflict else 400, str(exc), [{"field": exc.key}]) from None
+        self.api.refresh_config()
+        ok(resp, self.api.config.public(), message="Settings saved")
 
 
 class ApiKey:

@@ -197,3 +197,31 @@ def test_any_job_can_be_started_by_name(setup):
     jobs = {j["name"]: j for j in client.get("/api/jobs").json["data"]}
     assert jobs["evaluate"]["lastRun"]["state"] == "ok"
     assert jobs["snapshot"]["lastRun"]["result"]["totalSize"] > 0
+
+
+def test_settings_change_while_running_and_the_environment_still_wins(setup):
+    client, app, emulators = setup
+    changed = client.request(
+        "PUT", "/api/settings", json={"processing_schedule": "15 2 * * *", "dry_run": True}
+    )
+    assert changed.status_code == 200
+    assert changed.json["data"]["processing_schedule"] == "15 2 * * *"
+    jobs = {j["name"]: j for j in client.get("/api/jobs").json["data"]}
+    assert jobs["process"]["schedule"] == "15 2 * * *"
+    (movie,) = managed_movies(client, 1)
+    client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    assert client.post("/api/queue/process").json["data"]["dryRun"] is True
+    assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is True
+    for body, status in (
+        ({"processing_schedule": "every day"}, 400),
+        ({"no_such_setting": 1}, 400),
+        ({"database_url": "sqlite:///x.db"}, 409),
+        ({"max_attempts": -1}, 400),
+        ({"dry_run": 0}, 400),
+        ({"tz": "Mars/Olympus_Mons"}, 400),
+    ):
+        refused = client.request("PUT", "/api/settings", json=body)
+        assert refused.status_code == status, body
+        assert refused.json["error"].startswith(next(iter(body)))
+    app.config.sources["tz"] = "TZ"  # as when the environment sets it
+    assert client.request("PUT", "/api/settings", json={"tz": "Europe/Paris"}).status_code == 409
