@@ -54,7 +54,8 @@ def wait_job(client: httpx.Client, name: str, since: int, latencies: list[float]
     started = time.perf_counter()
     while True:
         t = time.perf_counter()
-        assert client.get("/api/stats").status_code == 200
+        response = client.get("/api/stats")
+        assert response.status_code == 200, response.text
         latencies.append((time.perf_counter() - t) * 1000)
         jobs = {j["name"]: j for j in client.get("/api/jobs").json()["data"]}
         last = jobs[name]["lastRun"]
@@ -161,7 +162,7 @@ def main() -> None:
             [PRUNERR, "serve", "--host", "127.0.0.1", "--no-periodic"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(Path(tempfile.gettempdir()) / "prunerr-bench-e2e-serve.log").open("w"),
         )
         processes.append(serve)
         client = httpx.Client(base_url=base, headers={"X-Api-Key": KEY}, timeout=300)
@@ -232,6 +233,11 @@ def main() -> None:
         rss = [peak_rss_mb(p.pid) for p in (serve, *workers)]
         rows.append(("peak RSS: API process | workers", f"{rss[0]:.0f} MB | {max(rss[1:]):.0f} MB"))
         emulate.send_signal(signal.SIGUSR1)
+        for line in emulate.stdout:  # the service URLs first, then the counts
+            counts = json.loads(line).get("requests")
+            if counts is not None:
+                rows.insert(1, ("upstream requests, whole run", f"{sum(counts.values()):,}"))
+                break
     finally:
         for process in reversed(processes):
             process.send_signal(signal.SIGINT)
@@ -241,9 +247,6 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(work, ignore_errors=True)
-    lines = [json.loads(line) for line in emulate.stdout.read().splitlines() if line.strip()]
-    counts = [line["requests"] for line in lines if "requests" in line]
-    rows.insert(1, ("upstream requests, whole run", f"{sum(counts[-1].values()):,}"))
     width = max(len(name) for name, _ in rows)
     print(f"size {args.size}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, value in rows:

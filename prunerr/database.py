@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -360,16 +361,38 @@ def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
 class Store:
     """The bound database: Pony `db` with its entities, the dialect, and the schema version."""
 
-    def __init__(self, db: Database, dialect: Dialect):
+    def __init__(self, db: Database, dialect: Dialect, sqlite_path: str | None = None):
         self.db = db
         self.dialect = dialect
+        self.sqlite_path = sqlite_path  # a file: reads may use connections of their own
+        self._readers = threading.local()
 
     @property
     def entities(self):
         return self.db.entities
 
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection to the SQLite file, when a read may use it.
+
+        Pony opens every SQLite transaction it is handed raw SQL in with BEGIN IMMEDIATE, the
+        write lock: a read would wait for (and time out behind) a sync writing in another
+        process. Reads made before the session writes anything go through a plain connection
+        instead, which in WAL mode never waits for writers; once the session has written, its
+        reads stay on its own connection, so they see its changes."""
+        if self.sqlite_path is None or self.db._get_cache().in_transaction:
+            return None
+        reader = getattr(self._readers, "connection", None)
+        if reader is None:
+            reader = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None)
+            reader.execute("PRAGMA query_only=ON")
+            self._readers.connection = reader
+        return reader
+
     def execute(self, sql: str, params=()) -> list[tuple]:
         """Run one statement written with `?` placeholders inside the caller's db_session."""
+        reader = self._reader() if sql.lstrip()[:6].upper() == "SELECT" else None
+        if reader is not None:
+            return reader.execute(sql, params).fetchall()
         connection = self.db.get_connection()
         cursor = connection.cursor()
         cursor.execute(self.dialect.sql(sql), params)
@@ -404,6 +427,11 @@ class Store:
         cursor.executemany(self.dialect.sql(sql), rows)
 
     def disconnect(self) -> None:
+        """Close this thread's connections (before a fork, say)."""
+        reader = getattr(self._readers, "connection", None)
+        if reader is not None:
+            reader.close()
+            self._readers.connection = None
         self.db.disconnect()
 
 
@@ -463,7 +491,8 @@ def open_store(url: str | None, data_dir: Path, *, migrate_to: int | None = LATE
     db = Database()
     define_entities(db)
     db.bind(**args)
-    store = Store(db, dialect)
+    path = args.get("filename") if dialect is SQLITE else None
+    store = Store(db, dialect, None if path == ":memory:" else path)
     if migrate_to is not None:
         migrate(store, migrate_to)
     if migrate_to == LATEST:

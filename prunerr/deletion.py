@@ -172,13 +172,15 @@ class Processor:
             ids, report.deferred = self.select(force=force)
         else:
             ids = list(entry_ids)
-        snapshot, ctx = self.evaluator.library.snapshot(fresh=True), self.evaluator.context()
-        for entry_id in ids:
-            with db_session:
-                entry = self.queue.entry(entry_id)
-            if entry is None or entry.state not in ("queued", "processing"):
+        with db_session:
+            entries = [e for e in map(self.queue.entry, ids) if e is not None]
+        items = self.evaluator.library.items_of({e.item for e in entries})
+        ctx = self.evaluator.context()
+        for entry in entries:
+            entry_id = entry.id
+            if entry.state not in ("queued", "processing"):
                 continue
-            verdict = self.evaluator.judge(entry, snapshot, ctx)
+            verdict = self.evaluator.judge(entry, items, ctx)
             if dry:
                 self._dry_run(entry, verdict.outcome, verdict.reason, report, actor)
                 continue

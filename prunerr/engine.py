@@ -126,35 +126,41 @@ def load_items(
     watch_source: str | None,
     catalog: Catalog = CORE,
     types: Collection[str] = MEDIA_TYPES,
+    only: Collection[int] | None = None,
 ) -> list[LibraryItem]:
     """Every live item of the given media types as the language sees it, plugin-computed fields
-    included. Shows' and seasons' sizes, counts and watches still come from all their
-    episodes."""
+    included, or only the items with the ids in `only` (reading just what they need: a few
+    queued items are judged without loading the library). Shows' and seasons' sizes, counts
+    and watches still come from all their episodes."""
     wanted = set(types)
+    only = set(only) if only is not None else None
     # seasons and episodes need their show (title, ids for requests)
     query_types = wanted | ({"show"} if wanted & {"season", "episode"} else set())
     live = "tombstoned_at IS NULL"
     marks = ", ".join("?" for _ in query_types)
     with db_session:
-        rows = store.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
-            tuple(sorted(query_types)),
-        )
-        episode_rows = store.execute(
-            f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode'"
-        )
-        season_rows = store.execute(
-            f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
-        )
-        key_rows = (
-            store.execute("SELECT key, item FROM item_key") if available.watch_history else []
-        )
-        # a plain scan: SQLite would otherwise walk the primary-key index row by row (3x slower)
-        summary = (
-            store.execute("SELECT source, key, username, plays, last_viewed FROM watch_summary")
-            if available.watch_history
-            else []
-        )
+        if only is not None:
+            rows, episode_rows, season_rows, key_rows, summary = _rows_of(store, available, only)
+        else:
+            rows = store.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
+                tuple(sorted(query_types)),
+            )
+            episode_rows = store.execute(
+                f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode'"
+            )
+            season_rows = store.execute(
+                f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
+            )
+            key_rows = (
+                store.execute("SELECT key, item FROM item_key") if available.watch_history else []
+            )
+            # a plain scan: SQLite would otherwise walk the primary-key index row by row (3x)
+            summary = (
+                store.execute("SELECT source, key, username, plays, last_viewed FROM watch_summary")
+                if available.watch_history
+                else []
+            )
         requests = (
             store.execute(
                 "SELECT media_type, tmdb_id, tvdb_id, requested_by, requested_at "
@@ -201,7 +207,7 @@ def load_items(
 
     items = []
     for r in records:
-        if r["type"] not in wanted:
+        if r["type"] not in wanted or (only is not None and r["id"] not in only):
             continue
         # the type is the row's identity, known even when the media server's data is not
         fields: dict[str, object] = {"type": r["type"], "protected": bool(r["protected"])}
@@ -216,6 +222,51 @@ def load_items(
         catalog.derive(fields, r["type"])
         items.append(LibraryItem(r["id"], fields))
     return items
+
+
+def _in(store: Store, sql: str, ids: Collection, params: tuple = ()) -> list[tuple]:
+    """`sql` with `{ids}` standing for a list of values, run in chunks."""
+    values, rows = list(ids), []
+    for start in range(0, len(values), 500):
+        part = values[start : start + 500]
+        marks = ", ".join("?" for _ in part)
+        rows += store.execute(sql.replace("{ids}", marks), (*params, *(part * sql.count("{ids}"))))
+    return rows
+
+
+def _rows_of(store: Store, available: Availability, only: Collection[int]) -> tuple:
+    """What load_items reads, for the given items only: them, their season and show, their
+    episodes, and the watches of all of these."""
+    live = "tombstoned_at IS NULL"
+    family = set(only)
+    for parent, show in _in(store, "SELECT parent, show FROM item WHERE id IN ({ids})", only):
+        family |= {i for i in (parent, show) if i is not None}
+    rows = _in(
+        store, f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND id IN ({{ids}})", family
+    )
+    episode_rows = _in(
+        store,
+        f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode' "
+        "AND (id IN ({ids}) OR parent IN ({ids}) OR show IN ({ids}))",
+        only,
+    )
+    season_rows = _in(
+        store,
+        f"SELECT parent, season_number FROM item WHERE {live} AND type='season' "
+        "AND parent IN ({ids})",
+        only,
+    )
+    key_rows, summary = [], []
+    if available.watch_history:
+        watched = set(only) | {row[0] for row in episode_rows}
+        key_rows = _in(store, "SELECT key, item FROM item_key WHERE item IN ({ids})", watched)
+        summary = _in(
+            store,
+            "SELECT source, key, username, plays, last_viewed FROM watch_summary "
+            "WHERE key IN ({ids})",
+            {key for key, _ in key_rows},
+        )
+    return rows, episode_rows, season_rows, key_rows, summary
 
 
 def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:

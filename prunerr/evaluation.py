@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,7 +22,7 @@ from prunerr.config import Config
 from prunerr.database import Store
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.units import format_size
-from prunerr.engine import plan, protected_ids
+from prunerr.engine import LibraryItem, plan, protected_ids
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
 from prunerr.queue import Candidate, EnqueueResult, Entry, Queue, QueueOptions
@@ -260,9 +260,10 @@ class Evaluator:
         result.skipped.update({i: "gone" for i in item_ids if i not in snapshot.by_id})
         return result
 
-    def judge(self, entry: Entry, snapshot: Snapshot, ctx: EvalContext) -> Verdict:
-        """Does the entry still hold, on the latest synced data and current protections?"""
-        item = snapshot.by_id.get(entry.item)
+    def judge(self, entry: Entry, items: Mapping[int, LibraryItem], ctx: EvalContext) -> Verdict:
+        """Does the entry still hold, on the latest synced data and current protections?
+        `items` holds the entry's item as freshly read (LibraryIndex.items_of)."""
+        item = items.get(entry.item)
         if item is None:
             return Verdict("cancelled", "the item is no longer in the library")
         with db_session:

@@ -139,6 +139,13 @@ class LibraryIndex:
                 self._reloading.start()
         return current
 
+    def items_of(self, item_ids: Collection[int]) -> dict[int, LibraryItem]:
+        """Some live items, read fresh from the database (not the snapshot): what judging a
+        few queued entries needs, without loading the whole library."""
+        available = availability(self.store, self.services, self.watch_name)
+        items = load_items(self.store, available, self.watch_name, self.catalog, only=item_ids)
+        return {item.id: item for item in items}
+
     def _forget_deleted(self, snapshot: Snapshot) -> None:
         """Drop the items whose files a deletion removed (in any process) since the last look:
         a cheap catch-up instead of a reload."""

@@ -156,6 +156,20 @@ class Queue:
             )
         )
 
+    def live_among(self, item_ids: list[int]) -> set[int]:
+        """Those of the given items that have a live entry."""
+        if not item_ids:
+            return set()
+        marks = ", ".join("?" for _ in item_ids)
+        return {
+            r[0]
+            for r in self.store.execute(
+                "SELECT item FROM queue_entry WHERE state IN ('queued', 'processing') "
+                f"AND item IN ({marks})",
+                tuple(item_ids),
+            )
+        }
+
     def ready(
         self, now: float, *, force: bool = False, stale_before: float | None = None
     ) -> list[int]:

@@ -515,3 +515,20 @@ def test_a_failed_request_reset_is_recorded_and_the_deletion_stands(store, tmp_p
         with db_session:
             (outcome,) = app.store.execute("SELECT requests_reset FROM deletion")[0]
         assert "failed" in outcome
+
+
+def test_judging_reads_a_few_items_exactly_as_the_whole_library_has_them(store, tmp_path):
+    with world(store, tmp_path) as (app, _):
+        snapshot = app.library.snapshot(fresh=True)
+        sample = [items[len(items) // 2].id for items in snapshot.grouped().values()]
+        sample += [items[0].id for items in snapshot.grouped().values()]
+        assert {snapshot.by_id[i].fields["type"] for i in sample} == {
+            "movie",
+            "show",
+            "season",
+            "episode",
+        }
+        fresh = app.library.items_of(sample)
+        assert set(fresh) == set(sample)
+        for item_id in sample:
+            assert fresh[item_id].fields == snapshot.by_id[item_id].fields

@@ -87,12 +87,16 @@ class LibraryList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         snapshot = self.api.library.snapshot()
-        with db_session:
-            queued = Queue(self.api.store).live_items()
+        status = params.choice(req, "status", library.STATUSES)
+        queue = Queue(self.api.store)
+        queued: Collection[int] = frozenset()
+        if status in ("monitored", "queued"):  # filtering needs the whole queue
+            with db_session:
+                queued = queue.live_items()
         page = library.list_items(
             snapshot,
             media=params.choice(req, "type", tuple(library.TYPES), "all"),
-            status=params.choice(req, "status", library.STATUSES),
+            status=status,
             search=params.text(req, "search"),
             sort_by=params.choice(req, "sortBy", tuple(library.SORT_KEYS), "title"),
             descending=params.choice(req, "sortOrder", ("asc", "desc"), "asc") == "desc",
@@ -100,6 +104,9 @@ class LibraryList:
             limit=params.integer(req, "limit", 50, maximum=500),
             queued=queued,
         )
+        if not queued:  # only the page's items need their queue state
+            with db_session:
+                queued = queue.live_among([i.id for i in page.items])
         ok(
             resp,
             {
@@ -142,7 +149,7 @@ class LibraryEntry:
                 }
             )
         with db_session:
-            queued = Queue(self.api.store).live_items()
+            queued = Queue(self.api.store).live_among([item.id])
         data = summary_json(item, snapshot, self.api.library.catalog, queued)
         data["fields"] = {camel(k): _value(v) for k, v in item.fields.items()}
         data["rules"] = rules
