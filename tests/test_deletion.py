@@ -78,6 +78,16 @@ def movies(app, count: int, *, linked: bool = True) -> list[tuple[int, int, str,
         )
 
 
+def requested_movie(app) -> list[tuple[int, int, str, int]]:
+    """(item id, radarr id, title, size) of one managed movie someone requested in Seerr."""
+    with db_session:
+        return app.store.execute(
+            "SELECT i.id, i.arr_id, i.title, i.size FROM item i JOIN media_request r "
+            "ON r.tmdb_id = i.tmdb_id AND r.media_type='movie' WHERE i.type='movie' "
+            "AND i.arr_id IS NOT NULL AND i.size > 0 LIMIT 1"
+        )
+
+
 def queue_by_hand(app, rows, action="unmonitor_and_delete", grace=0.0, **options):
     with db_session:
         return Queue(app.store).enqueue(
@@ -366,12 +376,7 @@ def test_items_that_stop_matching_are_released_at_the_next_evaluation(store, tmp
 
 def test_a_deletion_resets_the_request_in_seerr_when_asked(store, tmp_path):
     with world(store, tmp_path) as (app, emu):
-        with db_session:
-            rows = app.store.execute(
-                "SELECT i.id, i.arr_id, i.title, i.size FROM item i JOIN media_request r "
-                "ON r.tmdb_id = i.tmdb_id AND r.media_type='movie' WHERE i.type='movie' "
-                "AND i.arr_id IS NOT NULL AND i.size > 0 LIMIT 1"
-            )
+        rows = requested_movie(app)
         assert rows, "the library has a requested movie"
         queue_by_hand(app, rows, reset_requests=True)
         emu["seerr"].reset_counts()
@@ -501,12 +506,7 @@ def test_an_episode_is_unmonitored_and_only_its_file_is_deleted(store, tmp_path)
 
 def test_a_failed_request_reset_is_recorded_and_the_deletion_stands(store, tmp_path):
     with world(store, tmp_path) as (app, emu):
-        with db_session:
-            rows = app.store.execute(
-                "SELECT i.id, i.arr_id, i.title, i.size FROM item i JOIN media_request r "
-                "ON r.tmdb_id = i.tmdb_id AND r.media_type='movie' WHERE i.type='movie' "
-                "AND i.arr_id IS NOT NULL AND i.size > 0 LIMIT 1"
-            )
+        rows = requested_movie(app)
         queue_by_hand(app, rows, reset_requests=True)
         emu["seerr"].faults = Faults(error_rate=1.0)
         report = app.processor.process()

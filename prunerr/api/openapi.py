@@ -138,17 +138,24 @@ ITEM_DETAIL = {
     },
 }
 
-PAGE = {
-    "type": "object",
-    "required": ["items", "total", "page", "totalPages"],
-    "properties": {
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/LibraryItem"}},
-        "total": {"type": "integer", "minimum": 0},
-        "page": {"type": "integer", "minimum": 1},
-        "totalPages": {"type": "integer", "minimum": 1},
-    },
-    "additionalProperties": False,
-}
+
+def _page(item_schema: str, **extra: dict) -> dict:
+    """The original's paginated shape: {items, total, page, totalPages} (and `extra`)."""
+    return {
+        "type": "object",
+        "required": ["items", "total", "page", "totalPages", *extra],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item_schema}"}},
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "totalPages": {"type": "integer", "minimum": 1},
+            **extra,
+        },
+        "additionalProperties": False,
+    }
+
+
+PAGE = _page("LibraryItem")
 
 STATS = {
     "type": "object",
@@ -575,24 +582,15 @@ QUEUE_ENTRY = {
     },
     "additionalProperties": False,
 }
-QUEUE_PAGE = {
-    "type": "object",
-    "required": ["items", "total", "page", "totalPages", "summary"],
-    "properties": {
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/QueueEntry"}},
-        "total": _COUNT,
-        "page": {"type": "integer", "minimum": 1},
-        "totalPages": {"type": "integer", "minimum": 1},
-        "summary": {
-            "type": "object",
-            "properties": {
-                n: _COUNT
-                for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
-            },
+QUEUE_PAGE = _page(
+    "QueueEntry",
+    summary={
+        "type": "object",
+        "properties": {
+            n: _COUNT for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
         },
     },
-    "additionalProperties": False,
-}
+)
 PROCESS_REPORT = {
     "type": "object",
     "required": ["processed", "deleted", "failed", "freedSpace", "dryRun", "results"],
@@ -652,17 +650,7 @@ ACTIVITY_ENTRY = {
     },
     "additionalProperties": False,
 }
-ACTIVITY_PAGE = {
-    "type": "object",
-    "required": ["items", "total", "page", "totalPages"],
-    "properties": {
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/ActivityEntry"}},
-        "total": _COUNT,
-        "page": {"type": "integer", "minimum": 1},
-        "totalPages": {"type": "integer", "minimum": 1},
-    },
-    "additionalProperties": False,
-}
+ACTIVITY_PAGE = _page("ActivityEntry")
 COLLECTION = {
     "type": "object",
     "required": ["id", "title", "itemCount", "isProtected"],
