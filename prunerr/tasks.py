@@ -67,12 +67,14 @@ class Tasks:
     def _sync(self, actor: str = "scheduler") -> dict | None:
         def work(progress):
             app = self.app
+            progress(f"reading {len(app.services.services)} service(s)")
             report = SyncService(
                 app.store, app.services, watch_source=app.config["watch_history"]
             ).run()
             progress("collections")
             with db_session:
                 found = collections.sync(app.store, app.clock())
+            progress("loading the library")
             app.library.refresh()  # in the job's thread: the API keeps answering
             if not report.ok:
                 failed = [r for r in report.results if not r.ok]
@@ -111,6 +113,7 @@ class Tasks:
         def work(progress):
             chosen, deferred = self.app.processor.select(force=force)
             for start in range(0, len(chosen), BATCH):
+                progress(f"handing out entries {start + 1}-{min(start + BATCH, len(chosen))}")
                 self.process_batch(chosen[start : start + BATCH], actor)
             return {"entries": len(chosen), "deferred": deferred}
 

@@ -179,6 +179,7 @@ def test_users_jobs_and_busy_jobs(setup):
     assert client.post("/api/users/sync").status_code == 202
     jobs = {j["name"]: j for j in client.get("/api/jobs").json["data"]}
     assert jobs["sync"]["lastRun"]["state"] == "ok" and jobs["sync"]["nextRun"]
+    assert jobs["sync"]["lastRun"]["progress"] == "loading the library"  # its last stage
     assert jobs["users"]["lastRun"]["actor"] == "API user"
     with db_session:
         app.store.execute(
