@@ -136,6 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="L", choices=("XS", "S", "M", "L"))
     parser.add_argument("--deletions", type=int, default=1000)
+    parser.add_argument(
+        "--worker-type",
+        choices=("process", "thread"),
+        default="process",
+        help="how the API's embedded consumer runs jobs",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="prunerr-bench-e2e-"))
@@ -159,7 +165,15 @@ def main() -> None:
     processes = [emulate]
     try:
         serve = subprocess.Popen(
-            [PRUNERR, "serve", "--host", "127.0.0.1", "--no-periodic"],
+            [
+                PRUNERR,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--no-periodic",
+                "--worker-type",
+                args.worker_type,
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=(Path(tempfile.gettempdir()) / "prunerr-bench-e2e-serve.log").open("w"),
@@ -248,7 +262,10 @@ def main() -> None:
                 process.kill()
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(name) for name, _ in rows)
-    print(f"size {args.size}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"size {args.size}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"embedded consumer: {args.worker_type} workers"
+    )
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
 
