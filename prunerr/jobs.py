@@ -87,6 +87,15 @@ class Runs:
                 )
             )
 
+    def held(self, group: str) -> bool:
+        """Whether a live holder has the group's lease."""
+        with db_session:
+            return bool(
+                self.store.execute(
+                    "SELECT 1 FROM lease WHERE name=? AND expires_at >= ?", (group, self.clock())
+                )
+            )
+
     def release(self, group: str, holder: str) -> None:
         with db_session:
             self.store.update("DELETE FROM lease WHERE name=? AND holder=?", (group, holder))

@@ -45,13 +45,7 @@ class Tasks:
 
     def busy(self, job: str) -> bool:
         """Whether a run of the job's group holds its lease now."""
-        with db_session:
-            return bool(
-                self.app.store.execute(
-                    "SELECT 1 FROM lease WHERE name=? AND expires_at >= ?",
-                    (JOBS[job].group, self.app.clock()),
-                )
-            )
+        return self.runs.held(JOBS[job].group)
 
     def _guarded(self, job: str, actor: str, work) -> dict | None:
         self.app.refresh_config()  # settings saved through the API since
