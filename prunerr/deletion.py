@@ -234,18 +234,23 @@ class Processor:
             }
         )
 
+    def _requeue(self, entry: Entry, attempt: str, actor, reason: str, delay: float, **columns):
+        """Give the claimed entry back to the queue, not to be tried again for `delay` s."""
+        self.queue.transition(
+            entry.id,
+            "queued",
+            actor,
+            reason,
+            expect=("processing",),
+            attempt=attempt,
+            next_attempt_at=self.clock() + delay,
+            **columns,
+        )
+
     def _skip(self, entry: Entry, attempt: str, outcome: str, reason: str, report, actor) -> None:
         with db_session:
             if outcome == "postpone":
-                self.queue.transition(
-                    entry.id,
-                    "queued",
-                    actor,
-                    reason,
-                    expect=("processing",),
-                    attempt=attempt,
-                    next_attempt_at=self.clock() + self.limits.postpone,
-                )
+                self._requeue(entry, attempt, actor, reason, self.limits.postpone)
             else:
                 self.queue.transition(
                     entry.id, outcome, actor, reason, expect=("processing",), attempt=attempt
@@ -360,17 +365,8 @@ class Processor:
                     attempts=attempts,
                 )
             else:
-                retry = self.clock() + self.limits.retry_after * 2 ** (attempts - 1)
-                self.queue.transition(
-                    entry.id,
-                    "queued",
-                    actor,
-                    reason,
-                    expect=("processing",),
-                    attempt=attempt,
-                    attempts=attempts,
-                    next_attempt_at=retry,
-                )
+                delay = self.limits.retry_after * 2 ** (attempts - 1)
+                self._requeue(entry, attempt, actor, reason, delay, attempts=attempts)
             activity.record(
                 self.store,
                 self.clock(),
