@@ -7,10 +7,12 @@ The schema is defined by the migrations (plain SQL, written once for both dialec
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
@@ -315,12 +317,54 @@ _V5 = [
     )""",
 ]
 
+# completed plays per user: by the key played (a movie, or an episode when the play names a
+# season or show) and by the season and show keys the play names, so rules of one media type
+# read only their own rows and nothing is rolled up when rules are evaluated
+_SUMMARY_LEVELS = (
+    (
+        "key",
+        "MAX(CASE WHEN parent_key IS NULL AND grandparent_key IS NULL "
+        "THEN 'movie' ELSE 'episode' END)",
+    ),
+    ("parent_key", "'season'"),
+    ("grandparent_key", "'show'"),
+)
+
+
+def summarize_plays(where: str) -> list[str]:
+    """Statements adding the completed plays that match `where` to watch_summary."""
+    return [
+        "INSERT INTO watch_summary (source, key, type, username, plays, last_viewed) "
+        f"SELECT source, {key}, {type_}, username, COUNT(*), MAX(viewed_at) FROM play "
+        f"WHERE watched AND {key} IS NOT NULL AND {where} GROUP BY source, {key}, username "
+        "ON CONFLICT (source, key, type, username) DO UPDATE SET "
+        "plays = watch_summary.plays + excluded.plays, "
+        "last_viewed = {greatest}(watch_summary.last_viewed, excluded.last_viewed)"
+        for key, type_ in _SUMMARY_LEVELS
+    ]
+
+
+_V6 = [
+    "DROP TABLE watch_summary",
+    """CREATE TABLE watch_summary (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        username TEXT NOT NULL,
+        plays INTEGER NOT NULL,
+        last_viewed {real} NOT NULL,
+        PRIMARY KEY (source, key, type, username)
+    )""",
+    *summarize_plays("1 = 1"),
+]
+
 MIGRATIONS = [
     Migration(1, "library, keys, accounts, plays and requests", _V1),
     Migration(2, "per-source sync state and sync runs", _V2),
     Migration(3, "server change times, for incremental listings", _V3),
     Migration(4, "completed plays per item key and user, kept up to date by the sync", _V4),
     Migration(5, "rules, the deletion queue, activity, deletions, collections and jobs", _V5),
+    Migration(6, "completed plays also per season and show key, by the keys of each play", _V6),
 ]
 LATEST = MIGRATIONS[-1].version
 
@@ -448,23 +492,41 @@ def _current_version(store: Store) -> int:
     return int(version[0][0]) if version else 0
 
 
+class NewerSchemaError(RuntimeError):
+    """The database was migrated by a newer Prunerr; this one must not touch it."""
+
+
+MIGRATION_LOCK = 0x7072756E  # the PostgreSQL advisory lock migrations hold ("prun")
+
+
 def migrate(
     store: Store, target: int = LATEST, progress: Callable[[Migration], None] | None = None
 ) -> int:
-    """Apply the migrations after the database's version, each in its own transaction."""
-    with db_session:
-        current = _current_version(store)
-    if current > LATEST:
-        raise RuntimeError(
-            f"the database is at schema version {current}, newer than this "
-            f"Prunerr ({LATEST}); upgrade Prunerr"
-        )
-    for migration in MIGRATIONS:
-        if current < migration.version <= target:
-            log.info(
-                "migrating the database to version %d: %s", migration.version, migration.description
+    """Apply the migrations after the database's version, each in its own transaction. One
+    process migrates at a time (an API and its workers start together): the others wait for
+    it, then find the work done."""
+    with _sqlite_file_lock(store):
+        with db_session:
+            current = _current_version(store)
+        if current > LATEST:
+            raise NewerSchemaError(
+                f"the database is at schema version {current}, newer than this "
+                f"Prunerr ({LATEST}); upgrade Prunerr"
             )
+        for migration in MIGRATIONS:
+            if not current < migration.version <= target:
+                continue
             with db_session:
+                if store.dialect is POSTGRES:  # held until this transaction ends
+                    store.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                current = _current_version(store)
+                if current >= migration.version:
+                    continue  # another process applied it while this one waited
+                log.info(
+                    "migrating the database to version %d: %s",
+                    migration.version,
+                    migration.description,
+                )
                 for statement in migration.statements:
                     store.execute(statement)
                 if migration.version == 1:
@@ -480,14 +542,31 @@ def migrate(
     return current
 
 
+@contextmanager
+def _sqlite_file_lock(store: Store) -> Iterator[None]:
+    """An exclusive lock on a file beside a SQLite database, held while it is migrated."""
+    if store.sqlite_path is None:
+        yield
+        return
+    with open(f"{store.sqlite_path}.migrating", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def open_store(url: str | None, data_dir: Path, *, migrate_to: int | None = LATEST) -> Store:
     """Bind, migrate to the latest schema and map the entities."""
     dialect, args = parse_url(url or "", data_dir)
     if dialect is SQLITE and args["filename"] != ":memory:":
         Path(args["filename"]).parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(args["filename"]) as connection:  # persistent, once per file
+        # WAL is persistent, set once per file; processes starting together wait for each other
+        with sqlite3.connect(args["filename"], timeout=30) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
         args["create_db"] = True
+    if dialect is SQLITE:
+        args["timeout"] = 30  # a writer waits for another process's transaction
     db = Database()
     define_entities(db)
     db.bind(**args)

@@ -140,7 +140,9 @@ def load_items(
     marks = ", ".join("?" for _ in query_types)
     with db_session:
         if only is not None:
-            rows, episode_rows, season_rows, key_rows, summary = _rows_of(store, available, only)
+            rows, episode_rows, season_rows, key_rows, summary = _rows_of(
+                store, available, watch_source, only
+            )
         else:
             rows = store.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
@@ -155,12 +157,20 @@ def load_items(
             key_rows = (
                 store.execute("SELECT key, item FROM item_key") if available.watch_history else []
             )
-            # a plain scan: SQLite would otherwise walk the primary-key index row by row (3x)
+            # a plain scan (`|| ''`): SQLite would otherwise walk the primary-key index (3x)
+            kinds = _summary_types(wanted)
             summary = (
-                store.execute("SELECT source, key, username, plays, last_viewed FROM watch_summary")
-                if available.watch_history
+                store.execute(
+                    "SELECT key, username, plays, last_viewed FROM watch_summary "
+                    f"WHERE source || '' = ? AND type IN ({', '.join('?' for _ in kinds)})",
+                    (watch_source, *kinds),
+                )
+                if available.watch_history and kinds
                 else []
             )
+        protected_collections = {
+            title for (title,) in store.execute("SELECT title FROM collection WHERE protected")
+        }
         requests = (
             store.execute(
                 "SELECT media_type, tmdb_id, tvdb_id, requested_by, requested_at "
@@ -186,18 +196,21 @@ def load_items(
         if show is not None and (number or 0) > 0:
             seasons[show] += 1
 
-    # per-user watches by item key, rolled up from episodes to their season and show
+    # per-user watches of each item (its summary rows already hold its episodes' plays)
     item_of_key = dict(key_rows)
+    names = {user: folded(user) for user in {row[1] for row in summary}}
     watches: dict[int, dict[str, list]] = defaultdict(dict)
-    for source, key, user, plays, last in summary:
-        item_id = item_of_key.get(key) if source == watch_source else None
+    for key, user, plays, last in summary:
+        item_id = item_of_key.get(key)
         if item_id is None:
             continue
-        for target in (item_id, *containers.get(item_id, ())):
-            if target in by_id:
-                entry = watches[target].setdefault(folded(user), [user, 0, last])
-                entry[1] += plays
-                entry[2] = max(entry[2], last)
+        per_user = watches[item_id]
+        entry = per_user.get(names[user])
+        if entry is None:
+            per_user[names[user]] = [user, plays, last]
+        else:
+            entry[1] += plays
+            entry[2] = max(entry[2], last)
 
     first_request: dict[tuple, tuple[str, float]] = {}
     for media_type, tmdb, tvdb, user, at in requests:
@@ -209,8 +222,13 @@ def load_items(
     for r in records:
         if r["type"] not in wanted or (only is not None and r["id"] not in only):
             continue
-        # the type is the row's identity, known even when the media server's data is not
-        fields: dict[str, object] = {"type": r["type"], "protected": bool(r["protected"])}
+        # the type is the row's identity, known even when the media server's data is not;
+        # protection is user state, by the item itself or a collection it is in
+        protected = bool(r["protected"]) or bool(
+            protected_collections
+            and protected_collections.intersection(json.loads(r["collections"]))
+        )
+        fields: dict[str, object] = {"type": r["type"], "protected": protected}
         if available.media_server:
             _media_fields(fields, r, by_id, sizes, episodes, seasons)
         if available.arr_for(r["type"]):
@@ -224,6 +242,13 @@ def load_items(
     return items
 
 
+def _summary_types(wanted: Collection[str]) -> list[str]:
+    """The watch_summary types rules of the `wanted` media types read. Episode plays without
+    parent keys are typed `movie` by the sync, so episode rules read those rows too."""
+    kinds = [kind for kind in ("season", "show", "episode") if kind in wanted]
+    return [*kinds, "movie"] if wanted & {"movie", "episode"} else kinds
+
+
 def _in(store: Store, sql: str, ids: Collection, params: tuple = ()) -> list[tuple]:
     """`sql` with `{ids}` standing for a list of values, run in chunks."""
     values, rows = list(ids), []
@@ -234,9 +259,11 @@ def _in(store: Store, sql: str, ids: Collection, params: tuple = ()) -> list[tup
     return rows
 
 
-def _rows_of(store: Store, available: Availability, only: Collection[int]) -> tuple:
+def _rows_of(
+    store: Store, available: Availability, watch_source: str | None, only: Collection[int]
+) -> tuple:
     """What load_items reads, for the given items only: them, their season and show, their
-    episodes, and the watches of all of these."""
+    episodes (for sizes and counts), and their own watches."""
     live = "tombstoned_at IS NULL"
     family = set(only)
     for parent, show in _in(store, "SELECT parent, show FROM item WHERE id IN ({ids})", only):
@@ -258,13 +285,13 @@ def _rows_of(store: Store, available: Availability, only: Collection[int]) -> tu
     )
     key_rows, summary = [], []
     if available.watch_history:
-        watched = set(only) | {row[0] for row in episode_rows}
-        key_rows = _in(store, "SELECT key, item FROM item_key WHERE item IN ({ids})", watched)
+        key_rows = _in(store, "SELECT key, item FROM item_key WHERE item IN ({ids})", only)
         summary = _in(
             store,
-            "SELECT source, key, username, plays, last_viewed FROM watch_summary "
-            "WHERE key IN ({ids})",
+            "SELECT key, username, plays, last_viewed FROM watch_summary "
+            "WHERE source = ? AND key IN ({ids})",
             {key for key, _ in key_rows},
+            (watch_source,),
         )
     return rows, episode_rows, season_rows, key_rows, summary
 

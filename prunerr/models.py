@@ -116,15 +116,17 @@ def define_entities(db: Database) -> None:
         status = Required(str)
 
     class WatchSummary(db.Entity):
-        """Completed plays per item key and user: what rules read, kept by the sync."""
+        """Completed plays per user and key: of a movie or an episode, and of the season and
+        show each episode play names (type movie, episode, season, show); kept by the sync."""
 
         _table_ = "watch_summary"
         source = Required(str)
         key = Required(str)
+        type = Required(str)
         username = Required(str)
         plays = Required(int)
         last_viewed = Required(float)
-        PrimaryKey(source, key, username)
+        PrimaryKey(source, key, type, username)
 
     class SyncState(db.Entity):
         """The outcome of the last sync of one source (a service in one role)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from pony.orm import db_session
 
-from prunerr.database import Store
+from prunerr.database import Store, summarize_plays
 from prunerr.sdk import (
     Library,
     LibraryManager,
@@ -380,6 +380,7 @@ class SyncService:
                 else set()
             )
             fresh = list({p.source_id: p for p in plays if p.source_id not in existing}.values())
+            (before,) = self.store.execute("SELECT COALESCE(MAX(id), 0) FROM play")[0]
             self.store.executemany(
                 "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
                 " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -398,29 +399,14 @@ class SyncService:
                     for p in fresh
                 ],
             )
-            self._add_to_summary(history.name, fresh)
+            for statement in summarize_plays("source = ? AND id > ?"):
+                self.store.execute(statement, (history.name, before))
             newest = max((p.viewed_at for p in plays), default=since)
             if newest is not None:
                 self.store.execute(
                     "UPDATE sync_state SET cursor=? WHERE source=?", (repr(newest), source)
                 )
         return len(fresh)
-
-    def _add_to_summary(self, source: str, plays) -> None:
-        """Fold new completed plays into the per key and user summary rules read."""
-        summary: dict[tuple[str, str], list] = {}
-        for play in plays:
-            if play.watched:
-                entry = summary.setdefault((play.key, play.user), [0, play.viewed_at])
-                entry[0] += 1
-                entry[1] = max(entry[1], play.viewed_at)
-        self.store.executemany(
-            "INSERT INTO watch_summary (source, key, username, plays, last_viewed) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, key, username) DO UPDATE SET "
-            "plays = watch_summary.plays + excluded.plays, "
-            "last_viewed = {greatest}(watch_summary.last_viewed, excluded.last_viewed)",
-            [(source, key, user, n, last) for (key, user), (n, last) in summary.items()],
-        )
 
     # requests
     def _fetch_requests(self, tracker: RequestTracker) -> Callable[[], int]:

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,27 +92,63 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path):
 
 
 def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_path: Path):
+    """Upgrading from before the summary (v3) builds it from the stored plays, episode plays
+    counted for their season and show keys too."""
     old = open_store(database_url, tmp_path, migrate_to=3)
-    rows = [
-        ("tautulli", str(i), user, key, 100.0 * i, watched)
-        for i, (user, key, watched) in enumerate(
-            [("ann", "1", True), ("ann", "1", True), ("bob", "1", False), ("bob", "2", True)]
-        )
+    plays = [  # user, key, season key, show key, watched
+        ("ann", "1", None, None, True),
+        ("ann", "1", None, None, True),
+        ("bob", "1", None, None, False),
+        ("bob", "2", None, None, True),
+        ("ann", "11", "10", "9", True),
+        ("ann", "12", "10", "9", True),
+        ("bob", "12", "10", "9", False),
     ]
     with db_session:
         old.executemany(
-            "INSERT INTO play (source, source_id, username, key, viewed_at, watched)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
+            " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [("tautulli", str(i), *play[:4], 100.0 * i, play[4]) for i, play in enumerate(plays)],
         )
     old.disconnect()
     store = open_store(database_url, tmp_path)
     with db_session:
         summary = store.execute(
-            "SELECT key, username, plays, last_viewed FROM watch_summary ORDER BY key, username"
+            "SELECT key, type, username, plays, last_viewed FROM watch_summary "
+            "ORDER BY key, type, username"
         )
     store.disconnect()
-    assert summary == [("1", "ann", 2, 100.0), ("2", "bob", 1, 300.0)]
+    assert summary == [
+        ("1", "movie", "ann", 2, 100.0),
+        ("10", "season", "ann", 2, 500.0),
+        ("11", "episode", "ann", 1, 400.0),
+        ("12", "episode", "ann", 1, 500.0),
+        ("2", "movie", "bob", 1, 300.0),
+        ("9", "show", "ann", 2, 500.0),
+    ]
+
+
+def test_processes_starting_together_on_a_new_database_migrate_it_once(database_url, tmp_path):
+    """An API and its workers start at the same moment: one migrates, the others wait for it."""
+    script = (
+        "import sys; from pathlib import Path; from prunerr.database import open_store; "
+        "open_store(sys.argv[1], Path(sys.argv[2])).disconnect()"
+    )
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, database_url, str(tmp_path)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in starting:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
+    store = open_store(database_url, tmp_path)
+    with db_session:
+        assert store.execute("SELECT value FROM meta") == [(str(LATEST),)]
+    store.disconnect()
 
 
 def test_a_relative_data_directory_is_relative_to_the_working_directory(tmp_path, monkeypatch):

@@ -253,7 +253,7 @@ def outcomes(api, rules: list[Rule], ctx: EvalContext) -> dict[str, Outcome]:
         by_collection = queue.protected_items({i.id for p in plans for i in p.to_queue} - set(live))
     result = {}
     for p in plans:
-        # plan() leaves out what the item's flag or a protect rule shields; not its collections
+        # plan() shields by the snapshot; collections protected since it was loaded count too
         fresh = [i for i in p.to_queue if i.id not in live]
         queued = [i for i in fresh if i.id not in by_collection]
         pending = [i for i in p.to_queue if i.id in live]
@@ -459,7 +459,7 @@ def suggestions_json(api) -> dict:
 
 
 def _body(req: falcon.Request) -> object:
-    return req.get_media(default_when_empty=None)
+    return params.json_media(req, None)
 
 
 def _rule(api, rule_id: str, *, writable: bool = False) -> BookRule:

@@ -7,6 +7,7 @@ import sys
 
 from prunerr import __version__
 from prunerr.config import ConfigError
+from prunerr.database import NewerSchemaError
 
 from . import config, demo, library, queue, rules, serve
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except ConfigError as exc:
         print(f"prunerr: invalid configuration: {exc}", file=sys.stderr)
+        return 1
+    except NewerSchemaError as exc:
+        print(f"prunerr: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `prunerr rules fields | head`
         sys.stderr.close()

@@ -199,7 +199,12 @@ CORE_FIELDS = (
     _field("requested_by", _opt(STRING), "User who requested it in Seerr; null if nobody."),
     _field("requested_at", _opt(DATETIME), "When it was requested; null if never."),
     _field("monitored", _opt(BOOL), "Monitored in Radarr/Sonarr; null if no *arr manages it."),
-    _field("protected", BOOL, "Protected by a user, a collection, a tag or a protect rule."),
+    _field(
+        "protected",
+        BOOL,
+        "Protected by hand: the item itself or a collection it is in (protect rules shield "
+        "items without setting it).",
+    ),
 )
 
 

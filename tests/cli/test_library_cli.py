@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pony.orm import db_session
+
+from prunerr import collections
+from prunerr.activity import USER
+from prunerr.database import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,6 +98,24 @@ def test_sync_then_plan_against_the_emulators(emulators, tmp_path):
 
     text = run(env, "rules", "plan", "movies/never-watched-90d")
     assert text.stdout.splitlines()[0].split()[:3] == ["RULE", "KIND", "CANDIDATES"]
+
+    # members of a protected collection are protected in the plan, as in a run or a preview
+    store = open_store(None, tmp_path)
+    with db_session:
+        collections.sync(store)
+        titles = [row["title"] for row in collections.rows(store)]
+        members = {i for title in titles for i in collections.members(store, title)}
+        for row in collections.rows(store):
+            collections.set_protection(store, row["id"], True, "kept", USER, 0.0)
+    store.disconnect()
+    replanned = run(env, "rules", "plan", "--format", "json", "--explain", "1000")
+    after = {r["rule"]: r for r in json.loads(replanned.stdout)["rules"]}
+    delete_rules = [rule for rule, r in by_rule.items() if r["kind"] == "delete"]
+    queued = {i["id"] for rule in delete_rules for i in after[rule]["explained"]}
+    assert members and not queued & members
+    shielded = sum(after[r]["protected"] - by_rule[r]["protected"] for r in delete_rules)
+    assert shielded == sum(by_rule[r]["wouldQueue"] - after[r]["wouldQueue"] for r in delete_rules)
+    assert shielded > 0
 
     process.send_signal(signal.SIGUSR1)
     counts = json.loads(process.stdout.readline())["requests"]
