@@ -3,6 +3,7 @@ from the environment and handed to the CLI, the API and the jobs."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -14,7 +15,7 @@ from pony.orm import db_session
 from prunerr import settings
 from prunerr.api import Api
 from prunerr.api.auth import ApiKeys
-from prunerr.config import Config
+from prunerr.config import Config, ConfigError
 from prunerr.database import Store, open_store
 from prunerr.deletion import Processor
 from prunerr.dsl import Catalog
@@ -28,6 +29,9 @@ from prunerr.sdk import ServiceList
 
 if TYPE_CHECKING:
     from prunerr.tasks import Tasks
+
+
+log = logging.getLogger(__name__)
 
 
 class Prunerr:
@@ -79,6 +83,19 @@ class Prunerr:
     @property
     def rules_dir(self) -> Path:
         return Path(str(self.config["rules_dir"]))
+
+    def check_rules_dir(self) -> None:
+        """A rules directory that was configured must exist: a typo would quietly drop every
+        file rule. The default one may be absent (only rules created through the API)."""
+        if self.rules_dir.is_dir():
+            return
+        source = self.config.sources["rules_dir"]
+        if source != "default":
+            raise ConfigError(f"rules_dir (from {source}): {self.rules_dir} is not a directory")
+        log.warning(
+            "no rules directory at %s: only rules created through the API apply",
+            self.rules_dir.resolve(),
+        )
 
     def load_rules(self) -> LoadResult:
         return load_rules([self.rules_dir], self.catalog)

@@ -308,8 +308,9 @@ class ConfigSchema:
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
-    """`NAME`, or the contents of the file named by `NAME_FILE` (Docker secrets)."""
-    direct, path = env.get(name), env.get(name + "_FILE")
+    """`NAME`, or the contents of the file named by `NAME_FILE` (Docker secrets). Empty counts
+    as unset: Compose's `${VAR}` and CI secrets leave variables empty rather than absent."""
+    direct, path = env.get(name) or None, env.get(name + "_FILE") or None
     if direct is not None and path is not None:
         raise ConfigError(f"{name} and {name}_FILE are both set; use one")
     if path is None:

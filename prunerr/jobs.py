@@ -54,13 +54,15 @@ JOBS = {
 
 
 def create_huey(config: Config, *, immediate: bool = False) -> Huey:
-    """Redis when `queue_url` names one, else SQLite in the data directory."""
+    """Redis when `queue_url` names one, else SQLite in the data directory. Task results are
+    not kept: each run's outcome is in job_run, and results nobody reads would pile up."""
     url = config["queue_url"]
+    options = {"immediate": immediate, "utc": True, "results": False}
     if url:
-        return RedisHuey("prunerr", url=str(url), immediate=immediate, utc=True)
+        return RedisHuey("prunerr", url=str(url), **options)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     path = (config.data_dir / "queue.db").resolve()
-    return SqliteHuey("prunerr", filename=str(path), immediate=immediate, utc=True)
+    return SqliteHuey("prunerr", filename=str(path), **options)
 
 
 class Busy(Exception):

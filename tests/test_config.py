@@ -46,6 +46,16 @@ def test_secrets_can_come_from_files_and_are_masked(schema, tmp_path):
     assert "s3cretkey" not in repr(config.public())
 
 
+def test_empty_variables_count_as_unset(schema, tmp_path):
+    """Compose's `${RADARR_URL}` and a CI secret that is not defined give empty strings: such a
+    service is not configured, rather than an invalid URL."""
+    config = load(
+        schema, {"RADARR_URL": "", "RADARR_API_KEY": "", "PORT": "", "TZ_FILE": ""}, tmp_path
+    )
+    assert config.instances["radarr"] == []
+    assert config["port"] == 3000 and config.sources["port"] == "default"
+
+
 def test_several_instances_of_a_service(schema, tmp_path):
     (tmp_path / "prunerr.yaml").write_text(
         "radarr:\n  - {name: radarr-4k, url: 'http://r4k:7878', api_key: four}\n"

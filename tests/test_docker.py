@@ -444,7 +444,9 @@ def test_compose_scaled_runs_the_api_and_two_workers_on_postgres_and_redis():
         assert environment["PRUNERR_QUEUE_URL"] == "redis://redis:6379/0"
         assert_known_env(environment)
     assert "PRUNERR_API_KEY" in api_env
-    assert worker["command"] == ["prunerr", "worker"]
+    # exactly one consumer schedules the periodic jobs: the API's (the image's default command)
+    assert "command" not in base["prunerr"] and "command" not in services["prunerr"]
+    assert worker["command"] == ["prunerr", "worker", "--no-periodic"]
     assert worker["deploy"]["replicas"] == 2
     assert worker["volumes"] == base["prunerr"]["volumes"]  # the same rules.d
     for name in ("postgres", "redis"):

@@ -13,12 +13,13 @@ def cmd_config(args) -> int:
     if args.format == "json":
         print(json.dumps({"values": shown, "sources": config.sources}, indent=2, default=str))
         return 0
+    width = max(map(len, [*config.sources, *config.instances]))
     for key, source in config.sources.items():
-        print(f"{key:<14} {shown[key]!s:<40} ({source})")
+        print(f"{key:<{width}} {shown[key]!s:<40} ({source})")
     for kind in config.instances:
         for instance in shown[kind]:
             details = ", ".join(f"{k}={v}" for k, v in instance.items() if k != "name")
-            print(f"{kind:<14} {instance['name']}: {details}")
+            print(f"{kind:<{width}} {instance['name']}: {details}")
     return 0
 
 

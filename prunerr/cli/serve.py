@@ -3,13 +3,16 @@ consumer; `prunerr worker`: a job consumer alone, for scale-out."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
+import socket
 import threading
+from logging.handlers import RotatingFileHandler
 
 from waitress.server import create_server
 
-from prunerr.api import create_app
+from prunerr.api import create_app, openapi
 from prunerr.app import Prunerr
 from prunerr.jobs import create_huey
 from prunerr.tasks import Tasks
@@ -21,13 +24,27 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _logging(app: Prunerr, name: str) -> None:
+    """Log to standard error and to `logs/NAME.log` in the data directory (5 MB, 5 old files
+    kept), as the *arr apps keep theirs in /config/logs."""
+    logs = app.config.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        handlers=[
+            logging.StreamHandler(),
+            RotatingFileHandler(
+                logs / f"{name}.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+            ),
+        ],
+    )
 
 
 def cmd_serve(args) -> int:
-    _logging()
     app = Prunerr.from_environment()
+    _logging(app, "prunerr")
+    app.check_rules_dir()
     tasks = Tasks(app, create_huey(app.config))
     api = app.api(tasks=tasks)
     api.keys.current()  # generated and stored on first start
@@ -69,8 +86,9 @@ def cmd_serve(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    _logging()
     app = Prunerr.from_environment()
+    _logging(app, f"worker-{socket.gethostname()}")
+    app.check_rules_dir()
     tasks = Tasks(app, create_huey(app.config))
     consumer = tasks.huey.create_consumer(
         workers=args.workers, periodic=not args.no_periodic, worker_type=args.worker_type
@@ -95,7 +113,14 @@ def _consumer_options(parser, workers: int) -> None:
     )
 
 
+def cmd_openapi(args) -> int:
+    print(json.dumps(openapi.document(), indent=2))
+    return 0
+
+
 def register(commands) -> None:
+    o = commands.add_parser("openapi", help="print the API's OpenAPI 3.1 document")
+    o.set_defaults(handler=cmd_openapi)
     p = commands.add_parser("serve", help="serve the HTTP API (port from PORT, default 3000)")
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
     p.add_argument(

@@ -50,3 +50,24 @@ def test_serve_answers_health_and_protects_the_rest_then_stops_on_sigterm(tmp_pa
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert "serve-test-key" not in output
+    # the log is also kept in the data directory, as the *arr apps keep theirs in /config/logs
+    logged = (tmp_path / "logs" / "prunerr.log").read_text()
+    assert "Prunerr API on http://127.0.0.1:" in logged and "Prunerr API on" in output
+    assert "serve-test-key" not in logged
+
+
+def test_serve_and_worker_refuse_a_configured_rules_directory_that_does_not_exist(tmp_path):
+    """A typo in PRUNERR_RULES_DIR would otherwise drop every file rule without a word."""
+    env = {**os.environ, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": "/no/such/rules"}
+    for command in ("serve", "worker"):
+        done = subprocess.run(
+            [sys.executable, "-m", "prunerr", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert "rules_dir (from PRUNERR_RULES_DIR): /no/such/rules is not a directory" in (
+            done.stderr
+        )

@@ -46,7 +46,7 @@ def verify():
     section = DOCS.read_text(encoding="utf-8").split("## Built-in notifiers", 1)[1]
     (code,) = [
         block
-        for block in re.findall(r"```python\n(.*?)```", section, re.S)
+        for block in re.findall(r"```python[^\n]*\n(.*?)```", section, re.S)
         if "def verify" in block
     ]
     namespace: dict = {}
@@ -220,7 +220,7 @@ def test_events_may_be_a_yaml_list(tmp_path):
             "webhook instance 'webhook': events: unknown event 'nope'; valid events: queued,",
         ),
         (
-            {"WEBHOOK_URL": "https://example.org/h", "WEBHOOK_SECRET": "s", "WEBHOOK_EVENTS": ""},
+            {"WEBHOOK_URL": "https://example.org/h", "WEBHOOK_SECRET": "s", "WEBHOOK_EVENTS": ", "},
             "webhook instance 'webhook': events: no events; valid events: queued,",
         ),
         (
