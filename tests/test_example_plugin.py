@@ -1,7 +1,9 @@
-"""The example third-party plugin, installed like any package, contributes a field rules use."""
+"""The example third-party plugin, installed like any package, contributes a field rules use,
+and its own tests (which start Prunerr's emulators) pass against the installed package."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,17 @@ EXAMPLE = REPO / "examples" / "prunerr-example-plugin"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def package(tmp_path_factory) -> Path:
+    """A copy of the example package: building it writes into its directory."""
+    copy = tmp_path_factory.mktemp("example") / "prunerr-example-plugin"
+    shutil.copytree(
+        EXAMPLE, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
+    return copy
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, package) -> Path:
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
@@ -26,7 +38,7 @@ def site(tmp_path_factory) -> Path:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(EXAMPLE),
+            str(package),
         ],
         check=True,
     )
@@ -75,3 +87,15 @@ def test_without_the_plugin_the_field_is_unknown_to_the_checker(tmp_path):
         text=True,
     )
     assert result.returncode == 1 and "error[E101]" in result.stdout
+
+
+def test_the_example_plugin_tests_pass_against_the_installed_package(site, package):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=package,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout.splitlines()[-1]

@@ -87,9 +87,18 @@ def path_id(value: str, name: str = "id") -> int:
     return number
 
 
+def json_media(req: falcon.Request, default: object) -> object:
+    """The JSON value a request carries (`default` when it carries nothing). Any other content
+    type is refused: curl's `-d` sends a form unless told otherwise."""
+    kind = (req.content_type or "application/json").split(";")[0].strip().lower()
+    if req.content_length and kind != "application/json" and not kind.endswith("+json"):
+        raise invalid("body", f"expected JSON (Content-Type: application/json), got {kind}")
+    return req.get_media(default_when_empty=default)
+
+
 def body(req: falcon.Request) -> dict:
     """The JSON object a request carries ({} when it carries nothing)."""
-    media = req.get_media(default_when_empty={})
+    media = json_media(req, {})
     if not isinstance(media, dict):
         raise invalid("body", "expected a JSON object")
     return media

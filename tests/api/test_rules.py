@@ -151,6 +151,23 @@ def test_a_body_that_is_not_an_object_is_400(client, body):
     assert client.post("/api/rules", json=body).status_code == 400
 
 
+def test_a_form_body_is_refused_with_the_content_type_to_send(client):
+    """curl's `-d` without `-H "Content-Type: application/json"` sends a form: say so, rather
+    than reading it as a rule without a name."""
+    sent = json.dumps(body())
+    form = client.post(
+        "/api/rules",
+        body=sent,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 400 and form.json["details"][0]["field"] == "body"
+    assert "Content-Type: application/json" in form.json["error"]
+    typed = client.post(
+        "/api/rules", body=sent, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert typed.status_code == 201
+
+
 def test_required_fields_are_named(client):
     missing = client.post("/api/rules", json={"mediaType": "movie", "when": "play_count == 0"})
     assert missing.status_code == 400 and missing.json["details"][0]["field"] == "name"

@@ -1,4 +1,3 @@
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -461,11 +460,3 @@ def test_collection_ids_need_the_callers_titles():
     assert to_dsl(conditions, collections=COLLECTIONS) == 'collections contains "Pixar"'
     with pytest.raises(ConditionError, match="no collection with id 8"):
         to_dsl(conditions)
-
-
-def test_the_api_docs_example_converts_as_shown(repo):
-    doc = (repo / "docs" / "api.md").read_text(encoding="utf-8")
-    section = doc.split("## Condition trees")[1]
-    source = section.split("```json\n")[1].split("```")[0]
-    shown = section.split("```text\n")[1].split("```")[0]
-    assert to_dsl(json.loads(source)) + "\n" == shown
