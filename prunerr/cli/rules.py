@@ -117,6 +117,8 @@ def _load_item_or_exit(source: str | None, language: Catalog) -> dict:
     if problems:
         for problem in problems:
             print(f"{source}: error[{problem.code}]: {problem.message}", file=sys.stderr)
+            if problem.hint:
+                print(f"  hint: {problem.hint}", file=sys.stderr)
         raise SystemExit(1)
     return item
 

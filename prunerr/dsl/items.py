@@ -23,6 +23,7 @@ class ItemProblem:
     key: str
     message: str
     code: str = "T003"  # T002 for an unknown field
+    hint: str | None = None
 
 
 class _Invalid(ValueError):
@@ -117,8 +118,8 @@ def load_item(
         spec = catalog.fields.get(str(key))
         if spec is None:
             suggestion = catalog.suggest(str(key))
-            hint = f"; did you mean `{suggestion}`?" if suggestion else ""
-            problems.append(ItemProblem(str(key), f"unknown field `{key}`{hint}", "T002"))
+            hint = f"did you mean `{suggestion}`?" if suggestion else None
+            problems.append(ItemProblem(str(key), f"unknown field `{key}`", "T002", hint))
             continue
         if media is not None and media not in spec.media:
             problems.append(ItemProblem(spec.name, f"`{spec.name}` does not apply to {media}s"))

@@ -100,9 +100,9 @@ def load_cases(
     rule's media type, when known)."""
     problems: list[Located] = []
 
-    def report(code: str, node: yaml.Node | None, message: str):
+    def report(code: str, node: yaml.Node | None, message: str, hint: str | None = None):
         span = doc.span(node) if node is not None else (0, 1)
-        problems.append(doc.source.locate(Diagnostic(code, message, span)))
+        problems.append(doc.source.locate(Diagnostic(code, message, span, hint)))
 
     if not isinstance(doc.root, yaml.MappingNode):
         report("T001", doc.root, "a test file is a mapping with `now` and `cases`")
@@ -154,7 +154,10 @@ def load_cases(
         key_nodes = {key: k for key, k, _ in doc.mapping(item_node)}
         for problem in item_problems:
             report(
-                problem.code, key_nodes.get(problem.key, item_node), f"{name}: {problem.message}"
+                problem.code,
+                key_nodes.get(problem.key, item_node),
+                f"{name}: {problem.message}",
+                problem.hint,
             )
         if not item_problems:
             cases.append(Case(name, item, expect))

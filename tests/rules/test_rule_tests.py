@@ -59,6 +59,9 @@ cases:
     run = run_tests([rules_dir])
     found = [(d.diagnostic.code, d.line) for d in run.diagnostics]
     assert found == [("T002", 4), ("T003", 7), ("T003", 7)]
+    typo = run.diagnostics[0].diagnostic
+    assert typo.message == "typo: unknown field `last_wached`"
+    assert typo.hint == "did you mean `last_watched`?"  # on its own line, as E101's
     assert 'did you mean "2160p"' in " ".join(d.diagnostic.message for d in run.diagnostics)
     assert run.failed == 1 and not run.ok
 
