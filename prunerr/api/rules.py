@@ -18,7 +18,7 @@ import falcon
 import yaml
 from pony.orm import db_session
 
-from prunerr import library
+from prunerr import collections, library
 from prunerr.activity import USER
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
@@ -134,7 +134,7 @@ def _tree(body: Mapping) -> object | None:
     return tree
 
 
-def file_values(body: object) -> tuple[dict[str, object], str]:
+def file_values(api, body: object) -> tuple[dict[str, object], str]:
     """The rule-file keys a JSON body sets, and the field its condition came from (`when` or
     `conditions`). 400 naming the field for anything invalid."""
     if not isinstance(body, dict):
@@ -155,10 +155,16 @@ def file_values(body: object) -> tuple[dict[str, object], str]:
     if "when" in values:
         raise invalid("conditions", "give either `when` (the rule language) or `conditions`")
     try:
-        values["when"] = to_dsl(tree)
+        values["when"] = to_dsl(tree, collections=_collection_titles(api))
     except ConditionError as exc:
         raise invalid(exc.path, exc.message) from None
     return values, "conditions"
+
+
+def _collection_titles(api) -> dict[int, str]:
+    """Collection ids to titles, for the original's `in_collection_id`."""
+    with db_session:
+        return {row["id"]: row["title"] for row in collections.rows(api.store)}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -485,7 +491,7 @@ class RuleList:
         resp.media["total"] = len(rules)  # beside `data`, as the original put it
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        values, source = file_values(_body(req))
+        values, source = file_values(self.api, _body(req))
         text, _ = build(self.api, values, source)
         book_rule = self.api.book.create(text)
         ok(resp, rule_json(book_rule), status=201, message="Rule created")
@@ -501,7 +507,7 @@ class RuleEntry:
     def on_put(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
         """Change the given fields; the others keep their values."""
         book_rule = _rule(self.api, rule_id, writable=True)
-        values, source = file_values(_body(req))
+        values, source = file_values(self.api, _body(req))
         current = yaml.safe_load(book_rule.text)
         if values.get("kind", current.get("kind")) == "protect":
             current = {k: v for k, v in current.items() if not KEYS[k].delete_only}
@@ -582,7 +588,7 @@ class RulePreview:
         self.api = api
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        values, source = file_values(_body(req))
+        values, source = file_values(self.api, _body(req))
         values.setdefault("name", "Preview")
         _, rule = build(self.api, values, source)
         ok(resp, preview_json(self.api, rule))

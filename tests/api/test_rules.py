@@ -4,7 +4,9 @@ import json
 import shutil
 
 import pytest
+from pony.orm import db_session
 
+from prunerr import collections
 from prunerr.api import create_app
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
@@ -204,6 +206,20 @@ def test_condition_trees_are_converted_to_the_language(client):
     # the original stored the tree as JSON text, and its clients send it back that way
     rule = create(client, when=None, conditions=json.dumps(legacy))
     assert "size > 10 GiB" in rule["when"]
+
+
+def test_a_collection_is_named_by_its_id_as_in_the_original(client, store):
+    with db_session:
+        collections.sync(store)
+        target = max(collections.rows(store), key=lambda c: c["item_count"])
+    condition = {"field": "collection_membership", "operator": "in_collection_id"}
+    rule = create(client, when=None, conditions=[{**condition, "value": target["id"]}])
+    assert rule["when"] == f"collections contains {json.dumps(target['title'])}"
+    preview = client.post(
+        "/api/rules/preview", json=body(when=None, conditions=[{**condition, "value": 10**6}])
+    )
+    assert preview.status_code == 400
+    assert preview.json["details"][0]["field"] == "conditions[0].value"
 
 
 @pytest.mark.parametrize(
