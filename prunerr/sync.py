@@ -128,7 +128,10 @@ class SyncService:
             fetched = [
                 (service, role, pool.submit(fetch, service)) for service, role, fetch in jobs
             ]
-            for service, role, future in fetched:
+            while fetched:
+                # popped, so a written listing is freed before the next (say Tautulli's long
+                # history) is waited for: they are not all held at once
+                service, role, future = fetched.pop(0)
                 report.results.append(
                     self._run_source(service.name, role, started, lambda f=future: f.result()())
                 )
@@ -364,28 +367,18 @@ class SyncService:
         # second, is not missed; rows already stored are recognised by their source id
         lookback = since - HISTORY_OVERLAP_S if since is not None else None
         plays = list(history.plays(lookback))
-        return lambda: self._write_plays(history, source, plays, since, lookback)
+        return lambda: self._write_plays(history, source, plays, since)
 
-    def _write_plays(self, history: WatchHistory, source: str, plays: list, since, lookback) -> int:
+    def _write_plays(self, history: WatchHistory, source: str, plays: list, since) -> int:
+        """Store the plays not stored yet (a play re-read in the lookback margin is recognised
+        by its source id) and fold them into the summary; the number of new plays."""
         with db_session:
-            existing = (
-                {
-                    row[0]
-                    for row in self.store.execute(
-                        "SELECT source_id FROM play WHERE source=? AND viewed_at >= ?",
-                        (history.name, lookback),
-                    )
-                }
-                if lookback is not None
-                else set()
-            )
-            fresh = list({p.source_id: p for p in plays if p.source_id not in existing}.values())
             (before,) = self.store.execute("SELECT COALESCE(MAX(id), 0) FROM play")[0]
             self.store.executemany(
                 "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key,"
                 " viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (source, source_id) DO NOTHING",
-                [
+                (  # a generator: a million plays are not copied into parameter tuples at once
                     (
                         history.name,
                         p.source_id,
@@ -396,8 +389,8 @@ class SyncService:
                         p.viewed_at,
                         p.watched,
                     )
-                    for p in fresh
-                ],
+                    for p in plays
+                ),
             )
             for statement in summarize_plays("source = ? AND id > ?"):
                 self.store.execute(statement, (history.name, before))
@@ -406,7 +399,10 @@ class SyncService:
                 self.store.execute(
                     "UPDATE sync_state SET cursor=? WHERE source=?", (repr(newest), source)
                 )
-        return len(fresh)
+            (fresh,) = self.store.execute(
+                "SELECT COUNT(*) FROM play WHERE source=? AND id > ?", (history.name, before)
+            )[0]
+        return fresh
 
     # requests
     def _fetch_requests(self, tracker: RequestTracker) -> Callable[[], int]:
