@@ -47,6 +47,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_api(client: httpx.Client, seconds: float = 30) -> None:
+    """Until the server answers its health check (it is starting in another process)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client.get("/api/health")
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
@@ -69,12 +82,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, headers={"X-Api-Key": KEY}, timeout=120)
-        for _ in range(200):
-            try:
-                client.get("/api/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_for_api(client)
         started = time.perf_counter()
         total = client.get("/api/library").json()["data"]["total"]
         first_ms = (time.perf_counter() - started) * 1000

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
-from api import PREVIEW, QUERIES, free_port  # bench/api.py: the same requests
+from api import PREVIEW, QUERIES, free_port, wait_for_api  # bench/api.py: the same requests
 
 KEY = "bench-e2e-key-0123456789abcdef0123"
 PRUNERR = str(Path(sys.executable).parent / "prunerr")
@@ -180,12 +180,7 @@ def main() -> None:
         )
         processes.append(serve)
         client = httpx.Client(base_url=base, headers={"X-Api-Key": KEY}, timeout=300)
-        for _ in range(300):
-            try:
-                client.get("/api/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_for_api(client)
         quiet = timed(lambda: client.get("/api/stats"), 100)
 
         busy: list[float] = []

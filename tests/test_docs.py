@@ -142,11 +142,13 @@ class Sandbox:
             "REPO": str(REPO),
         }
         self.processes: list[subprocess.Popen] = []
+        self.emulating = False
         self.port: int | None = None
 
     def start_services(self) -> None:
-        if any(key.endswith("_URL") for key in self.env):
+        if self.emulating:
             return
+        self.emulating = True
         emulate = self._spawn(["prunerr", "emulate", "--size", "XS", "--seed", "1"])
         services = json.loads(emulate.stdout.readline())
         for service in services.values():
@@ -159,7 +161,8 @@ class Sandbox:
         self.env["KEY"] = self.env["PRUNERR_API_KEY"] = "docs-example-key"
         if not (self.path / "rules.d").exists():
             shutil.copytree(REPO / "rules.d", self.path / "rules.d")
-        self.run("prunerr sync")
+        synced = self.run("prunerr sync")
+        assert synced.returncode == 0, synced.stdout + synced.stderr
         self.port = free_port()
         server = self._spawn(["prunerr", "serve", "--no-worker"], PORT=str(self.port))
         deadline = time.monotonic() + 30
