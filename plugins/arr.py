@@ -140,9 +140,39 @@ class Reader:
         value = self._get(key, (dict,), "an object", True)
         return None if value is None else Reader(self.service, f"{self.where}.{key}", value)
 
-    def children(self, key: str) -> list[Reader]:
-        values = self._get(key, (list,), "a list", True) or []
+    def maybe_integers(self, key: str) -> tuple[int, ...] | None:
+        """A list of integers; None when the object has none (not read, not empty)."""
+        return None if self.data.get(key) is None else self.integers(key)
+
+    def children(self, key: str, required: bool = False) -> list[Reader]:
+        values = self._get(key, (list,), "a list", not required) or []
         return [Reader(self.service, f"{self.where}.{key}[{i}]", v) for i, v in enumerate(values)]
+
+
+# the catalog ratings of an *arr `ratings` object: source key -> (our name, whether it is voted)
+RATING_SOURCES = {"imdb": ("imdb", True), "tmdb": ("tmdb", True), "rottenTomatoes": ("rt", False)}
+
+
+def ratings(given: Reader | None, flat_source: str | None) -> dict[str, float]:
+    """The ratings an *arr gives, by source (`imdb`, `tmdb`, `rt`): Radarr 4+ names each
+    source (`{"imdb": {"votes", "value", "type"}, ...}`); the flat `{votes, value}` of Radarr 3
+    and Sonarr is one rating of `flat_source` (None: a source not stated, which fills nothing).
+    A voted rating without votes is TMDb's and IMDb's "unrated" 0.0 and is left out (Rotten
+    Tomatoes scores carry no votes, so their 0 is a score)."""
+    if given is None:
+        return {}
+    if "value" in given.data or "votes" in given.data:
+        sources = {flat_source: given} if flat_source else {}
+    else:
+        sources = {key: child for key in RATING_SOURCES if (child := given.maybe_child(key))}
+    found = {}
+    for key, rating in sources.items():
+        name, voted = RATING_SOURCES[key]
+        value = rating.maybe_number("value")
+        if value is None or (voted and value == 0 and not rating.maybe_integer("votes")):
+            continue
+        found[name] = value
+    return found
 
 
 def records(service: str, where: str, body: object) -> list[Reader]:
@@ -208,10 +238,13 @@ class ArrClient(LibraryManager):
     def tag_labels(self) -> dict[int, str]:
         return {tag.integer("id"): tag.text("label") for tag in self.get_list(f"{API}/tag")}
 
-    def labels(self, item: Reader, tags: Mapping[int, str]) -> tuple[str, ...]:
-        """An item's tag labels; an id missing from /tag is an error, not a dropped tag (a
-        dropped "keep" tag would lose a protection)."""
-        ids = item.integers("tags")
+    def labels(self, item: Reader, tags: Mapping[int, str]) -> tuple[str, ...] | None:
+        """An item's tag labels; None when the item has no `tags` (unknown, not none). An id
+        missing from /tag is an error, not a dropped tag (a dropped "keep" tag would lose a
+        protection)."""
+        ids = item.maybe_integers("tags")
+        if ids is None:
+            return None
         for tag_id in ids:
             if tag_id not in tags:
                 raise ServiceError(self.name, f"{item.where}: tag {tag_id} is not in GET {API}/tag")

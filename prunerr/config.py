@@ -18,6 +18,7 @@ from the YAML file:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,8 @@ def _port(value: object) -> int:
 
 def _count(value: object) -> int:
     text = _text(value).strip()
-    if not text.isdigit():
+    # ASCII only: str.isdigit() also takes "²", which int() refuses
+    if not (text.isascii() and text.isdigit()):
         raise ValueError("expected a whole number, 0 or more")
     return int(text)
 
@@ -76,8 +78,27 @@ def _days(value: object) -> int:
 
     days = _count(value)
     if days > MAX_GRACE_DAYS:
-        raise ValueError(f"expected at most {MAX_GRACE_DAYS} days")
+        raise ValueError(f"expected a whole number of days from 0 to {MAX_GRACE_DAYS}")
     return days
+
+
+_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb|kib|mib|gib)?", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
+
+
+def _bytes(value: object) -> int:
+    match = _SIZE.fullmatch(_text(value).strip())
+    if not match or not match.group(1).isascii():
+        raise ValueError("expected a size in bytes, or with a unit: 4MiB, 500KB")
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
 def _share(value: object) -> float:
@@ -126,6 +147,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "port": _port,
     "count": _count,
     "days": _days,
+    "bytes": _bytes,
     "share": _share,
     "cron": _cron,
     "zone": _zone,
@@ -133,17 +155,42 @@ PARSERS: dict[str, Callable[[object], object]] = {
 }
 
 
+# kinds whose values have no natural upper end: each such setting declares its bounds
+BOUNDED = {"count": "a whole number", "bytes": "a size in bytes"}
+
+
 @dataclass(frozen=True)
 class Setting:
+    """A configuration key. Settings of a kind in BOUNDED declare their range (`minimum`,
+    default 0, and `maximum`), checked wherever a value comes from."""
+
     key: str
     description: str
     env: str | None = None
     default: object = None
     kind: str = "text"  # a key of PARSERS
     secret: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in BOUNDED and self.maximum is None:
+            raise ValueError(f"setting {self.key!r}: a {self.kind} setting declares a maximum")
 
     def parse(self, value: object) -> object:
-        return PARSERS[self.kind](value)
+        parsed = PARSERS[self.kind](value)
+        if self.kind in BOUNDED and not self.low <= parsed <= self.maximum:
+            raise ValueError(f"expected {self.accepted}")
+        return parsed
+
+    @property
+    def low(self) -> int:
+        return self.minimum or 0
+
+    @property
+    def accepted(self) -> str:
+        """The accepted values, for messages: `a whole number from 0 to 100`."""
+        return f"{BOUNDED[self.kind]} from {self.low} to {self.maximum}"
 
 
 @dataclass(frozen=True)
@@ -215,6 +262,7 @@ CORE_SETTINGS = (
         "PRUNERR_MAX_DELETIONS_PER_RUN",
         100,
         "count",
+        maximum=1_000_000,
     ),
     Setting(
         "max_gb_per_run",
@@ -222,6 +270,7 @@ CORE_SETTINGS = (
         "PRUNERR_MAX_GB_PER_RUN",
         2000,
         "count",
+        maximum=1_000_000_000,
     ),
     Setting(
         "max_attempts",
@@ -229,6 +278,7 @@ CORE_SETTINGS = (
         "PRUNERR_MAX_ATTEMPTS",
         5,
         "count",
+        maximum=100,
     ),
     Setting(
         "circuit_breaker",
@@ -270,7 +320,7 @@ CORE_SETTINGS = (
         "Send a reminder this many days before queued items are deleted (0: none).",
         "PRUNERR_REMINDER_DAYS",
         1,
-        "count",
+        "days",
     ),
     Setting(
         "watch_history",
@@ -278,6 +328,15 @@ CORE_SETTINGS = (
         "dedicated history service (Tautulli) when configured, else the media server's.",
         "PRUNERR_WATCH_HISTORY",
         None,
+    ),
+    Setting(
+        "max_request_body",
+        "Largest request body the HTTP API reads (bytes, or with a unit: 4MiB); larger is a 413.",
+        "PRUNERR_MAX_REQUEST_BODY",
+        4 * 2**20,
+        "bytes",
+        minimum=1024,
+        maximum=2**30,
     ),
 )
 
@@ -305,6 +364,57 @@ class ConfigSchema:
         for setting in CORE_SETTINGS:
             schema.setting(setting)
         return schema
+
+
+# a URL anywhere in a text, and the query parameters whose values look secret (apikey, api_key,
+# token, X-Plex-Token, access_token, password, secret, signature, session...)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_SECRET_NAME = re.compile(r"key|token|secret|pass|pwd|auth|sig|session|credential|cookie|jwt")
+_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(:\d*)?")
+
+
+def mask_url(text: str) -> str:
+    """`text` with every URL in it shown safely: the user info (`user:password@`) and the values
+    of secret-looking query (and fragment) parameters replaced by MASK. What shows configuration
+    (`prunerr config`, `GET /api/settings`) and messages that name a service URL use it."""
+    return _URL.sub(lambda match: _mask_one(match.group()), text)
+
+
+def _mask_one(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    head, tail = rest[:cut], rest[cut:]
+    authority = head.split("/", 1)[0]
+    if "@" in authority:
+        head = MASK + head[authority.rfind("@") :]
+    elif "@" in head and not _HOST_PORT.fullmatch(authority):
+        # a password holding `/` (unescaped) ends the authority early: `user:pa/ss@host`
+        head = MASK + head[head.rfind("@") :]
+    return f"{scheme}://{head}{mask_query(tail)}"
+
+
+def mask_query(query: str) -> str:
+    """A query string (`?a=1&token=…`) with the values of secret-looking parameters masked."""
+    return re.sub(r"[^?#]+", _mask_parameters, query)
+
+
+def _mask_parameters(match: re.Match) -> str:
+    pairs = re.split(r"([&;])", match.group())
+    for i in range(0, len(pairs), 2):
+        name, equals, _ = pairs[i].partition("=")
+        normalized = re.sub(r"[-_.]|%[0-9A-Fa-f]{2}", "", name).lower()
+        if equals and _SECRET_NAME.search(normalized):
+            pairs[i] = f"{name}={MASK}"
+    return "".join(pairs)
+
+
+def _shown(value: object) -> object:
+    """A non-secret configuration value as it may be shown: URLs in it masked."""
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_shown(v) for v in value)
+    return value
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
@@ -336,16 +446,17 @@ class Config:
         return Path(str(self.values["data_dir"]))
 
     def public(self) -> dict[str, object]:
-        """Every value with secrets masked: what logs and the API may show."""
+        """Every value with secrets masked, and credentials in URLs (`mask_url`): what logs,
+        `prunerr config` and the API show."""
         shown: dict[str, object] = {}
         for key, value in self.values.items():
             secret = self.schema.settings[key].secret
-            shown[key] = MASK if secret and value is not None else value
+            shown[key] = MASK if secret and value is not None else _shown(value)
         for kind, instances in self.instances.items():
             fields = {f.key: f for f in self.schema.services[kind].fields}
             shown[kind] = [
                 {
-                    k: MASK if fields.get(k) and fields[k].secret and v is not None else v
+                    k: MASK if fields.get(k) and fields[k].secret and v is not None else _shown(v)
                     for k, v in instance.items()
                 }
                 for instance in instances
@@ -400,7 +511,11 @@ class Config:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+            # not str(exc): it quotes the offending line, which may hold a key or a URL
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ConfigError(f"{path}: invalid YAML: {problem}{where}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of settings")
         return data

@@ -9,19 +9,39 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
 
 from pony.orm import Database, db_session
+from pony.orm.dbapiprovider import DBException
 
 from prunerr.models import define_entities
 
 log = logging.getLogger(__name__)
+
+# connections a forked process inherited: never used nor closed there (closing one in the child
+# would drop locks and files that belong to the parent's connection), only kept from the
+# garbage collector, as Pony keeps its own (`Pool.forked_connections`)
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def database_error(exc: BaseException | None) -> bool:
+    """Whether an exception, or one it was raised from, came from the database."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, DBException)
+    if "psycopg2" in sys.modules:  # imported once a PostgreSQL database is bound
+        errors += (sys.modules["psycopg2"].Error,)
+    while exc is not None:
+        if isinstance(exc, errors):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @dataclass(frozen=True)
@@ -358,6 +378,20 @@ _V6 = [
     *summarize_plays("1 = 1"),
 ]
 
+_V7 = [
+    # the catalog fields a sync did not read of an item (a JSON list; NULL: none): unknown
+    "ALTER TABLE item ADD COLUMN unread TEXT",
+    # every file of an item (a JSON list of paths); file_path stays the main one
+    "ALTER TABLE item ADD COLUMN file_paths TEXT",
+    # the media server's ratings by their source (audience_rating, of any source, is unused)
+    "ALTER TABLE item ADD COLUMN server_rating_imdb {real}",
+    "ALTER TABLE item ADD COLUMN server_rating_tmdb {real}",
+    "ALTER TABLE item ADD COLUMN server_rating_rt {real}",
+    "ALTER TABLE item ADD COLUMN server_rating_rt_audience {real}",
+    # the next sync lists every media server in full, to fill the columns above
+    "UPDATE sync_state SET full_sync_at=NULL WHERE role='media_server'",
+]
+
 MIGRATIONS = [
     Migration(1, "library, keys, accounts, plays and requests", _V1),
     Migration(2, "per-source sync state and sync runs", _V2),
@@ -365,6 +399,7 @@ MIGRATIONS = [
     Migration(4, "completed plays per item key and user, kept up to date by the sync", _V4),
     Migration(5, "rules, the deletion queue, activity, deletions, collections and jobs", _V5),
     Migration(6, "completed plays also per season and show key, by the keys of each play", _V6),
+    Migration(7, "fields not read per item, every file's path, ratings by source", _V7),
 ]
 LATEST = MIGRATIONS[-1].version
 
@@ -403,13 +438,21 @@ def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
 
 
 class Store:
-    """The bound database: Pony `db` with its entities, the dialect, and the schema version."""
+    """The bound database: Pony `db` with its entities, the dialect, and the schema version.
+
+    A connection belongs to the thread and the process that opened it: each thread opens its
+    own (Pony's pool and the readers are per thread), and a process never uses or closes one
+    it inherited through a fork. A SQLite connection that crosses a fork breaks the file's
+    locking for both processes: the child believes it holds the parent's locks, so another
+    process can checkpoint and delete the WAL under it (lost writes, then `disk I/O error`).
+    So a process that forks closes its connections first (`disconnect`), and `prunerr serve`
+    starts its job workers as fresh processes, never as forks."""
 
     def __init__(self, db: Database, dialect: Dialect, sqlite_path: str | None = None):
         self.db = db
         self.dialect = dialect
         self.sqlite_path = sqlite_path  # a file: reads may use connections of their own
-        self._readers = threading.local()
+        self._readers = threading.local()  # connection, and the process that opened it
 
     @property
     def entities(self):
@@ -426,10 +469,13 @@ class Store:
         if self.sqlite_path is None or self.db._get_cache().in_transaction:
             return None
         reader = getattr(self._readers, "connection", None)
+        if reader is not None and self._readers.pid != os.getpid():
+            _INHERITED.append(reader)
+            reader = None
         if reader is None:
             reader = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None)
             reader.execute("PRAGMA query_only=ON")
-            self._readers.connection = reader
+            self._readers.connection, self._readers.pid = reader, os.getpid()
         return reader
 
     def execute(self, sql: str, params=()) -> list[tuple]:
@@ -471,11 +517,20 @@ class Store:
         cursor.executemany(self.dialect.sql(sql), rows)
 
     def disconnect(self) -> None:
-        """Close this thread's connections (before a fork, say)."""
+        """Close the connections this thread opened (before a fork, say). SQLite connections
+        must be closed, never left to the garbage collector: one is in a reference cycle (its
+        statement cache), so it would stay open, and cross the next fork."""
         reader = getattr(self._readers, "connection", None)
         if reader is not None:
-            reader.close()
+            if self._readers.pid == os.getpid():
+                reader.close()
+            else:
+                _INHERITED.append(reader)
             self._readers.connection = None
+        pool = getattr(self.db.provider, "pool", None)
+        if getattr(pool, "con", None) is not None and getattr(pool, "pid", None) != os.getpid():
+            pool.forked_connections.append((pool.con, pool.pid))  # as Pony does on its next use
+            pool.con = pool.pid = None
         self.db.disconnect()
 
 
@@ -562,7 +617,7 @@ def open_store(url: str | None, data_dir: Path, *, migrate_to: int | None = LATE
     if dialect is SQLITE and args["filename"] != ":memory:":
         Path(args["filename"]).parent.mkdir(parents=True, exist_ok=True)
         # WAL is persistent, set once per file; processes starting together wait for each other
-        with sqlite3.connect(args["filename"], timeout=30) as connection:
+        with closing(sqlite3.connect(args["filename"], timeout=30)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
         args["create_db"] = True
     if dialect is SQLITE:

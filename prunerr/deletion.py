@@ -26,6 +26,7 @@ from prunerr.dsl.units import format_size
 from prunerr.evaluation import Evaluator
 from prunerr.http import recorded_calls
 from prunerr.notify import Notifications
+from prunerr.protection import family
 from prunerr.queue import Entry, Queue
 from prunerr.sdk import (
     LibraryManager,
@@ -167,6 +168,7 @@ class Processor:
         """Process the given entries, or those due now (all queued ones with `force`), within
         the per-run limits."""
         dry = self.dry_run if dry_run is None else dry_run
+        self.evaluator.check_protection()
         report = ProcessReport(dry)
         if entry_ids is None:
             ids, report.deferred = self.select(force=force)
@@ -174,7 +176,8 @@ class Processor:
             ids = list(entry_ids)
         with db_session:
             entries = [e for e in map(self.queue.entry, ids) if e is not None]
-        items = self.evaluator.library.items_of({e.item for e in entries})
+            relatives = family(self.store, {e.item for e in entries})
+        items = self.evaluator.library.items_of(relatives)
         ctx = self.evaluator.context()
         for entry in entries:
             entry_id = entry.id

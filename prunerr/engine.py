@@ -20,6 +20,7 @@ from prunerr.database import Store
 from prunerr.dsl import CORE, UNKNOWN, Catalog, EvalContext
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.runtime import folded
+from prunerr.protection import spread
 from prunerr.rules import Rule
 from prunerr.sdk import LibraryManager, ServiceList
 from prunerr.sync import source_name
@@ -62,6 +63,7 @@ def availability(store: Store, services: ServiceList, watch_service: str | None)
 class LibraryItem:
     id: int
     fields: dict[str, object]
+    ancestors: tuple[int, ...] = ()  # a season's show; an episode's season and show
 
     @property
     def title(self) -> str:
@@ -96,10 +98,14 @@ _COLUMNS = (
     "studio",
     "content_rating",
     "original_language",
-    "audience_rating",
     "season_number",
     "tmdb_id",
     "tvdb_id",
+    "imdb_id",
+    "unread",
+    "server_rating_imdb",
+    "server_rating_tmdb",
+    "server_rating_rt",
     "arr_instance",
     "monitored",
     "tags",
@@ -149,7 +155,7 @@ def load_items(
                 tuple(sorted(query_types)),
             )
             episode_rows = store.execute(
-                f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode'"
+                f"SELECT id, parent, show, size, unread FROM item WHERE {live} AND type='episode'"
             )
             season_rows = store.execute(
                 f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
@@ -173,7 +179,7 @@ def load_items(
         }
         requests = (
             store.execute(
-                "SELECT media_type, tmdb_id, tvdb_id, requested_by, requested_at "
+                "SELECT media_type, tmdb_id, tvdb_id, imdb_id, requested_by, requested_at "
                 "FROM media_request WHERE status <> 'declined' ORDER BY requested_at"
             )
             if available.requests
@@ -182,19 +188,24 @@ def load_items(
     records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
     by_id = {r["id"]: r for r in records}
 
-    # sizes and counts of shows and seasons come from their episodes
-    sizes: dict[int, int] = defaultdict(int)
-    episodes: dict[int, int] = defaultdict(int)
-    seasons: dict[int, int] = defaultdict(int)
-    containers: dict[int, tuple[int, ...]] = {}
-    for episode_id, parent, show, size in episode_rows:
-        containers[episode_id] = tuple(c for c in (parent, show) if c is not None)
-        for container in containers[episode_id]:
-            sizes[container] += size
-            episodes[container] += 1
+    # sizes and counts of shows and seasons come from their episodes; one episode of unknown
+    # size makes its season's and show's unknown, one season of unknown number the show's count
+    counts = _Counts()
+    for _episode_id, parent, show, size, unread in episode_rows:
+        unsized = bool(unread) and "size" in _json_tuple(unread)
+        for container in (parent, show):
+            if container is not None:
+                counts.sizes[container] += size
+                counts.episodes[container] += 1
+                if unsized:
+                    counts.unknown_size.add(container)
     for show, number in season_rows:
-        if show is not None and (number or 0) > 0:
-            seasons[show] += 1
+        if show is None:
+            continue
+        if number is None:
+            counts.unknown_seasons.add(show)
+        elif number > 0:
+            counts.seasons[show] += 1
 
     # per-user watches of each item (its summary rows already hold its episodes' plays)
     item_of_key = dict(key_rows)
@@ -212,11 +223,14 @@ def load_items(
             entry[1] += plays
             entry[2] = max(entry[2], last)
 
-    first_request: dict[tuple, tuple[str, float]] = {}
-    for media_type, tmdb, tvdb, user, at in requests:
-        for key in ((media_type, "tmdb", tmdb), (media_type, "tvdb", tvdb)):
-            if key[2] is not None:
-                first_request.setdefault(key, (user, at))
+    requested = _Requests()
+    for media_type, tmdb, tvdb, imdb, user, at in requests:
+        ids = {
+            kind: value for kind, value in zip(_ID_KINDS, (tmdb, tvdb, imdb), strict=True) if value
+        }
+        for kind, value in ids.items():
+            requested.first.setdefault((media_type, kind, value), (user, at))
+        requested.id_kinds[media_type].add(frozenset(ids))
 
     items = []
     for r in records:
@@ -230,15 +244,16 @@ def load_items(
         )
         fields: dict[str, object] = {"type": r["type"], "protected": protected}
         if available.media_server:
-            _media_fields(fields, r, by_id, sizes, episodes, seasons)
+            _media_fields(fields, r, by_id, counts)
         if available.arr_for(r["type"]):
-            _arr_fields(fields, r)
+            _arr_fields(fields, r, by_id, available.media_server)
         if available.watch_history:
             _watch_fields(fields, watches.get(r["id"], {}))
         if available.requests:
-            _request_fields(fields, r, by_id, first_request)
+            _request_fields(fields, r, by_id, requested)
         catalog.derive(fields, r["type"])
-        items.append(LibraryItem(r["id"], fields))
+        ancestors = tuple(dict.fromkeys(a for a in (r["parent"], r["show"]) if a is not None))
+        items.append(LibraryItem(r["id"], fields, ancestors))
     return items
 
 
@@ -273,7 +288,7 @@ def _rows_of(
     )
     episode_rows = _in(
         store,
-        f"SELECT id, parent, show, size FROM item WHERE {live} AND type='episode' "
+        f"SELECT id, parent, show, size, unread FROM item WHERE {live} AND type='episode' "
         "AND (id IN ({ids}) OR parent IN ({ids}) OR show IN ({ids}))",
         only,
     )
@@ -296,7 +311,55 @@ def _rows_of(
     return rows, episode_rows, season_rows, key_rows, summary
 
 
-def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:
+_ID_KINDS = ("tmdb", "tvdb", "imdb")
+# the id every title of a media type's library managers carries (Radarr's movies their TMDb id,
+# Sonarr's series their TheTVDB id): a title without it that no manager lists may still be one
+# of theirs, matched by no other id, so whether it is managed is unknown
+_MANAGER_KEYS = {"movie": "tmdb", "show": "tvdb"}
+# catalog rating -> (the library manager's column, the media server's column)
+_RATINGS = (
+    ("rating.imdb", "rating_imdb", "server_rating_imdb"),
+    ("rating.tmdb", "rating_tmdb", "server_rating_tmdb"),
+    ("rating.rt", "rating_rt", "server_rating_rt"),
+)
+
+
+@dataclass
+class _Counts:
+    """Shows' and seasons' sizes and counts, summed from their episodes and seasons."""
+
+    sizes: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    episodes: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    seasons: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    unknown_size: set[int] = field(default_factory=set)
+    unknown_seasons: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Requests:
+    """The first live request per (media type, id kind, id), and for each media type the sets
+    of id kinds its requests carry (a request sharing no kind with an item may be for it)."""
+
+    first: dict[tuple, tuple[str, float]] = field(default_factory=dict)
+    id_kinds: dict[str, set[frozenset[str]]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _title_of(r: dict, by_id: dict) -> dict | None:
+    """The row naming the title: the item itself, or a season's or episode's show."""
+    if r["type"] in ("season", "episode"):
+        return by_id.get(r["show"] if r["type"] == "episode" else r["parent"])
+    return r
+
+
+def _ids_of(title: dict | None) -> dict[str, object]:
+    """The title's external ids by kind; none means its identity is unknown."""
+    if title is None:
+        return {}
+    values = (title["tmdb_id"], title["tvdb_id"], title["imdb_id"])
+    return {kind: value for kind, value in zip(_ID_KINDS, values, strict=True) if value}
+
+
+def _media_fields(fields, r, by_id, counts: _Counts) -> None:
     container = r["type"] in ("show", "season")
     show = by_id.get(r["show"] if r["type"] == "episode" else r["parent"])
     fields.update(
@@ -305,7 +368,7 @@ def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:
             "year": r["year"],
             "library": r["library"],
             "added": r["added"],
-            "size": sizes[r["id"]] if container else r["size"],
+            "size": counts.sizes[r["id"]] if container else r["size"],
             "resolution": r["resolution"],
             "resolution_height": r["resolution_height"],
             "video_codec": r["video_codec"],
@@ -322,30 +385,49 @@ def _media_fields(fields, r, by_id, sizes, episodes, seasons) -> None:
         }
     )
     if r["type"] == "show":
-        fields["season_count"] = seasons[r["id"]]
+        fields["season_count"] = counts.seasons[r["id"]]
+        if r["id"] in counts.unknown_seasons:
+            del fields["season_count"]
     if container:
-        fields["episode_count"] = episodes[r["id"]]
+        fields["episode_count"] = counts.episodes[r["id"]]
+        if r["id"] in counts.unknown_size:
+            del fields["size"]
     if r["type"] in ("season", "episode"):
         fields["season_number"] = r["season_number"]
         if show is not None:
             fields["show_title"] = show["title"]
+    if r["unread"]:  # what the media server did not say is unknown
+        for name in _json_tuple(r["unread"]):
+            fields.pop(name, None)
 
 
-def _arr_fields(fields, r) -> None:
+def _arr_fields(fields, r, by_id, media_server: bool) -> None:
+    """The library manager's fields. An item no manager lists is known to be unmanaged only when
+    its title has the id the managers key their titles by (it might be one of theirs, not
+    linked, otherwise): without it they are unknown. A rating the manager did not give is the
+    media server's of that source."""
     linked = r["arr_instance"] is not None
-    fields.update(
-        {
-            "monitored": bool(r["monitored"]) if linked and r["monitored"] is not None else None,
-            "tags": _json_tuple(r["tags"]) if linked and r["tags"] else (),
-            "rating.imdb": r["rating_imdb"],
-            "rating.tmdb": r["rating_tmdb"]
-            if r["rating_tmdb"] is not None
-            else r["audience_rating"],
-            "rating.rt": r["rating_rt"],
-        }
-    )
-    if r["type"] != "movie":
-        fields["series_status"] = r["series_status"]
+    title = _title_of(r, by_id)
+    if not linked and (title is None or _MANAGER_KEYS[title["type"]] not in _ids_of(title)):
+        return
+    show_like = r["type"] != "movie"
+    if linked:
+        if r["monitored"] is not None:  # an episode's own flag is not always read
+            fields["monitored"] = bool(r["monitored"])
+        if r["tags"] is not None:
+            fields["tags"] = _json_tuple(r["tags"])
+        if show_like and r["series_status"] is not None:
+            fields["series_status"] = r["series_status"]
+    else:
+        fields.update(monitored=None, tags=())
+        if show_like:
+            fields["series_status"] = None
+    for name, managed, served in _RATINGS:
+        value = r[managed] if linked else None
+        if value is None and media_server:
+            value = r[served]
+        if value is not None:
+            fields[name] = value
 
 
 def _watch_fields(fields, watches: dict[str, list]) -> None:
@@ -360,17 +442,23 @@ def _watch_fields(fields, watches: dict[str, list]) -> None:
     )
 
 
-def _request_fields(fields, r, by_id, first_request) -> None:
-    title = r
-    if r["type"] in ("season", "episode"):
-        title = by_id.get(r["show"] if r["type"] == "episode" else r["parent"], r)
+def _request_fields(fields, r, by_id, requested: _Requests) -> None:
+    """Who requested the title first, and when; null when nobody did. Unknown when the title
+    has no external id, or when it has no request and some request shares no kind of id with
+    it (a request by tmdb id alone cannot be ruled out for a show known by its tvdb id)."""
+    title = _title_of(r, by_id)
+    ids = _ids_of(title)
+    if not ids:
+        return
     media = "movie" if title["type"] == "movie" else "show"
-    found = None
-    for key in ((media, "tmdb", title["tmdb_id"]), (media, "tvdb", title["tvdb_id"])):
-        if key[2] is not None and key in first_request:
-            found = first_request[key]
-            break
-    fields["requested_by"], fields["requested_at"] = found or (None, None)
+    for kind, value in ids.items():
+        found = requested.first.get((media, kind, value))
+        if found is not None:
+            fields["requested_by"], fields["requested_at"] = found
+            return
+    if any(not kinds & ids.keys() for kinds in requested.id_kinds.get(media, ())):
+        return
+    fields["requested_by"] = fields["requested_at"] = None
 
 
 @dataclass
@@ -421,9 +509,10 @@ def protected_ids(
     grouped: Mapping[str, list[LibraryItem]] | None = None,
 ) -> set[int]:
     """Items shielded from deletion: protected by a user, or not known *not* to match an enabled
-    protect rule (an unknown protect decision protects: unknown data never deletes). `grouped`
-    is `by_type(items)` when the caller has it already."""
-    shielded = {item.id for item in items if item.fields.get("protected") is True}
+    protect rule (an unknown protect decision protects: unknown data never deletes), with
+    protection following the hierarchy among `items` (`protection.spread`). `grouped` is
+    `by_type(items)` when the caller has it already."""
+    direct = {item.id for item in items if item.fields.get("protected") is True}
     of_type = grouped if grouped is not None else by_type(items)
     for rule in rules:
         if rule.kind != "protect" or not rule.enabled:
@@ -431,8 +520,8 @@ def protected_ids(
         evaluate = rule.program.bind(ctx)
         for item in of_type.get(rule.media, ()):
             if rule.in_scope(item.fields) is not False and evaluate(item.fields) is not False:
-                shielded.add(item.id)
-    return shielded
+                direct.add(item.id)
+    return spread(direct, {item.id: item.ancestors for item in items if item.ancestors})
 
 
 def plan(

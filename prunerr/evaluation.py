@@ -3,7 +3,9 @@ matching, and judge a queued entry again right before it is processed.
 
 Scheduled runs, `POST /api/rules/:id/run` and queue processing all go through here, so they honour
 the same protections: the item's own, its collections', and every enabled protect rule (an
-unknown protect decision protects). Unknown data never queues and never deletes.
+unknown protect decision protects), following the hierarchy (`prunerr.protection`). Unknown data
+never queues and never deletes, and while a rule that may protect items does not load, nothing is
+queued (`ProtectionBroken`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from prunerr.dsl.units import format_size
 from prunerr.engine import LibraryItem, plan, protected_ids
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
+from prunerr.protection import family
 from prunerr.queue import Candidate, EnqueueResult, Entry, Queue, QueueOptions
-from prunerr.rulebook import BookRule, RuleBook
+from prunerr.rulebook import BookRule, ProtectionBroken, RuleBook
 from prunerr.rules import Rule
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,7 @@ class Evaluator:
         self.notifications = notifications or Notifications([])
         self.clock = clock
         self.queue = Queue(store, clock)
+        self._announced_broken: tuple[str, ...] = ()
 
     @property
     def breaker_share(self) -> float:
@@ -110,6 +114,26 @@ class Evaluator:
     @property
     def release_unmatched(self) -> bool:
         return bool(self.config["release_unmatched"])
+
+    def check_protection(self) -> None:
+        """Raise ProtectionBroken while a rule that may protect items does not load. Broken
+        rules are announced (`rules_broken`) once for each set of them."""
+        contents = self.book.contents()
+        broken = tuple(sorted(b.id for b in contents.broken.values()))
+        if broken != self._announced_broken:
+            self._announced_broken = broken
+            stopping = contents.stopping_deletion
+            if stopping:
+                self.notifications.send(
+                    "rules_broken", "Deletion is stopped", str(ProtectionBroken(stopping))
+                )
+            elif broken:
+                self.notifications.send(
+                    "rules_broken",
+                    f"{len(broken)} rule(s) do not load and are skipped",
+                    "; ".join(f"{b.id}: {b.message}" for b in contents.broken.values()),
+                )
+        contents.check_protection()
 
     def context(self) -> EvalContext:
         return EvalContext(datetime.fromtimestamp(self.clock(), UTC))
@@ -124,6 +148,7 @@ class Evaluator:
         """Evaluate delete rules in priority order and queue their matches (the first rule to
         match an item queues it): exactly `rule_ids`, enabled or not, or else every enabled
         rule without a schedule of its own."""
+        self.check_protection()
         contents = self.book.contents()
         chosen = [
             b
@@ -247,9 +272,14 @@ class Evaluator:
     ) -> EnqueueResult:
         """Queue items a user picked, unless something protects them: the same protections
         as rule runs (the item, its collections, every enabled protect rule)."""
+        self.check_protection()
         snapshot, ctx = self.library.snapshot(fresh=True), self.context()
         known = [snapshot.by_id[i] for i in item_ids if i in snapshot.by_id]
-        shielded = protected_ids(self.book.rules(), known, ctx)
+        with db_session:
+            relatives = [
+                snapshot.by_id[i] for i in family(self.store, item_ids) if i in snapshot.by_id
+            ]
+        shielded = protected_ids(self.book.rules(), relatives, ctx) & set(item_ids)
         with db_session:
             result = self.queue.enqueue(
                 [Candidate(i.id, i.title, i.size) for i in known if i.id not in shielded],
@@ -262,21 +292,31 @@ class Evaluator:
 
     def judge(self, entry: Entry, items: Mapping[int, LibraryItem], ctx: EvalContext) -> Verdict:
         """Does the entry still hold, on the latest synced data and current protections?
-        `items` holds the entry's item as freshly read (LibraryIndex.items_of)."""
+        `items` holds the entry's item and its family (`protection.family`) as freshly read
+        (LibraryIndex.items_of)."""
         item = items.get(entry.item)
         if item is None:
             return Verdict("cancelled", "the item is no longer in the library")
         with db_session:
             if self.queue.protected_items([entry.item]):
-                return Verdict("protected", "the item or one of its collections is protected")
-        every_rule = self.book.rules()
-        if protected_ids(every_rule, [item], ctx):
+                return Verdict(
+                    "protected",
+                    "the item, a collection it is in, its show or season, or a season or episode "
+                    "it holds is protected",
+                )
+            relatives = [items[i] for i in family(self.store, [entry.item]) if i in items]
+        contents = self.book.contents()
+        if entry.item in protected_ids(self.book.rules(), relatives, ctx):
             return Verdict(
                 "protected", "a protect rule shields it (or cannot tell that it does not)"
             )
         if entry.rule is None:
             return Verdict("ok", "queued by hand")
-        book_rule = self.book.get(entry.rule)
+        if entry.rule in contents.broken:
+            return Verdict(
+                "postpone", f"its rule does not load: {contents.broken[entry.rule].message}"
+            )
+        book_rule = contents.rules.get(entry.rule)
         if book_rule is None:
             return Verdict("released", "its rule was deleted")
         result = book_rule.rule.evaluate(item.fields, ctx)

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 
 import httpx
 
+from prunerr.config import mask_query
 from prunerr.sdk import ServiceError
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class HttpClient:
         calls = _calls.get()
         shown = f"{self.service} {where}"
         if kwargs.get("params"):
-            shown += "?" + "&".join(f"{k}={v}" for k, v in kwargs["params"].items())
+            shown += mask_query("?" + "&".join(f"{k}={v}" for k, v in kwargs["params"].items()))
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:

@@ -1,20 +1,24 @@
 """Background jobs: the Huey queue made from configuration, the job kinds with their schedules,
-and the bookkeeping of runs.
+the bookkeeping of runs, and the supervisor of `prunerr serve`'s worker processes.
 
 Runs of one *group* never overlap (sync and evaluation share the group `library`): a run holds a
 lease in the database, renewed by a heartbeat while it works, which expires when its holder dies,
 so a crashed run never blocks the next one. Every run is a `job_run` row with its state, progress,
-result or error; a run whose heartbeat stopped is shown as `crashed`.
+result or error; a run whose heartbeat stopped is shown as `crashed`, one that failed on the
+database says so in its error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -22,13 +26,14 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
-from pony.orm import db_session
+from pony.orm import TransactionError, db_session
 
-from prunerr.config import Config
-from prunerr.database import Store
+from prunerr.config import Config, mask_url
+from prunerr.database import Store, database_error
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 120.0  # seconds without a heartbeat before a run counts as dead
+DATABASE_FAILED = "database error"  # how the error of a run that failed on the database begins
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ def create_huey(config: Config, *, immediate: bool = False) -> Huey:
 
 class Busy(Exception):
     """Another run of the same group holds the lease."""
+
+
+def describe(exc: BaseException) -> str:
+    """A run's error in words (URLs in it masked); one raised by the database says so first."""
+    text = mask_url(f"{type(exc).__name__}: {exc}")
+    return f"{DATABASE_FAILED}: {text}" if database_error(exc) else text
 
 
 class Runs:
@@ -133,14 +144,17 @@ class Runs:
     def run(self, job: Job, actor: str, work: Callable[[Callable[[str], None]], object]) -> dict:
         """Run `work(progress)` under the job's lease; raises Busy when the group is taken."""
         holder = uuid.uuid4().hex
-        if not self.acquire(job.group, holder):
+        if not self._recorded(self.acquire, job.group, holder):
             raise Busy(f"{job.title} cannot start: another {job.group} job is running")
-        run_id = self.start(job.name, actor)
+        run_id = self._recorded(self.start, job.name, actor)
         stop = threading.Event()
 
         def heartbeat() -> None:
             while not stop.wait(LEASE_TTL / 4):
-                self.beat(run_id, job.group, holder)
+                try:
+                    self.beat(run_id, job.group, holder)
+                except Exception as exc:  # the next beat may make it; the run goes on
+                    log.warning("%s: heartbeat failed: %s", job.title, describe(exc))
 
         beating = threading.Thread(target=heartbeat, name=f"{job.name}-heartbeat", daemon=True)
         beating.start()
@@ -148,14 +162,46 @@ class Runs:
             result = work(lambda text: self.beat(run_id, job.group, holder, text))
         except Exception as exc:
             log.exception("%s failed", job.title)
-            self.finish(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._recorded(self.finish, run_id, "failed", error=describe(exc))
             raise
         finally:
             stop.set()
             beating.join()
-            self.release(job.group, holder)
-        self.finish(run_id, "ok", result)
+            try:
+                self._recorded(self.release, job.group, holder)
+            except Exception as exc:  # it expires after LEASE_TTL
+                log.warning("%s: lease not released: %s", job.title, describe(exc))
+        self._recorded(self.finish, run_id, "ok", result)
         return {"runId": run_id, "result": result}
+
+    def _recorded(self, write: Callable, *args, **kwargs):
+        """One bookkeeping write; after a database error, once more on new connections (the
+        failed one may be broken), so that a run that failed on the database is recorded."""
+        try:
+            return write(*args, **kwargs)
+        except Exception as exc:
+            if not database_error(exc):
+                raise
+            log.warning("job bookkeeping failed (%s); retrying on a new connection", exc)
+            with suppress(TransactionError):  # in the caller's db_session: retry on its own
+                self.store.disconnect()
+            return write(*args, **kwargs)
+
+    def failures(self) -> list[str]:
+        """The runs that failed on the database since the last run that succeeded (the last
+        of each job): until one succeeds again, jobs may not be able to run at all."""
+        with db_session:
+            rows = self.store.execute(
+                "SELECT job, id, error FROM job_run WHERE id IN (SELECT MAX(id) FROM job_run "
+                "WHERE state = 'failed' AND error LIKE ? "
+                "AND id > (SELECT COALESCE(MAX(id), 0) FROM job_run WHERE state = 'ok') "
+                "GROUP BY job) ORDER BY id",
+                (f"{DATABASE_FAILED}:%",),
+            )
+        return [
+            f"{JOBS[job].title if job in JOBS else job} (run {run_id}) failed: {error}"
+            for job, run_id, error in rows
+        ]
 
     def status(self, config: Config) -> list[dict]:
         """Each job's last run, whether it runs now, and its next scheduled time."""
@@ -214,3 +260,145 @@ def _iso(ts: float | None) -> str | None:
 def due(schedule: str, moment: datetime) -> bool:
     """Whether a cron schedule fires in the minute of `moment` (a zone-aware local time)."""
     return croniter.match(schedule, moment.replace(second=0, microsecond=0))
+
+
+@dataclass(frozen=True)
+class JobsHealth:
+    """Whether jobs can run: the worker processes kept by this process (None: it keeps none),
+    how many are ready, and what stops jobs from running, in words."""
+
+    workers: int | None
+    ready: int | None
+    problems: tuple[str, ...]
+
+
+def _ending(code: int) -> str:
+    """How a process ended, from its return code."""
+    if code >= 0:
+        return f"exited with status {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
+
+
+@dataclass
+class _Slot:
+    number: int
+    process: subprocess.Popen | None = None
+    ready: bool = False
+    problem: str | None = None
+
+
+class Supervisor:
+    """Keeps `count` job worker processes running: those of `prunerr serve`'s embedded consumer.
+
+    Each worker runs `command`, a fresh interpreter, never a fork of the server, so it opens its
+    own database and queue connections after it starts (see `Store`), and prints `ready` once it
+    has. A worker that exits while the supervisor runs (an OOM kill, say) is started again after
+    a back-off: `first_delay` seconds, doubled after each exit that followed a short life (less
+    than `steady` seconds) up to `max_delay`. Until the new one is ready, `health()` names the
+    problem. A worker's standard input is a pipe from the server: when the server dies, however
+    it dies, the worker sees it close and stops."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        count: int,
+        *,
+        first_delay: float = 1.0,
+        max_delay: float = 60.0,
+        steady: float = 60.0,
+        stop_timeout: float = 30.0,
+    ):
+        self.command = list(command)
+        self.first_delay, self.max_delay, self.steady = first_delay, max_delay, steady
+        self.stop_timeout = stop_timeout
+        self._slots = [_Slot(n) for n in range(1, count + 1)]
+        self._lock = threading.Lock()  # guards the slots' fields and the start of a process
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for slot in self._slots:
+            thread = threading.Thread(
+                target=self._keep, args=(slot,), name=f"job-worker-{slot.number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def health(self) -> JobsHealth:
+        with self._lock:
+            return JobsHealth(
+                len(self._slots),
+                sum(slot.ready for slot in self._slots),
+                tuple(slot.problem for slot in self._slots if slot.problem),
+            )
+
+    def _keep(self, slot: _Slot) -> None:
+        """Run the slot's worker, and again whenever it exits, until the supervisor stops."""
+        delay = self.first_delay
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                try:
+                    # its own process group: a Ctrl-C in the terminal reaches the server only,
+                    # which stops its workers
+                    process = slot.process = subprocess.Popen(
+                        self.command,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        process_group=0,
+                    )
+                except OSError as exc:
+                    process = slot.process = None
+                    how = f"could not start ({exc})"
+            started = time.monotonic()
+            if process is not None:
+                for line in process.stdout:
+                    if line.strip() == b"ready":
+                        with self._lock:
+                            slot.ready, slot.problem = True, None
+                code = process.wait()
+                process.stdout.close()
+                process.stdin.close()
+                how = _ending(code)
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started >= self.steady:
+                delay = self.first_delay
+            log.warning("job worker %d %s; starting it again in %g s", slot.number, how, delay)
+            with self._lock:
+                slot.ready = False
+                slot.problem = f"job worker {slot.number} {how}; restarting in {delay:g} s"
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                slot.problem = f"job worker {slot.number} {how}; restarted, not ready yet"
+            delay = min(delay * 2, self.max_delay)
+
+    def stop(self) -> None:
+        """Stop the workers: SIGINT lets their running jobs finish, for up to `stop_timeout`
+        seconds; then SIGTERM interrupts them, and SIGKILL ends what is left. A worker not
+        ready yet runs no job: SIGTERM ends it at once."""
+        with self._lock:
+            self._stopping.set()
+            running = [s for s in self._slots if s.process and s.process.poll() is None]
+            processes = [s.process for s in running]
+            for slot in running:
+                slot.process.send_signal(signal.SIGINT if slot.ready else signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for process in processes:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("job worker (pid %d) still running: interrupting it", process.pid)
+                process.terminate()
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        for thread in self._threads:
+            thread.join()

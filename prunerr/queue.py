@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
-from prunerr import activity
+from prunerr import activity, protection
 from prunerr.activity import Actor
 from prunerr.database import Store
+from prunerr.protection import chunks
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 
 DAY = 86400.0
@@ -227,10 +228,14 @@ class Queue:
                 result.skipped[c.id] = "done"
             else:
                 deadline = now + options.grace_days * DAY
-                entry_id = self.store.insert(
+                # another request may have queued it since `live` was read: the unique index
+                # of live entries decides, and the loser answers "already queued"
+                inserted = self.store.execute(
                     "INSERT INTO queue_entry (item, rule, state, action, reset_requests, "
                     "import_exclusion, title, size, queued_at, delete_after, actor_type, "
-                    "actor_name) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "actor_name) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (item) WHERE state IN ('queued', 'processing') DO NOTHING "
+                    "RETURNING id",
                     (
                         c.id,
                         rule,
@@ -245,6 +250,10 @@ class Queue:
                         actor.name,
                     ),
                 )
+                if not inserted:
+                    result.already.append(c.id)
+                    continue
+                entry_id = inserted[0][0]
                 live[c.id] = entry_id
                 result.queued.append(entry_id)
                 result.queued_bytes += c.size
@@ -339,35 +348,36 @@ class Queue:
         )
 
     def shield(self, item_ids: Iterable[int], actor: Actor, reason: str) -> int:
-        """Protection was added: the items' queued entries end as `protected`."""
+        """Protection was added: the queued entries of the items, of the seasons and episodes
+        under them and of the season and show holding them end as `protected`."""
         ended = 0
-        for item_id in item_ids:
+        for item_id in sorted(protection.family(self.store, set(item_ids))):
             for entry in self.entries(("queued",), item=item_id):
                 ended += self.transition(entry.id, "protected", actor, reason, expect=("queued",))
         return ended
 
     def protected_items(self, item_ids: Collection[int]) -> set[int]:
-        """The given items that a user protected, directly or through a protected collection."""
+        """The given items that a user protected, directly or through a protected collection,
+        with protection following the hierarchy (`protection.spread`)."""
         if not item_ids:
             return set()
         titles = {r[0] for r in self.store.execute("SELECT title FROM collection WHERE protected")}
-        shielded = set()
-        ids = list(item_ids)
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
+        direct, ancestors = set(), {}
+        for part in chunks(sorted(protection.family(self.store, item_ids))):
             marks = ", ".join("?" for _ in part)
             rows = self.store.execute(
-                f"SELECT id, protected, collections FROM item WHERE id IN ({marks})", tuple(part)
+                f"SELECT id, parent, show, protected, collections FROM item WHERE id IN ({marks})",
+                tuple(part),
             )
-            for item_id, protected, collections in rows:
+            for item_id, parent, show, protected, collections in rows:
+                ancestors[item_id] = tuple(a for a in (parent, show) if a is not None)
                 if protected or (titles and titles & set(json.loads(collections))):
-                    shielded.add(item_id)
-        return shielded
+                    direct.add(item_id)
+        return protection.spread(direct, ancestors) & set(item_ids)
 
     def _gone(self, item_ids: list[int]) -> set[int]:
         found = set()
-        for start in range(0, len(item_ids), 500):
-            part = item_ids[start : start + 500]
+        for part in chunks(item_ids):
             marks = ", ".join("?" for _ in part)
             found |= {
                 r[0]

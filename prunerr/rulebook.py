@@ -4,6 +4,7 @@ in the `rule` table, which queue entries, history and the API refer to."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from prunerr.database import Store
 from prunerr.dsl import Catalog
 from prunerr.dsl.diagnostics import Located
 from prunerr.rules import LoadResult, Rule, load_rules
-from prunerr.rules.model import parse_rule
+from prunerr.rules.model import BrokenRule, parse_rule
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "api/"
 
@@ -41,6 +44,30 @@ class BookRule:
 class Contents:
     rules: dict[int, BookRule] = field(default_factory=dict)
     diagnostics: list[Located] = field(default_factory=list)  # of rules.d
+    broken: dict[int, BrokenRule] = field(default_factory=dict)  # rules that do not load, by id
+
+    @property
+    def stopping_deletion(self) -> list[BrokenRule]:
+        """Broken rules that are (or may be) protect rules: while there is one, nothing is
+        queued or deleted, since it may be what shields an item."""
+        return [b for b in self.broken.values() if b.stops_deletion]
+
+    def check_protection(self) -> None:
+        """Raise ProtectionBroken when a broken rule stops deletion."""
+        if self.stopping_deletion:
+            raise ProtectionBroken(self.stopping_deletion)
+
+
+class ProtectionBroken(RuntimeError):
+    """Deletion is stopped: a protect rule (or a rule that may be one) does not load."""
+
+    def __init__(self, rules: list[BrokenRule]):
+        self.rules = rules
+        names = "; ".join(f"{b.id} ({b.message})" for b in rules)
+        super().__init__(
+            f"deletion is stopped: {len(rules)} rule(s) that may protect items do not load: "
+            f"{names}. Fix the rule, or disable it with `enabled: false`."
+        )
 
 
 class RuleError(ValueError):
@@ -164,16 +191,39 @@ class RuleBook:
                             (rule.name, rule_id),
                         )
                 contents.rules[rule_id] = BookRule(rule_id, rule, "file", text, created, updated)
+            for broken in loaded.broken:
+                # a file that stopped loading keeps its row (its queue entries wait for it)
+                on_disk.add(broken.id)
+                row = rows.get(broken.id)
+                rule_id = (
+                    row[0]
+                    if row is not None
+                    else self.store.insert(
+                        "INSERT INTO rule (source, path, name, created_at, updated_at) "
+                        "VALUES ('file', ?, ?, ?, ?)",
+                        (broken.id, broken.id, now, now),
+                    )
+                )
+                if row is not None and row[7] is not None:
+                    self.store.update("UPDATE rule SET deleted_at=NULL WHERE id=?", (rule_id,))
+                contents.broken.setdefault(rule_id, broken)
             for rule_id, source, path, _, definition, created, updated, deleted in rows.values():
                 if source == "file" and path not in on_disk and deleted is None:
                     self.store.update("UPDATE rule SET deleted_at=? WHERE id=?", (now, rule_id))
                 if source == "api" and deleted is None:
-                    try:  # a stored rule may stop loading, e.g. when a plugin is removed
-                        rule = self.parse(definition, path)
-                    except RuleError as exc:
-                        contents.diagnostics.extend(exc.diagnostics)
-                        continue
-                    contents.rules[rule_id] = BookRule(
-                        rule_id, rule, "api", definition, created, updated
-                    )
+                    # a stored rule may stop loading, e.g. when a plugin is removed
+                    result = parse_rule(definition, f"<{path}>", path, self.catalog)
+                    if result.rules and not result.errors:
+                        contents.rules[rule_id] = BookRule(
+                            rule_id, result.rules[0], "api", definition, created, updated
+                        )
+                    else:
+                        contents.diagnostics.extend(result.errors or result.diagnostics)
+                        contents.broken[rule_id] = result.broken[0]
+        if contents.broken:
+            log.error(
+                "%d rule(s) do not load: %s",
+                len(contents.broken),
+                "; ".join(f"{b.id}: {b.message}" for b in contents.broken.values()),
+            )
         return contents

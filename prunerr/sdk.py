@@ -31,8 +31,10 @@ class ExternalIds:
 
 @dataclass(frozen=True, slots=True)
 class MediaFile:
-    path: str
-    size: int
+    """One file (a Part) of an item. None is "not read": the server did not say."""
+
+    path: str | None
+    size: int | None
     resolution: str | None = None  # 480p 576p 720p 1080p 2160p
     height: int | None = None
     video_codec: str | None = None
@@ -51,7 +53,13 @@ class Library:
 
 @dataclass(slots=True)
 class ServerItem:
-    """A movie, show, season or episode as the media server lists it."""
+    """A movie, show, season or episode as the media server lists it.
+
+    `ids` are the external ids of the title: a movie's or a show's own, and for a season or an
+    episode its show's when the server names them (else none; the sync links them through their
+    show). `files` lists the main file first. `unread` names the catalog fields this answer did
+    not supply: they are unknown, not null. Ratings are by their source (`rating_rt` is the
+    critics' score, 0-100), None when the server gave none from that source."""
 
     key: str
     type: str
@@ -70,8 +78,12 @@ class ServerItem:
     studio: str | None = None
     content_rating: str | None = None
     original_language: str | None = None
-    audience_rating: float | None = None
-    updated: float | None = None  # when the server last changed the item
+    rating_imdb: float | None = None
+    rating_tmdb: float | None = None
+    rating_rt: float | None = None
+    rating_rt_audience: float | None = None
+    updated: float | None = None  # when the server last changed the item; None: not said
+    unread: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +106,9 @@ class ManagedEpisode:
 
 @dataclass(slots=True)
 class ManagedItem:
-    """A Radarr movie or a Sonarr series."""
+    """A Radarr movie or a Sonarr series. None is "not read" for `tags` and `series_status`;
+    a rating is None when the manager gave none from that source. `episodes`, when given, carry
+    each episode's own monitored flag (otherwise an episode's is unknown)."""
 
     instance: str
     arr_id: int
@@ -105,7 +119,7 @@ class ManagedItem:
     size: int
     year: int | None = None
     path: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = ()
     genres: tuple[str, ...] = ()
     studio: str | None = None  # studio or network
     rating_imdb: float | None = None
@@ -174,9 +188,10 @@ class MediaServer(Service):
     def libraries(self) -> list[Library]:
         raise NotImplementedError
 
-    def keys(self, library: Library) -> dict[str, float]:
-        """Every item key of the library with the time the server last changed the item: a
-        light but complete listing (ServiceError otherwise), used to sync only what changed."""
+    def keys(self, library: Library) -> dict[str, float | None]:
+        """Every item key of the library with the time the server last changed the item (None
+        when the server does not say): a light but complete listing (ServiceError otherwise),
+        used to sync only what changed."""
         raise NotImplementedError
 
     def items(self, library: Library, keys: Collection[str] | None = None) -> Iterator[ServerItem]:
@@ -249,7 +264,15 @@ class RequestTracker(Service):
         raise NotImplementedError
 
 
-EVENTS = ("queued", "deletion_imminent", "deleted", "failed", "sync_error", "circuit_breaker")
+EVENTS = (
+    "queued",
+    "deletion_imminent",
+    "deleted",
+    "failed",
+    "sync_error",
+    "circuit_breaker",
+    "rules_broken",
+)
 
 
 @dataclass(frozen=True)

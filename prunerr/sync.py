@@ -2,10 +2,11 @@
 
 Each source (a service in one role) is synced on its own and recorded in `sync_state`. A source
 that fails keeps its previous rows but is marked failed, and the engine then treats the fields it
-supplies as unknown. Writes of one source happen in one transaction, so a crash leaves the
-previous state. Items keep their row when the server gives them a new key (re-linked by external
-ids); items missing from a complete listing become tombstones; nothing a user set (protection) is
-ever written here.
+supplies as unknown. Of one item, the fields a media server's answer did not give are listed in
+its `unread` column: unknown too, never null, 0 or empty. Writes of one source happen in one
+transaction, so a crash leaves the previous state. Items keep their row when the server gives them
+a new key (re-linked by external ids); items missing from a complete listing become tombstones;
+nothing a user set (protection) is ever written here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 HISTORY_OVERLAP_S = 3600.0
 FULL_LISTING_EVERY_S = 86400.0
+# fields read from a file's Streams, which listings do not carry and fetches of single items
+# do: a listing that did not read them keeps what an earlier fetch read
+DETAIL_FIELDS = frozenset({"hdr", "original_language"})
 
 
 def source_name(service_name: str, role: str) -> str:
@@ -251,7 +255,13 @@ class SyncService:
                     (server.name, library.key),
                 )
             )
-        changed = [key for key, updated in current.items() if stored.get(key) != updated]
+        # an item whose change time the server does not give is re-read by the daily full
+        # listing only (and when it is new): it would otherwise be re-read on every sync
+        changed = [
+            key
+            for key, updated in current.items()
+            if key not in stored or (updated is not None and stored[key] != updated)
+        ]
         items = list(server.items(library, changed)) if changed else []
         return items, set(current)
 
@@ -289,17 +299,18 @@ class SyncService:
                 "WHERE arr_instance=?",
                 (manager.name,),
             )
-            updates, season_updates = [], []
+            updates, season_updates, episode_updates = [], [], []
             for entry in managed:
                 item_id = self._match(entry, media, by_tmdb, by_tvdb, by_imdb)
                 if item_id is None:
                     continue
+                tags = None if entry.tags is None else _json_list(entry.tags)
                 updates.append(
                     (
                         manager.name,
                         entry.arr_id,
                         entry.monitored,
-                        _json_list(entry.tags),
+                        tags,
                         entry.rating_imdb,
                         entry.rating_tmdb,
                         entry.rating_rt,
@@ -313,12 +324,15 @@ class SyncService:
                             manager.name,
                             entry.arr_id,
                             season.monitored,
-                            _json_list(entry.tags),
+                            tags,
                             entry.series_status,
                             item_id,
                             season.number,
                         )
                     )
+                episode_updates += [
+                    (e.monitored, item_id, e.season, e.number) for e in entry.episodes
+                ]
             self.store.executemany(
                 "UPDATE item SET arr_instance=?, arr_id=?, monitored=?, tags=?, rating_imdb=?, "
                 "rating_tmdb=?, rating_rt=?, series_status=? "
@@ -331,17 +345,23 @@ class SyncService:
                     "series_status=? WHERE parent=? AND season_number=? AND type='season'",
                     season_updates,
                 )
-                # episodes follow their season
+                # episodes follow their season, but for their own monitored flag: unknown
+                # (NULL) unless the manager listed the episodes
                 self.store.execute(
                     "UPDATE item SET arr_instance=(SELECT s.arr_instance FROM item s "
                     "WHERE s.id=item.parent), arr_id=(SELECT s.arr_id FROM item s "
-                    "WHERE s.id=item.parent), monitored=(SELECT s.monitored FROM item s "
-                    "WHERE s.id=item.parent), tags=(SELECT s.tags FROM item s "
+                    "WHERE s.id=item.parent), monitored=NULL, tags=(SELECT s.tags FROM item s "
                     "WHERE s.id=item.parent), series_status=(SELECT s.series_status FROM item s "
                     "WHERE s.id=item.parent) WHERE type='episode' AND parent IN "
                     "(SELECT id FROM item WHERE type='season' AND arr_instance=?)",
                     (manager.name,),
                 )
+                if episode_updates:
+                    self.store.executemany(
+                        "UPDATE item SET monitored=? WHERE type='episode' AND show=? "
+                        "AND season_number=? AND episode_number=? AND arr_instance IS NOT NULL",
+                        episode_updates,
+                    )
         return len(managed)
 
     @staticmethod
@@ -452,6 +472,8 @@ class _ItemWriter:
         self.by_ids: dict[tuple, int] = {}
         self.tombstoned: dict[int, float] = {}
         self.season_numbers: dict[int, int | None] = {}
+        # per library, of the items whose answer lacks DETAIL_FIELDS: what is stored of them
+        self.details: dict[int, tuple] = {}
         for item_id, type_, tmdb, tvdb, imdb, parent, season, episode, tomb in rows:
             for key in self._identity(type_, tmdb, tvdb, imdb, parent, season, episode):
                 self.by_ids.setdefault(key, item_id)
@@ -482,8 +504,10 @@ class _ItemWriter:
         """Upsert `items`, then tombstone the library's live items whose key is not `present`
         (the complete set of keys the server lists now)."""
         order = {"movie": 0, "show": 0, "season": 1, "episode": 2}  # parents before children
+        self.details = self._stored_details(items)
         for item in sorted(items, key=lambda i: order.get(i.type, 3)):
             self._upsert(item, library_key, library)
+        self.details = {}
         live = self.store.execute(
             "SELECT id, server_key FROM item WHERE server=? AND library_key=? "
             "AND tombstoned_at IS NULL",
@@ -497,9 +521,12 @@ class _ItemWriter:
         show = self.item_by_key.get(item.grandparent_key) if item.grandparent_key else None
         season_number = item.index if item.type == "season" else None
         episode_number = item.index if item.type == "episode" else None
-        if item.type == "episode" and parent is not None:
-            season_number = self.season_numbers.get(parent)
-        main = max(item.files, key=lambda f: f.size, default=None)
+        unread = set(item.unread)
+        if item.type == "episode":
+            season_number = self.season_numbers.get(parent) if parent is not None else None
+        if item.type in ("season", "episode") and season_number is None:
+            unread.add("season_number")
+        main = item.files[0] if item.files else None  # the client lists the main file first
         # what a listing says of an item: the one definition of the columns a sync writes
         row = {
             "type": item.type,
@@ -513,8 +540,9 @@ class _ItemWriter:
             "imdb_id": item.ids.imdb,
             "year": item.year,
             "added": item.added,
-            "size": sum(f.size for f in item.files),
+            "size": 0 if "size" in unread else sum(f.size or 0 for f in item.files),
             "file_path": main and main.path,
+            "file_paths": json.dumps([f.path for f in item.files]) if item.files else None,
             "resolution": main and main.resolution,
             "resolution_height": main and main.height,
             "video_codec": main and main.video_codec,
@@ -528,7 +556,10 @@ class _ItemWriter:
             "studio": item.studio,
             "content_rating": item.content_rating,
             "original_language": item.original_language,
-            "audience_rating": item.audience_rating,
+            "server_rating_imdb": item.rating_imdb,
+            "server_rating_tmdb": item.rating_tmdb,
+            "server_rating_rt": item.rating_rt,
+            "server_rating_rt_audience": item.rating_rt_audience,
             "season_number": season_number,
             "episode_number": episode_number,
             "server_updated_at": item.updated,
@@ -550,6 +581,9 @@ class _ItemWriter:
             item_id = next((self.by_ids[k] for k in identity if k in self.by_ids), None)
         if item_id in self.tombstoned and item.added <= self.tombstoned[item_id]:
             return None  # a stale listing of something removed: only a re-add revives it
+        if item_id is not None and unread & DETAIL_FIELDS:
+            self._keep_details(item_id, row, unread)
+        row["unread"] = json.dumps(sorted(unread)) if unread else None
         if item_id is None:
             item_id = self._insert({**row, "first_seen": self.now})
         else:
@@ -571,6 +605,37 @@ class _ItemWriter:
         if item.type == "season":
             self.season_numbers[item_id] = season_number
         return item_id
+
+    def _stored_details(self, items: list[ServerItem]) -> dict[int, tuple]:
+        """(file_path, size, hdr, original_language, unread) of the stored items that `items`
+        do not give all DETAIL_FIELDS of (none when the answers have Streams)."""
+        ids = [
+            self.item_by_key[item.key]
+            for item in items
+            if item.unread & DETAIL_FIELDS and item.key in self.item_by_key
+        ]
+        details = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            for item_id, *stored in self.store.execute(
+                "SELECT id, file_path, size, hdr, original_language, unread FROM item "
+                f"WHERE id IN ({', '.join('?' for _ in part)})",
+                tuple(part),
+            ):
+                details[item_id] = tuple(stored)
+        return details
+
+    def _keep_details(self, item_id: int, row: dict, unread: set[str]) -> None:
+        """Keep what an earlier answer read of the DETAIL_FIELDS this one did not read (a
+        listing carries no Streams), while the main file is the same one."""
+        stored = self.details.get(item_id)
+        if stored is None or stored[:2] != (row["file_path"], row["size"]):
+            return
+        hdr, language, stored_unread = stored[2:]
+        known = DETAIL_FIELDS & unread - set(json.loads(stored_unread or "[]"))
+        for name in known:
+            row[name] = hdr if name == "hdr" else language
+        unread -= known
 
     def _insert(self, row: dict[str, object]) -> int:
         placeholders = ", ".join("?" for _ in row)

@@ -15,7 +15,8 @@ from pony.orm import db_session
 from prunerr import collections
 from prunerr.activity import Actor
 from prunerr.app import Prunerr
-from prunerr.jobs import JOBS, Busy, Runs, due
+from prunerr.database import database_error
+from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due
 from prunerr.library import stats
 from prunerr.queue import DAY, Queue
 from prunerr.sync import SyncService
@@ -42,10 +43,23 @@ class Tasks:
         self.reminders = huey.task(name="prunerr.reminders")(self._reminders)
         self.snapshot = huey.task(name="prunerr.snapshot")(self._snapshot)
         self.tick = huey.periodic_task(crontab(), name="prunerr.tick")(self._tick)
+        self.supervisor: Supervisor | None = None  # the worker processes this process keeps
 
     def busy(self, job: str) -> bool:
         """Whether a run of the job's group holds its lease now."""
         return self.runs.held(JOBS[job].group)
+
+    def health(self) -> JobsHealth:
+        """Whether jobs can run: this process's worker processes, and the last runs (a job
+        whose last run failed on the database)."""
+        workers = self.supervisor.health() if self.supervisor else JobsHealth(None, None, ())
+        try:
+            failures = self.runs.failures()
+        except Exception as exc:
+            if not database_error(exc):
+                raise
+            failures = [f"the job runs cannot be read: {describe(exc)}"]
+        return JobsHealth(workers.workers, workers.ready, (*workers.problems, *failures))
 
     def _guarded(self, job: str, actor: str, work) -> dict | None:
         self.app.refresh_config()  # settings saved through the API since

@@ -71,3 +71,24 @@ def store(database_url: str, tmp_path: Path):
     opened = open_store(database_url, tmp_path)
     yield opened
     opened.disconnect()
+
+
+REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def queue_url(database_url):
+    """The job queue beside each database backend: SQLite's (None) with SQLite, Redis with
+    PostgreSQL (flushed before and after)."""
+    if database_url.startswith("sqlite"):
+        yield None
+        return
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        _unavailable("Redis", exc)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()

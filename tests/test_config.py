@@ -115,3 +115,126 @@ def test_the_config_command_masks_secrets_and_reports_bad_values(capsys, monkeyp
     monkeypatch.setenv("PORT", "http")
     assert main(["sync"]) == 1
     assert "port (from PORT): expected a port number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://admin:pw@radarr:7878", "http://********@radarr:7878"),
+        ("http://token@radarr:7878/base", "http://********@radarr:7878/base"),
+        ("http://admin:p@ss@host/", "http://********@host/"),
+        ("http://admin:pa/ss@host/x", "http://********@host/x"),
+        ("http://[::1]:8181/t?apikey=abc&cmd=x", "http://[::1]:8181/t?apikey=********&cmd=x"),
+        ("http://t:8181?api_key=1;token=2", "http://t:8181?api_key=********;token=********"),
+        ("https://plex?X-Plex-Token=zz", "https://plex?X-Plex-Token=********"),
+        ("https://h/cb#access_token=a&state=s", "https://h/cb#access_token=********&state=s"),
+        ("http://h?Api%5FKey=1&password=2", "http://h?Api%5FKey=********&password=********"),
+        ("http://h/@me?page=2&token", "http://h/@me?page=2&token"),
+        (
+            "a http://u:p@h and https://g?secret=s",
+            "a http://********@h and https://g?secret=********",
+        ),
+        ("no URL at all: key=value", "no URL at all: key=value"),
+    ],
+)
+def test_credentials_in_urls_are_masked(url, shown):
+    from prunerr.config import mask_url
+
+    assert mask_url(url) == shown
+
+
+def test_credentials_in_service_urls_are_masked_wherever_configuration_is_shown(
+    schema, tmp_path, capsys, monkeypatch
+):
+    """`RADARR_URL=http://admin:pw@host` and `?apikey=` were printed by `prunerr config`."""
+    from prunerr.cli import main
+
+    (tmp_path / "prunerr.yaml").write_text(
+        "webhook:\n  - {url: 'https://hooks.example/in?token=hook-token', secret: s}\n"
+    )
+    env = {
+        "PRUNERR_DATA_DIR": str(tmp_path),
+        "RADARR_URL": "http://admin:radarr-pw@radarr:7878",
+        "RADARR_API_KEY": "k",
+        "TAUTULLI_URL": "http://tautulli:8181/?apikey=tautulli-key",
+        "TAUTULLI_API_KEY": "k",
+    }
+    config = Config.load(schema, env)
+    assert config.instances["radarr"][0]["url"] == "http://admin:radarr-pw@radarr:7878"
+    public = config.public()
+    assert public["radarr"][0]["url"] == "http://********@radarr:7878"
+    assert public["tautulli"][0]["url"] == "http://tautulli:8181/?apikey=********"
+    assert public["webhook"][0]["url"] == "https://hooks.example/in?token=********"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for fmt in ("text", "json"):
+        assert main(["config", "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "radarr-pw" not in out and "tautulli-key" not in out and "hook-token" not in out
+        assert "http://********@radarr:7878" in out
+
+
+def test_invalid_yaml_is_reported_without_quoting_the_file(schema, tmp_path):
+    (tmp_path / "prunerr.yaml").write_text(
+        "radarr:\n  - {url: 'http://admin:pw@radarr:7878', api_key: k3y\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        load(schema, {}, tmp_path)
+    assert "invalid YAML" in str(error.value) and "line 3" in str(error.value)
+    assert "pw@" not in str(error.value) and "k3y" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PRUNERR_REMINDER_DAYS": "9" * 331},
+            "reminder_days (from PRUNERR_REMINDER_DAYS): expected a whole number of days "
+            "from 0 to 36500",
+        ),
+        (
+            {"PRUNERR_MAX_ATTEMPTS": "101"},
+            "max_attempts (from PRUNERR_MAX_ATTEMPTS): expected a whole number from 0 to 100",
+        ),
+        (
+            {"PRUNERR_MAX_REQUEST_BODY": "10"},
+            "max_request_body (from PRUNERR_MAX_REQUEST_BODY): expected a size in bytes "
+            "from 1024 to 1073741824",
+        ),
+        ({"PRUNERR_MAX_REQUEST_BODY": "lots"}, "max_request_body (from PRUNERR_MAX_REQUEST_BODY)"),
+    ],
+)
+def test_numeric_settings_are_bounded_wherever_they_come_from(schema, tmp_path, env, message):
+    with pytest.raises(ConfigError) as error:
+        load(schema, env, tmp_path)
+    assert str(error.value).startswith(message)
+
+
+def test_every_numeric_setting_declares_its_range():
+    from prunerr.config import BOUNDED, Setting
+
+    with pytest.raises(ValueError, match="declares a maximum"):
+        Setting("limit", "A count without a maximum.", kind="count")
+    for setting in PluginHost.create().config_schema().settings.values():
+        if setting.kind in BOUNDED:
+            assert setting.maximum is not None and setting.low <= setting.default <= setting.maximum
+
+
+@pytest.mark.parametrize(
+    ("raw", "size"), [("4MiB", 4 * 2**20), ("500 KB", 500_000), ("1gib", 2**30), ("2048", 2048)]
+)
+def test_the_request_body_limit_takes_units(schema, tmp_path, raw, size):
+    config = load(schema, {"PRUNERR_MAX_REQUEST_BODY": raw}, tmp_path)
+    assert config["max_request_body"] == size
+    assert load(schema, {}, tmp_path)["max_request_body"] == 4 * 2**20
+
+
+def test_a_saved_setting_out_of_range_is_ignored_not_fatal(schema, tmp_path, caplog):
+    """A 331-digit reminder_days saved before the bound made every reminders job fail."""
+    from prunerr import settings
+
+    config = load(schema, {}, tmp_path)
+    settings.apply(config, {"reminder_days": int("9" * 331), "max_attempts": 7})
+    assert config["reminder_days"] == 1 and config.sources["reminder_days"] == "default"
+    assert config["max_attempts"] == 7
+    assert "ignoring the saved setting reminder_days" in caplog.text

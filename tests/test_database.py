@@ -156,3 +156,31 @@ def test_a_relative_data_directory_is_relative_to_the_working_directory(tmp_path
     store = open_store(None, Path("data"))
     store.disconnect()
     assert (tmp_path / "data" / "prunerr.db").exists()
+
+
+def test_the_fields_not_read_are_a_column_that_a_v6_database_gains_empty(database_url, tmp_path):
+    """v7: `unread` (what a sync did not read of an item), every file's path, ratings by their
+    source; the next sync lists the media servers in full to fill them."""
+    old = open_store(database_url, tmp_path, migrate_to=6)
+    with db_session:
+        old.execute(ITEM)
+        old.execute(
+            "INSERT INTO sync_state (source, role, status, full_sync_at) VALUES "
+            "('plex:media_server', 'media_server', 'ok', 5.0), "
+            "('radarr:library_manager', 'library_manager', 'ok', 5.0)"
+        )
+    old.disconnect()
+    store = open_store(database_url, tmp_path)
+    with db_session:
+        rows = store.execute(
+            "SELECT title, unread, file_paths, server_rating_imdb, server_rating_tmdb, "
+            "server_rating_rt, server_rating_rt_audience FROM item"
+        )
+        full = store.execute("SELECT source, full_sync_at FROM sync_state ORDER BY source")
+        store.execute("UPDATE item SET unread=?, file_paths=?", ('["size"]', '["/a", "/b"]'))
+        assert store.execute("SELECT unread, file_paths FROM item") == [
+            ('["size"]', '["/a", "/b"]')
+        ]
+    store.disconnect()
+    assert rows == [("Alien", None, None, None, None, None, None)]
+    assert full == [("plex:media_server", None), ("radarr:library_manager", 5.0)]

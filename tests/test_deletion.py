@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pony.orm import db_session
 
 from prunerr.activity import USER, Actor
@@ -532,3 +534,290 @@ def test_judging_reads_a_few_items_exactly_as_the_whole_library_has_them(store, 
         assert set(fresh) == set(sample)
         for item_id in sample:
             assert fresh[item_id].fields == snapshot.by_id[item_id].fields
+
+
+def show_family(app) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """A Sonarr-managed show with at least two seasons holding episode files: (show id,
+    [(season id, series id, season number)], [(episode id, season id, size)])."""
+    with db_session:
+        show_id = app.store.execute(
+            "SELECT s.id FROM item s JOIN item se ON se.parent = s.id AND se.type='season' "
+            "JOIN item e ON e.parent = se.id AND e.size > 0 "
+            "WHERE s.type='show' AND s.arr_id IS NOT NULL AND se.season_number > 0 "
+            "GROUP BY s.id HAVING COUNT(DISTINCT se.id) >= 2 ORDER BY s.id LIMIT 1"
+        )[0][0]
+        seasons = app.store.execute(
+            "SELECT id, arr_id, season_number FROM item WHERE type='season' AND parent=? "
+            "AND season_number > 0 ORDER BY season_number",
+            (show_id,),
+        )
+        episodes = app.store.execute(
+            "SELECT e.id, e.parent, e.size FROM item e JOIN item se ON se.id = e.parent "
+            "WHERE e.type='episode' AND se.parent=? AND e.size > 0 ORDER BY e.id",
+            (show_id,),
+        )
+    return show_id, seasons, episodes
+
+
+def sonarr_files(emu, series_id) -> set[int]:
+    return {f["id"] for f in emu["sonarr"].files.values() if f["seriesId"] == series_id}
+
+
+def test_a_protected_show_shields_its_seasons_and_episodes_at_queueing_and_processing(
+    store, tmp_path
+):
+    with world(store, tmp_path) as (app, emu):
+        show_id, seasons, episodes = show_family(app)
+        series_id = seasons[0][1]
+        # queued before the show is protected: processing refuses it
+        queue_by_hand(app, [(seasons[0][0], series_id, "season", 1)], action="full_removal")
+        app.library.set_protection(show_id, True, "keep the whole show")
+        files = sonarr_files(emu, series_id)
+        report = app.processor.process(force=True)
+        assert [s["outcome"] for s in report.skipped] == ["protected"] and not report.deleted
+        assert sonarr_files(emu, series_id) == files
+        # neither a season rule nor an episode rule queues anything of the show
+        write_rule(app.rules_dir, "seasons", "season_number >= 0", media="season")
+        write_rule(app.rules_dir, "episodes", "size >= 0 B", media="episode")
+        app.book.reload()
+        app.evaluator.run(confirm=True)
+        family = {show_id, *(s[0] for s in seasons), *(e[0] for e in episodes)}
+        assert not {i for i, state in entry_states(app).items() if state == "queued"} & family
+        # nor does queueing by hand, through the evaluator or the queue itself
+        by_hand = app.evaluator.queue_by_hand(
+            [seasons[1][0], episodes[0][0]], QueueOptions("full_removal", 0), USER
+        )
+        assert by_hand.skipped == {seasons[1][0]: "protected", episodes[0][0]: "protected"}
+        direct = queue_by_hand(app, [(episodes[-1][0], series_id, "episode", 1)])
+        assert direct.skipped == {episodes[-1][0]: "protected"}
+        assert sonarr_files(emu, series_id) == files
+
+
+def test_a_protected_episode_keeps_its_season_and_show_but_not_its_siblings(store, tmp_path):
+    with world(store, tmp_path) as (app, _):
+        show_id, seasons, episodes = show_family(app)
+        kept = next(e for e in episodes if e[1] == seasons[0][0])
+        sibling = next(e for e in episodes if e[1] == seasons[0][0] and e != kept)
+        app.library.set_protection(kept[0], True, "a favourite")
+        result = queue_by_hand(
+            app,
+            [(show_id, 0, "show", 1), (seasons[0][0], 0, "season", 1), (sibling[0], 0, "ep", 1)],
+        )
+        assert result.skipped == {show_id: "protected", seasons[0][0]: "protected"}
+        assert len(result.queued) == 1  # the sibling
+        (plan_of_seasons,) = _plan(app, "season_number >= 0", "season")
+        assert seasons[0][0] not in {i.id for i in plan_of_seasons.to_queue}
+        assert seasons[1][0] in {i.id for i in plan_of_seasons.to_queue}
+
+
+def _plan(app, when: str, media: str):
+    from prunerr.engine import plan
+
+    write_rule(app.rules_dir, f"plan-{media}", when, media=media)
+    app.book.reload()
+    snapshot = app.library.snapshot(fresh=True)
+    rule = next(r for r in app.book.rules() if r.id == f"plan-{media}")
+    return plan([rule], snapshot.items, app.evaluator.context(), all_rules=app.book.rules())
+
+
+def test_a_protect_rule_on_shows_covers_their_seasons_and_episodes(store, tmp_path):
+    with world(store, tmp_path) as (app, emu):
+        show_id, seasons, episodes = show_family(app)
+        with db_session:
+            (title,) = app.store.execute("SELECT title FROM item WHERE id=?", (show_id,))[0]
+        series_id = seasons[0][1]
+        queue_by_hand(app, [(episodes[0][0], series_id, "episode", 1)])
+        (app.rules_dir / "keep-show.yaml").write_text(
+            f"name: keep show\nkind: protect\nmedia: show\nwhen: title == {json.dumps(title)}\n",
+            encoding="utf-8",
+        )
+        write_rule(app.rules_dir, "seasons", "season_number >= 0", media="season")
+        app.book.reload()
+        files = sonarr_files(emu, series_id)
+        report = app.processor.process(force=True)
+        assert [s["outcome"] for s in report.skipped] == ["protected"]
+        runs = app.evaluator.run(confirm=True)
+        assert sum(r.protected for r in runs) >= len(seasons)
+        assert not set(entry_states(app)) & {s[0] for s in seasons}
+        assert sonarr_files(emu, series_id) == files
+
+
+BROKEN_PROTECT = 'name: keep\nkind: protect\nmedia: movie\nwhen: lables contains "keep"\n'
+
+
+def test_a_broken_protect_rule_stops_queueing_and_deleting_until_disabled(store, tmp_path):
+    from prunerr.rulebook import ProtectionBroken
+
+    with world(store, tmp_path) as (app, emu):
+        (movie,) = movies(app, 1)
+        write_rule(app.rules_dir, "one", f"title == {json.dumps(movie[2])}")
+        queue_by_hand(app, [movie])
+        (app.rules_dir / "keep.yaml").write_text(BROKEN_PROTECT, encoding="utf-8")
+        app.book.reload()
+        with pytest.raises(ProtectionBroken, match=r"keep.*lables"):
+            app.evaluator.run(confirm=True)
+        with pytest.raises(ProtectionBroken):
+            app.evaluator.queue_by_hand([movie[0]], QueueOptions("full_removal", 0), USER)
+        with pytest.raises(ProtectionBroken):
+            app.processor.process(force=True)
+        assert entry_states(app) == {movie[0]: "queued"}
+        assert emu["radarr"].movies[movie[1]]["hasFile"] is True
+        # the operator disables it explicitly: deletion goes on
+        (app.rules_dir / "keep.yaml").write_text(BROKEN_PROTECT + "enabled: false\n")
+        app.book.reload()
+        report = app.processor.process(force=True)
+        assert len(report.deleted) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: keep\nkind: protect\nmedia: movie\nwhen: [unclosed\n",  # invalid YAML
+        'name: keep\nknid: protect\nmedia: movie\nwhen: title == "x"\n',  # kind misspelt
+        'name: keep\nkind: protect\nmedia: movie\nwhen: title == "x"\nwhen: size > 1 GB\n',
+    ],
+    ids=["invalid-yaml", "misspelt-key", "duplicate-key"],
+)
+def test_a_rule_whose_kind_cannot_be_read_stops_deletion(store, tmp_path, text):
+    from prunerr.rulebook import ProtectionBroken
+
+    with world(store, tmp_path) as (app, _):
+        (app.rules_dir / "keep.yaml").write_text(text, encoding="utf-8")
+        app.book.reload()
+        with pytest.raises(ProtectionBroken):
+            app.evaluator.run(confirm=True)
+
+
+def test_a_broken_delete_rule_is_skipped_and_its_entries_wait(store, tmp_path):
+    with world(store, tmp_path) as (app, emu):
+        first, second = movies(app, 2)
+        write_rule(app.rules_dir, "first", f"title == {json.dumps(first[2])}")
+        write_rule(app.rules_dir, "second", f"title == {json.dumps(second[2])}")
+        app.book.reload()
+        app.evaluator.run(confirm=True)
+        assert entry_states(app) == {first[0]: "queued", second[0]: "queued"}
+        write_rule(app.rules_dir, "first", "titel == 1")  # now broken
+        app.book.reload()
+        assert [b.kind for b in app.book.contents().broken.values()] == ["delete"]
+        runs = app.evaluator.run(confirm=True)  # the others still run
+        assert [r.name for r in runs] == ["second"]
+        report = app.processor.process(force=True)
+        assert [d["itemId"] for d in report.deleted] == [second[0]]
+        assert entry_states(app)[first[0]] == "queued"  # postponed, not released
+        assert emu["radarr"].movies[first[1]]["hasFile"] is True
+
+
+def test_an_item_queued_by_someone_else_meanwhile_is_already_queued_not_an_error(
+    store, tmp_path, monkeypatch
+):
+    with world(store, tmp_path) as (app, _):
+        (movie,) = movies(app, 1)
+        queue_by_hand(app, [movie])
+        # the other request's entry was committed after this one read the live entries
+        monkeypatch.setattr(Queue, "live_items", lambda self: {})
+        monkeypatch.setattr(Queue, "protected_items", lambda self, ids: set())
+        result = queue_by_hand(app, [movie])
+        assert (result.queued, result.already) == ([], [movie[0]])
+        assert entry_states(app) == {movie[0]: "queued"}
+
+
+CONDITIONS = {
+    "movie": ["size > {n} GB", "year < {year}", "play_count == 0", 'title starts with "{c}"'],
+    "show": ["episode_count > {n}", 'title starts with "{c}"', "play_count == 0"],
+    "season": ["season_number == {k}", "size > {n} GB", 'show_title starts with "{c}"'],
+    "episode": ["season_number == {k}", "size > {n} GB", "play_count == 0"],
+}
+BROKEN = ['lables contains "{c}"', "size > {n} GB and", "[unclosed"]
+
+
+@st.composite
+def rule_sets(draw):
+    """Delete and protect rules over every media type, some of them broken or disabled."""
+    rules = []
+    for index in range(draw(st.integers(1, 6))):
+        media = draw(st.sampled_from(sorted(CONDITIONS)))
+        broken = draw(st.integers(0, 9)) == 0
+        template = draw(st.sampled_from(BROKEN if broken else CONDITIONS[media]))
+        when = template.format(
+            n=draw(st.integers(0, 4)),
+            year=draw(st.integers(1990, 2030)),
+            k=draw(st.integers(0, 3)),
+            c=draw(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+        )
+        kind = draw(st.sampled_from(["delete", "protect"]))
+        enabled = draw(st.integers(0, 5)) > 0
+        rules.append((f"r{index}", media, kind, when, enabled))
+    return rules, draw(st.lists(st.integers(0, 10**6), max_size=4))
+
+
+def reference_protected(app, rules, items) -> set[int]:
+    """Protection computed here, independently of the engine: a user's flag or an enabled
+    protect rule not known not to match, then spread to descendants and containers."""
+    from prunerr.dsl import compile_condition
+
+    ctx = app.evaluator.context()
+    direct = {i.id for i in items if i.fields.get("protected")}
+    for _, media, kind, when, enabled in rules:
+        program = compile_condition(when, media=media).program
+        if kind == "protect" and enabled and program is not None:
+            direct |= {
+                i.id
+                for i in items
+                if i.fields["type"] == media and program.evaluate(i.fields, ctx) is not False
+            }
+    with db_session:
+        lineage = {
+            r[0]: {r[1], r[2]} - {None}
+            for r in app.store.execute("SELECT id, parent, show FROM item")
+        }
+    return {i for i, up in lineage.items() if i in direct or up & direct} | {
+        a for i, up in lineage.items() if i in direct for a in up
+    }
+
+
+def test_random_rule_sets_never_queue_or_delete_a_protected_item(store, tmp_path):
+    from prunerr.rulebook import ProtectionBroken
+
+    with world(store, tmp_path, max_deletions_per_run=10) as (app, _):
+
+        @settings(max_examples=12, deadline=None, database=None)
+        @given(rule_sets())
+        def check(drawn):
+            rules, picks = drawn
+            for old in app.rules_dir.glob("*.yaml"):
+                old.unlink()
+            for name, media, kind, when, enabled in rules:
+                (app.rules_dir / f"{name}.yaml").write_text(
+                    f"name: {name}\nmedia: {media}\nkind: {kind}\ngrace_period: 0d\n"
+                    f"enabled: {str(enabled).lower()}\nwhen: |\n  {when}\n",
+                    encoding="utf-8",
+                )
+            app.book.reload()
+            items = app.library.snapshot(fresh=True).items
+            with db_session:
+                app.store.execute("DELETE FROM queue_entry WHERE state IN ('queued', 'processing')")
+                app.store.execute("UPDATE item SET protected = ?", (False,))
+            for pick in picks[:2]:
+                app.library.set_protection(items[pick % len(items)].id, True, "picked")
+            stopped = any(b.stops_deletion for b in app.book.contents().broken.values())
+            try:
+                app.evaluator.run(confirm=True)
+            except ProtectionBroken:
+                assert stopped
+            else:
+                assert not stopped
+            queued = {i for i, state in entry_states(app).items() if state == "queued"}
+            assert not (stopped and queued)
+            assert not queued & reference_protected(app, rules, items)
+            for pick in picks[2:]:  # protection added after queueing
+                app.library.set_protection(items[pick % len(items)].id, True, "later")
+            items = app.library.snapshot(fresh=True).items
+            protected = reference_protected(app, rules, items)
+            try:
+                report = app.processor.process(force=True)
+            except ProtectionBroken:
+                assert stopped
+                return
+            assert not {d["itemId"] for d in report.deleted} & protected
+
+        check()

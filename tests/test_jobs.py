@@ -1,6 +1,6 @@
-"""Background jobs: leases, schedules in the user's time zone, the worker command, scale-out
-with two workers, and processing killed at random points. SQLite + SqliteHuey and PostgreSQL +
-Redis."""
+"""Background jobs: leases, schedules in the user's time zone, runs that fail on the database,
+the supervisor of worker processes, the worker command, scale-out with two workers, and
+processing killed at random points. SQLite + SqliteHuey and PostgreSQL + Redis."""
 
 from __future__ import annotations
 
@@ -22,38 +22,16 @@ from prunerr.activity import USER
 from prunerr.app import Prunerr
 from prunerr.deletion import Limits, Processor
 from prunerr.emulation import Faults, generate
-from prunerr.jobs import JOBS, LEASE_TTL, Busy, Runs, create_huey
+from prunerr.jobs import JOBS, LEASE_TTL, Busy, JobsHealth, Runs, Supervisor, create_huey
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
 from prunerr.sdk import ServiceList
 from prunerr.sync import SyncService
 from prunerr.tasks import Tasks
-from tests.conftest import REQUIRE_SERVICES
 from tests.test_sync import emulated
 
 PRUNERR = str(Path(sys.executable).parent / "prunerr")
-REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
 MOVIES = generate("S", seed=5, counts=(1_300, 2, 10, 50, 3))
-
-
-@pytest.fixture
-def queue_url(database_url):
-    """The queue beside each database backend: SQLite (None) with SQLite, Redis with
-    PostgreSQL (flushed before and after)."""
-    if database_url.startswith("sqlite"):
-        yield None
-        return
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"Redis is not reachable: {exc}")
-        pytest.skip(f"Redis is not reachable: {exc}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
 
 
 def bare_app(store, tmp_path, **env) -> Prunerr:
@@ -114,6 +92,72 @@ def test_schedules_fire_in_the_users_time_zone(store, tmp_path):
     with db_session:
         jobs = {r[0] for r in store.execute("SELECT job FROM job_run WHERE state='ok'")}
     assert {"sync", "evaluate"} <= jobs
+
+
+def test_a_run_that_fails_on_the_database_says_so_until_one_succeeds(store, tmp_path):
+    app = bare_app(store, tmp_path)
+    tasks = Tasks(app, create_huey(app.config, immediate=True))
+    assert tasks.health() == JobsHealth(None, None, ())
+    with db_session:
+        store.execute("ALTER TABLE collection RENAME TO collection_away")
+    with pytest.raises(Exception, match="collection"):
+        tasks.collections.call_local(actor="API user")
+    (run,) = [j["lastRun"] for j in tasks.runs.status(app.config) if j["name"] == "collections"]
+    assert run["state"] == "failed"
+    assert run["error"].startswith("database error: ") and "collection" in run["error"]
+    assert tasks.health().problems == (
+        f"Collections sync (run {run['id']}) failed: {run['error']}",
+    )
+    # a run that failed for another reason, or was skipped, is no database failure
+    tasks.runs.finish(tasks.runs.start("users", "test"), "failed", error="ValueError: no")
+    tasks.runs.finish(tasks.runs.start("collections", "test"), "skipped", error="busy")
+    assert len(tasks.health().problems) == 1
+    tasks.runs.run(JOBS["reminders"], "test", lambda progress: None)  # any run that succeeds
+    assert tasks.health().problems == ()
+    with db_session:
+        store.execute("ALTER TABLE collection_away RENAME TO collection")
+    tasks.collections.call_local(actor="API user")
+    assert tasks.health().problems == ()
+
+
+def test_the_supervisor_starts_a_dying_worker_again_each_time_a_little_later(caplog):
+    dying = [sys.executable, "-c", "print('ready', flush=True); raise SystemExit(3)"]
+    supervisor = Supervisor(dying, 1, first_delay=0.1, max_delay=0.4)
+    supervisor.start()
+
+    def restarts() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "prunerr.jobs"]
+
+    try:
+        wait_for(lambda: len(restarts()) >= 4, 30, "four restarts")
+        health = supervisor.health()
+    finally:
+        supervisor.stop()
+    delays = [m.rsplit(" in ", 1)[1] for m in restarts()[:4]]
+    assert delays == ["0.1 s", "0.2 s", "0.4 s", "0.4 s"]  # doubled after each short life
+    assert restarts()[0].startswith("job worker 1 exited with status 3;")
+    assert health.workers == 1 and health.ready == 0
+    assert health.problems[0].startswith("job worker 1 exited with status 3; ")
+
+
+def test_the_supervisor_reports_its_ready_workers_and_stops_them_gracefully(tmp_path):
+    stopped = tmp_path / "stopped"
+    worker = [
+        sys.executable,
+        "-c",
+        "import sys, time\n"
+        "print('ready', flush=True)\n"
+        "try:\n    time.sleep(60)\n"
+        f"except KeyboardInterrupt:\n    open({str(stopped)!r}, 'a').write('x')",
+    ]
+    supervisor = Supervisor(worker, 2)
+    supervisor.start()
+    try:
+        wait_for(lambda: supervisor.health().ready == 2, 30, "two ready workers")
+    finally:
+        supervisor.stop()
+    assert supervisor.health() == JobsHealth(2, 2, ())
+    assert stopped.read_text() == "xx"  # each got SIGINT, and was let finish
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +14,13 @@ from pony.orm import db_session
 
 from prunerr.config import Config
 from prunerr.database import open_store
-from prunerr.dsl import EvalContext
+from prunerr.dsl import UNKNOWN, EvalContext, compile_condition
 from prunerr.emulation import Faults, generate
 from prunerr.engine import availability, load_items, plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import SyncService, choose_watch_service
+from prunerr_plugins.sonarr import SonarrClient
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("plex", "radarr", "sonarr", "tautulli", "seerr")
@@ -178,7 +180,11 @@ def test_a_second_sync_is_incremental_and_changes_nothing(store, library, tmp_pa
 
 
 def test_a_new_rating_key_keeps_the_row_and_its_protection(store, library, tmp_path):
-    movie = library.movies[3]
+    played = {p.rating_key for p in library.plays}
+    index = next(  # recognised by its external id; unplayed, so the history needs no new key
+        i for i, m in enumerate(library.movies) if m.agent != "local" and m.rating_key not in played
+    )
+    movie = library.movies[index]
     with emulated(library) as (env, _):
         harness = Harness(store, env, tmp_path)
         assert harness.run().ok
@@ -188,7 +194,7 @@ def test_a_new_rating_key_keeps_the_row_and_its_protection(store, library, tmp_p
             "UPDATE item SET protected=?, protection_reason='mine' WHERE id=?", (True, row["id"])
         )
     upgraded = copy.deepcopy(library)
-    upgraded.movies[3] = dataclasses.replace(upgraded.movies[3], rating_key=987654321)
+    upgraded.movies[index] = dataclasses.replace(upgraded.movies[index], rating_key=987654321)
     with emulated(upgraded) as (env, _):
         assert Harness(store, env, tmp_path).run().ok
     again = harness.row("id=?", (row["id"],))
@@ -402,3 +408,236 @@ def test_flaky_services_never_make_a_rule_match_more(tmp_path):
     finally:
         clean_store.disconnect()
         flaky_store.disconnect()
+
+
+# real servers, not our picture of them: what the library's quirks make of the fields
+
+
+@pytest.fixture(scope="module")
+def synced(library, tmp_path_factory):
+    """The XS library synced once into SQLite, for tests that only read the result."""
+    path = tmp_path_factory.mktemp("synced")
+    store = open_store(None, path)
+    with emulated(library) as (env, _):
+        harness = Harness(store, env, path)
+        assert harness.run().ok
+    yield harness
+    store.disconnect()
+
+
+def fields_by_key(harness) -> dict[int, dict]:
+    """Every item's fields by its Plex ratingKey."""
+    with db_session:
+        ids = dict(harness.store.execute("SELECT id, server_key FROM item"))
+    return {int(ids[i]): item.fields for i, item in harness.items().items()}
+
+
+def verdict(condition: str, fields: dict, media: str):
+    program = compile_condition(condition, media=media).program
+    assert program is not None, condition
+    return program.evaluate(fields, EvalContext(datetime(2026, 6, 1, tzinfo=UTC)))
+
+
+MANAGER_FIELDS = ("monitored", "tags", "rating.imdb", "rating.tmdb", "rating.rt")
+REQUEST_FIELDS = ("requested_by", "requested_at")
+
+
+def test_titles_of_legacy_agents_link_to_their_manager_and_their_requests(synced, library):
+    """Legacy agents and HAMA name one id in the guid and list no Guid elements: the titles
+    are linked by it, their seasons and episodes through their show."""
+    fields = fields_by_key(synced)
+    users = {u.id: u.username for u in library.users}
+    requested = {
+        (r.media_type, r.tmdb_id): users[r.user_id] for r in library.requests if r.status != 3
+    }
+    movies = [m for m in library.movies if m.agent in ("imdb", "themoviedb") and m.radarr_id]
+    shows = [s for s in library.shows if s.agent in ("thetvdb", "themoviedb", "hama-tvdb")]
+    assert movies and shows
+    for movie in movies:
+        got = fields[movie.rating_key]
+        assert (got["monitored"], got["tags"]) == (movie.monitored, movie.tags), movie.title
+        assert got["requested_by"] == requested.get(("movie", movie.tmdb_id)), movie.title
+    for show in shows:
+        # unmanaged: known only for a show with the TheTVDB id that every Sonarr series has
+        unmanaged = None if show.agent != "themoviedb" else MISSING
+        got = fields[show.rating_key]
+        assert got.get("monitored", MISSING) is (show.monitored if show.sonarr_id else unmanaged)
+        assert got["requested_by"] == requested.get(("tv", show.tmdb_id)), show.title
+        for season in show.seasons:
+            got = fields[season.rating_key]
+            expected = season.monitored if show.sonarr_id else unmanaged
+            assert got.get("monitored", MISSING) is expected
+            assert got["requested_by"] == requested.get(("tv", show.tmdb_id))
+
+
+def test_titles_without_an_external_id_have_unknown_manager_and_request_fields(synced, library):
+    """A HAMA AniDB show or a personal movie cannot be linked to an *arr or a request: that
+    they are unmanaged and unrequested is not known, so `requested_by is null` is unknown (it
+    queued a whole anime library when it read as true)."""
+    fields = fields_by_key(synced)
+    anidb = [s for s in library.shows if s.agent == "hama-anidb"]
+    local = [m for m in library.movies if m.agent == "local"]
+    assert anidb and local
+    titles = [(m.rating_key, "movie") for m in local]
+    for show in anidb:
+        titles.append((show.rating_key, "show"))
+        titles += [(s.rating_key, "season") for s in show.seasons]
+        titles += [(e.rating_key, "episode") for e in show.episodes]
+    for key, media in titles:
+        got = fields[key]
+        assert not {*MANAGER_FIELDS, *REQUEST_FIELDS, "series_status"} & got.keys(), key
+        assert verdict("requested_by is null", got, media) is UNKNOWN
+        assert verdict("monitored == false", got, media) is UNKNOWN
+
+
+def test_a_movie_listed_without_its_file_has_unknown_file_fields(synced, library):
+    fields = fields_by_key(synced)
+    bare = [m for m in library.movies if not m.listed_file]
+    assert bare
+    for movie in bare:
+        got = fields[movie.rating_key]
+        assert not {"size", "resolution", "video_codec", "hdr", "runtime"} & got.keys()
+        assert verdict("size > 1 GB", got, "movie") is UNKNOWN
+    listed = next(m for m in library.movies if m.listed_file and m.parts == 1)
+    assert fields[listed.rating_key]["size"] == listed.file.size
+
+
+def test_every_file_of_a_movie_in_parts_is_kept(synced, library):
+    movie = next(m for m in library.movies if m.parts > 1 and m.listed_file)
+    row = synced.row("server_key=?", (str(movie.rating_key),))
+    stem = movie.file.path.removesuffix(".mkv")
+    assert json.loads(row["file_paths"]) == [f"{stem} - pt1.mkv", f"{stem} - pt2.mkv"]
+    assert fields_by_key(synced)[movie.rating_key]["size"] == movie.file.size
+
+
+def _expected_rating(movie, source: str):
+    """A movie's rating from one source: its *arr's, else Plex's if its image names that
+    source; MISSING (unknown) when neither gives one or the movie cannot be linked."""
+    if movie.agent == "local":
+        return MISSING
+    value = None
+    if movie.radarr_id is not None:
+        value = {"imdb": movie.rating_imdb, "tmdb": movie.rating_tmdb, "rt": movie.rating_rt}[
+            source
+        ]
+    plex = {"imdb": "imdb", "tmdb": "themoviedb", "rt": "rottentomatoes"}[source]
+    if value is None and movie.agent == "plex" and movie.plex_ratings == plex:
+        value = {"imdb": movie.rating_imdb, "tmdb": movie.rating_tmdb, "rt": movie.rating_rt}[
+            source
+        ]
+    return MISSING if value is None else value
+
+
+MISSING = object()
+
+
+def test_ratings_come_only_from_the_source_they_name(synced, library):
+    """Plex's audience rating fills rating.tmdb only when its image is TMDb's: on real servers
+    it is mostly Rotten Tomatoes' audience score or IMDb's."""
+    fields = fields_by_key(synced)
+    for movie in library.movies:
+        got = fields[movie.rating_key]
+        for source in ("imdb", "tmdb", "rt"):
+            assert got.get(f"rating.{source}", MISSING) == _expected_rating(movie, source), (
+                movie.title,
+                source,
+            )
+
+
+def test_an_episode_s_monitored_flag_is_its_own_or_unknown(synced, library):
+    """Sonarr's series listing has its seasons' flags, not its episodes': an episode's is
+    unknown, unless the manager lists the episodes."""
+    fields = fields_by_key(synced)
+    managed = [s for s in library.shows if s.sonarr_id is not None and s.agent != "hama-anidb"]
+    for show in managed:
+        for season in show.seasons:
+            assert fields[season.rating_key]["monitored"] is season.monitored
+            for episode in season.episodes:
+                assert "monitored" not in fields[episode.rating_key]
+                assert "tags" in fields[episode.rating_key]
+
+
+def test_episodes_listed_by_their_manager_have_their_own_monitored_flag(store, library, tmp_path):
+    class SonarrWithEpisodes(SonarrClient):
+        def items(self):
+            items = super().items()
+            episodes = self.episodes_many(i.arr_id for i in items)
+            for item in items:
+                item.episodes = tuple(episodes[item.arr_id])
+            return items
+
+    with emulated(library) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        services = harness.services.services
+        index = next(i for i, s in enumerate(services) if isinstance(s, SonarrClient))
+        services[index] = SonarrWithEpisodes(
+            services[index].name, env["SONARR_URL"], env["SONARR_API_KEY"]
+        )
+        assert harness.run().ok
+    fields = fields_by_key(harness)
+    own = [
+        (e, season)
+        for show in library.shows
+        if show.sonarr_id is not None and show.agent != "hama-anidb"
+        for season in show.seasons
+        for e in season.episodes
+    ]
+    assert any(e.monitored != season.monitored for e, season in own)
+    for episode, _ in own:
+        assert fields[episode.rating_key]["monitored"] is episode.monitored
+
+
+def test_incremental_syncs_converge_on_items_without_an_update_time(store, library, tmp_path):
+    """Items Plex lists without `updatedAt` (common for episodes) are re-read by the daily
+    full listing, not by every incremental sync."""
+    assert any(not e.stamped for s in library.shows for e in s.episodes)
+    with emulated(library) as (env, emulators):
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok  # the day's full listing
+        plex, fetched = emulators["plex"], []
+        for _ in range(2):
+            plex.reset_counts()
+            assert harness.run().ok
+            fetched.append(
+                sum(
+                    n
+                    for (_, route), n in plex.requests.items()
+                    if route.startswith("/library/metadata")
+                )
+            )
+    assert fetched == [0, 0]
+
+
+def test_a_stream_field_read_by_a_fetch_is_kept_by_a_listing_without_streams(
+    store, library, tmp_path
+):
+    """Plex lists no Stream elements: hdr and the language read before (by a fetch of the
+    item) stay while the item's file is the same; never read, they are unknown, not null."""
+    movie = next(m for m in library.movies if m.listed_file and m.parts == 1)
+    moved = next(m for m in library.movies if m.listed_file and m is not movie)
+    with emulated(library) as (env, emulators):
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok  # this emulator's listings carry Streams
+    other = copy.deepcopy(library)
+    index = library.movies.index(moved)
+    new_file = dataclasses.replace(moved.file, path=moved.file.path + ".new", size=1)
+    other.movies[index] = dataclasses.replace(moved, file=new_file)
+    with emulated(other) as (env, emulators):
+        emulators["plex"].streams_in_listings = False
+        harness = Harness(store, env, tmp_path)
+        harness.sync.full = True
+        assert harness.run().ok
+    fields = fields_by_key(harness)
+    assert fields[movie.rating_key]["hdr"] == movie.file.hdr
+    assert fields[movie.rating_key]["original_language"] == movie.original_language
+    assert not {"hdr", "original_language"} & fields[moved.rating_key].keys()
+
+
+def test_items_first_listed_without_streams_have_unknown_stream_fields(store, library, tmp_path):
+    with emulated(library) as (env, emulators):
+        emulators["plex"].streams_in_listings = False
+        harness = Harness(store, env, tmp_path)
+        assert harness.run().ok
+    for key, got in fields_by_key(harness).items():
+        if got["type"] in ("movie", "episode"):
+            assert not {"hdr", "original_language"} & got.keys(), key

@@ -24,6 +24,7 @@ TYPES = {
     "failed": "failure",
     "sync_error": "failure",
     "circuit_breaker": "failure",
+    "rules_broken": "failure",
 }
 
 

@@ -21,6 +21,7 @@ COLOURS = {
     "failed": 0xE74C3C,
     "sync_error": 0xE74C3C,
     "circuit_breaker": 0x992D22,
+    "rules_broken": 0x992D22,
 }
 
 Embed = dict[str, Any]

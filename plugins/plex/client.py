@@ -1,6 +1,8 @@
 """Plex Media Server client: sections, items, accounts, watch history and deletes over the PMS
 JSON API (`Accept: application/json`), with bulk paged listings, a light listing of keys and
-change times, and batched fetches of the items that changed."""
+change times, and batched fetches of the items that changed. Items are identified by whatever
+agent matched them (docs/plex-identity.md), and what an answer does not say of an item is
+reported unread, never as none or 0."""
 
 from __future__ import annotations
 
@@ -117,17 +119,69 @@ def media_container(body: object) -> dict:
     return container
 
 
-def external_ids(guids: list[dict]) -> ExternalIds:
-    """tmdb/tvdb/imdb from the `Guid` list (`tmdb://603`, `imdb://tt0133093`)."""
+# Identity. New agents (`plex://movie/…`) list the external ids in `Guid` children; legacy
+# agents name one id in the `guid` attribute (`com.plexapp.agents.thetvdb://81189/1/3?lang=en`:
+# a show's id, then a season's and an episode's number); HAMA prefixes it (`tvdb-81189`,
+# `anidb-23`). docs/plex-identity.md has the table. An id no agent of these names is no id.
+LEGACY_AGENTS = {  # agent -> the kind of id its guid names
+    "com.plexapp.agents.imdb": "imdb",
+    "com.plexapp.agents.themoviedb": "tmdb",
+    "com.plexapp.agents.thetvdb": "tvdb",
+    "com.plexapp.agents.thetvdbdvdorder": "tvdb",
+    "com.plexapp.agents.tvdb": "tvdb",
+}
+HAMA = "com.plexapp.agents.hama"
+HAMA_SOURCES = {  # HAMA's id prefix -> the kind of id (tvdb2..tvdb6 are episode orderings)
+    **{f"tvdb{n}": "tvdb" for n in ("", "2", "3", "4", "5", "6")},
+    "tmdb": "tmdb",
+    "tsdb": "tmdb",
+    "imdb": "imdb",
+}
+
+
+def _id_of(kind: str, value: str) -> tuple[str, int | str] | None:
+    """(kind, id) when `value` is a well-formed id of that kind."""
+    if kind == "imdb":
+        return (kind, value) if value.startswith("tt") and value[2:].isdigit() else None
+    return (kind, int(value)) if value.isdigit() and int(value) > 0 else None
+
+
+def legacy_id(guid: str | None) -> tuple[str, int | str] | None:
+    """The external id a legacy-agent or HAMA `guid` names, if any."""
+    agent, separator, rest = (guid or "").partition("://")
+    if not separator:
+        return None
+    value = rest.split("?", 1)[0].split("/", 1)[0]
+    if agent == HAMA:
+        prefix, _, value = value.partition("-")
+        kind = HAMA_SOURCES.get(prefix)
+    else:
+        kind = LEGACY_AGENTS.get(agent)
+    return _id_of(kind, value) if kind else None
+
+
+def external_ids(meta: dict, kind: str) -> ExternalIds:
+    """The title's tmdb/tvdb/imdb ids: a movie's or show's from its `Guid` list (`tmdb://603`,
+    `imdb://tt0133093`) and its `guid`; a season's or episode's are its show's, which only a
+    legacy or HAMA guid names (a new agent's `Guid` list of an episode holds the episode's own)."""
     ids: dict[str, Any] = {}
+    if kind in ("movie", "show"):
+        for guid in _list(meta, "Guid"):
+            scheme, _, value = (_str(guid, "id", True) or "").partition("://")
+            if scheme in ("tmdb", "tvdb"):
+                if not value.isdigit():
+                    raise BadData(f"Guid {scheme}://{value} is not a number")
+                ids[scheme] = int(value)
+            elif scheme == "imdb" and value:
+                ids["imdb"] = value
+        guids = [_str(meta, "guid")]
+    else:
+        guids = [_str(meta, key) for key in ("guid", "parentGuid", "grandparentGuid")]
     for guid in guids:
-        scheme, _, value = (_str(guid, "id", True) or "").partition("://")
-        if scheme in ("tmdb", "tvdb"):
-            if not value.isdigit():
-                raise BadData(f"Guid {scheme}://{value} is not a number")
-            ids[scheme] = int(value)
-        elif scheme == "imdb" and value:
-            ids["imdb"] = value
+        named = legacy_id(guid)
+        if named is not None:
+            ids.setdefault(*named)
+            break
     return ExternalIds(**ids)
 
 
@@ -146,36 +200,101 @@ def hdr(video: dict) -> str:
     return "hlg" if transfer == "arib-std-b67" else "none"
 
 
-def media_files(meta: dict) -> tuple[tuple[MediaFile, ...], str | None]:
-    """One MediaFile per Part of every Media (`hdr` None when Plex sent no video Stream), and
-    the language of the first default audio track: Plex has no original-language field, so
-    that stands in for it (a dubbed default track makes it wrong)."""
-    files, language = [], None
+# What a file says, by the catalog field it fills; a field whose attribute the main file lacks
+# is unread. `size` is every part's, so one part without a size leaves it unread.
+FILE_FIELDS = {
+    "resolution": "resolution",
+    "resolution_height": "height",
+    "video_codec": "video_codec",
+    "audio_codec": "audio_codec",
+    "bitrate": "bitrate_kbps",
+    "runtime": "runtime_s",
+}
+MEDIA_FIELDS = frozenset({"size", "hdr", "original_language", *FILE_FIELDS})
+
+
+def media_files(meta: dict) -> tuple[tuple[MediaFile, ...], str | None, frozenset[str]]:
+    """One MediaFile per Part of every Media, the largest first; the language of the first
+    default audio track (Plex has no original-language field, so that stands in for it; a
+    dubbed default track makes it wrong); and the fields not read. Listings carry no Streams:
+    `hdr` and the language are then unread, not "none"."""
+    files, language, streams_read, partless = [], None, False, False
     for media in _list(meta, "Media"):
         resolution = RESOLUTIONS.get((_str(media, "videoResolution") or "").lower())
-        for part in _list(media, "Part"):
-            streams = _list(part, "Stream")
-            kinds = [_int(stream, "streamType") for stream in streams]
-            video = next((s for s, k in zip(streams, kinds, strict=True) if k == 1), None)
-            audio = [s for s, k in zip(streams, kinds, strict=True) if k == 2]
-            if language is None and audio:
-                default = next((s for s in audio if _true(s.get("default"))), audio[0])
-                language = _str(default, "language")
-            duration = _int(part, "duration") or _int(media, "duration")
+        parts = _list(media, "Part")
+        partless = partless or not parts
+        for part in parts:
+            dynamic_range = None
+            if "Stream" in part:
+                streams = _list(part, "Stream")
+                streams_read = True
+                kinds = [_int(stream, "streamType") for stream in streams]
+                video = next((s for s, k in zip(streams, kinds, strict=True) if k == 1), None)
+                audio = [s for s, k in zip(streams, kinds, strict=True) if k == 2]
+                dynamic_range = None if video is None else hdr(video)
+                if language is None and audio:
+                    default = next((s for s in audio if _true(s.get("default"))), audio[0])
+                    language = _str(default, "language") or ""  # "": a track without one
+            duration = _int(media, "duration")  # every part's (a part's is its own)
+            if duration is None:
+                duration = _int(part, "duration")
             files.append(
                 MediaFile(
-                    path=_str(part, "file", True),
-                    size=_int(part, "size", True),
+                    path=_str(part, "file"),
+                    size=_int(part, "size"),
                     resolution=resolution,
                     height=_int(media, "height"),
                     video_codec=_str(media, "videoCodec"),
                     audio_codec=_str(media, "audioCodec"),
-                    hdr=None if video is None else hdr(video),
+                    hdr=dynamic_range,
                     bitrate_kbps=_int(media, "bitrate"),
                     runtime_s=None if duration is None else duration // 1000,
                 )
             )
-    return tuple(files), language
+    if not files:
+        return (), None, MEDIA_FIELDS
+    files.sort(key=lambda f: -1 if f.size is None else f.size, reverse=True)
+    main = files[0]
+    unread = {field for field, attr in FILE_FIELDS.items() if getattr(main, attr) is None}
+    if partless or any(f.size is None for f in files):
+        unread.add("size")
+    if not streams_read:
+        unread |= {"hdr", "original_language"}
+    elif main.hdr is None:
+        unread.add("hdr")  # no video Stream in the main file's part
+    if language == "":
+        unread.add("original_language")
+    return tuple(files), language or None, frozenset(unread)
+
+
+# Which catalog rating a Plex rating is, by its image: `rating` and `audienceRating` are
+# whatever the library's rating source is (Rotten Tomatoes, IMDb, TMDb), 0-10.
+RATING_IMAGES = {
+    "imdb://image.rating": ("imdb", 1),
+    "themoviedb://image.rating": ("tmdb", 1),
+    "rottentomatoes://image.rating.ripe": ("rt", 10),
+    "rottentomatoes://image.rating.certified": ("rt", 10),
+    "rottentomatoes://image.rating.rotten": ("rt", 10),
+    "rottentomatoes://image.rating.upright": ("rt_audience", 10),
+    "rottentomatoes://image.rating.spilled": ("rt_audience", 10),
+}
+
+
+def ratings(meta: dict) -> dict[str, float]:
+    """The item's ratings by source (`rt` the critics' score, 0-100); a rating whose image
+    names no known source is left out."""
+    found: dict[str, float] = {}
+    for key, image in (("rating", "ratingImage"), ("audienceRating", "audienceRatingImage")):
+        value, source = _float(meta, key), RATING_IMAGES.get(_str(meta, image) or "")
+        if value is not None and source is not None:
+            name, scale = source
+            found.setdefault(name, round(value * scale, 1))
+    return found
+
+
+# attribute -> catalog field, unread when the attribute is missing
+ATTRIBUTES = {"year": "year", "studio": "studio", "contentRating": "content_rating"}
+HAS_FILES = ("movie", "episode")
 
 
 def server_item(meta: dict, library_key: str, kind: str) -> ServerItem:
@@ -187,18 +306,25 @@ def server_item(meta: dict, library_key: str, kind: str) -> ServerItem:
         if _str(meta, "type", True) != kind:
             raise BadData(f"type {meta['type']!r}, expected {kind!r}")
         nested = kind in ("season", "episode")
-        files, language = media_files(meta)
+        files, language, unread = media_files(meta)
+        if kind not in HAS_FILES:
+            unread = frozenset()  # shows and seasons have no files of their own
+        missing = {field for attr, field in ATTRIBUTES.items() if meta.get(attr) is None}
+        index = _int(meta, "index") if nested else None
+        if kind == "season" and index is None:
+            missing.add("season_number")
+        rated = ratings(meta)
         return ServerItem(
             key=key,
             type=kind,
             title=_str(meta, "title", True),
             library_key=library_key,
             added=float(_int(meta, "addedAt", True)),
-            ids=external_ids(_list(meta, "Guid")),
+            ids=external_ids(meta, kind),
             year=_int(meta, "year"),
             parent_key=_key_of(meta, "parentRatingKey", "parentKey"),
             grandparent_key=_key_of(meta, "grandparentRatingKey", "grandparentKey"),
-            index=_int(meta, "index") if nested else None,
+            index=index,
             files=files,
             genres=_tags(meta, "Genre"),
             labels=_tags(meta, "Label"),
@@ -206,15 +332,20 @@ def server_item(meta: dict, library_key: str, kind: str) -> ServerItem:
             studio=_str(meta, "studio"),
             content_rating=_str(meta, "contentRating"),
             original_language=language,
-            audience_rating=_float(meta, "audienceRating"),
+            rating_imdb=rated.get("imdb"),
+            rating_tmdb=rated.get("tmdb"),
+            rating_rt=rated.get("rt"),
+            rating_rt_audience=rated.get("rt_audience"),
             updated=_float(meta, "updatedAt"),
+            unread=unread | missing,
         )
     except BadData as exc:
         raise BadData(f"item {key}: {exc}") from None
 
 
-def stamp(row: dict, kind: str) -> tuple[str, float]:
-    """(ratingKey, updatedAt or 0.0) from one row of the light listing."""
+def stamp(row: dict, kind: str) -> tuple[str, float | None]:
+    """(ratingKey, updatedAt) from one row of the light listing; None when the row has no
+    `updatedAt` (real episode listings often lack it): its change time is unknown."""
     if not isinstance(row, dict):
         raise BadData("an item is not an object")
     key = _str(row, "ratingKey", True)
@@ -224,7 +355,7 @@ def stamp(row: dict, kind: str) -> tuple[str, float]:
         updated = _float(row, "updatedAt")
     except BadData as exc:
         raise BadData(f"item {key}: {exc}") from None
-    return key, 0.0 if updated is None else updated
+    return key, updated
 
 
 def play(row: dict, usernames: dict[str, str]) -> Play:
@@ -344,11 +475,11 @@ class PlexClient(MediaServer, WatchHistory):
                 if _str(s, "type") in LISTINGS
             ]
 
-    def keys(self, library: Library) -> dict[str, float]:
+    def keys(self, library: Library) -> dict[str, float | None]:
         """Every item key with its `updatedAt`: one paged listing per type asking for those two
         attributes only."""
         path = f"/library/sections/{quote(library.key, safe='')}/all"
-        keys: dict[str, float] = {}
+        keys: dict[str, float | None] = {}
         for type_number, kind in LISTINGS[library.type]:
             with self._reading(f"GET {path}?type={type_number}"):
                 params = {"type": type_number, **KEYS_ONLY}

@@ -7,6 +7,9 @@ or query argument (every `X-Plex-*` header may come as a query argument), contai
 deletes that really remove items (refused while the server pref `allowMediaDeletion` is off).
 Sections: "Movies" (1, below 2160p), "TV Shows" (2) and "4K Movies" (3). Metadata is built lazily
 and cached per ratingKey; `updatedAt` is kept per ratingKey (`touch` plays a metadata refresh).
+The library's quirks are served as a real server has them: legacy-agent and HAMA guids without a
+`Guid` list, movies without Media or in several Parts, items without `updatedAt`, ratings whose
+images name Rotten Tomatoes, IMDb or TMDb.
 """
 
 from __future__ import annotations
@@ -218,6 +221,35 @@ def _guid(kind: str, rating_key: int) -> str:
     return f"plex://{kind}/5d77{rating_key:020x}"
 
 
+LEGACY_MOVIE_AGENTS = {
+    "imdb": "com.plexapp.agents.imdb",
+    "themoviedb": "com.plexapp.agents.themoviedb",
+}
+HAMA = "com.plexapp.agents.hama"
+
+
+def _movie_guid(m: Movie) -> str:
+    if m.agent == "local":
+        return f"local://{m.rating_key}"
+    if m.agent in LEGACY_MOVIE_AGENTS:
+        named = m.imdb_id if m.agent == "imdb" else m.tmdb_id
+        return f"{LEGACY_MOVIE_AGENTS[m.agent]}://{named}?lang=en"
+    return _guid("movie", m.rating_key)
+
+
+def _show_guid(show: Show, kind: str, rating_key: int, path: str = "") -> str:
+    """The guid of a show, or of one of its seasons or episodes (`path`: `/1`, `/1/3`)."""
+    if show.agent == "thetvdb":
+        return f"com.plexapp.agents.thetvdb://{show.tvdb_id}{path}?lang=en"
+    if show.agent == "themoviedb":
+        return f"com.plexapp.agents.themoviedb://{show.tmdb_id}{path}?lang=en"
+    if show.agent == "hama-tvdb":
+        return f"{HAMA}://tvdb-{show.tvdb_id}{path}?lang=en"
+    if show.agent == "hama-anidb":
+        return f"{HAMA}://anidb-{show.anidb_id}{path}?lang=en"
+    return _guid(kind, rating_key)
+
+
 def _sort_title(title: str) -> str:
     return title[4:] if title.startswith("The ") else title
 
@@ -229,13 +261,16 @@ class PlexEmulator(Emulator):
         self.allow_media_deletion = True  # the server pref "Allow media deletion"
         self.page_limit: int | None = None  # PMS may cap a page below the requested size
         self.customizes = True  # False: ignore includeFields & co, as PMS may
+        # False: section listings without Stream elements, as PMS lists them (fetches by key
+        # keep them); on by default until the sync fetches stream details itself
+        self.streams_in_listings = True
         seed = f"prunerr-plex-{library.seed}"
         self.machine_identifier = hashlib.sha1(seed.encode()).hexdigest()
         self.section_uuids = {
             k: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{k}")) for k in SECTIONS
         }
         self.items: dict[int, _Item] = {}
-        self.updated: dict[int, int] = {}  # ratingKey -> updatedAt
+        self.updated: dict[int, int | None] = {}  # ratingKey -> updatedAt (None: not given)
         self.listings: dict[tuple[int, int], list[int]] = {}
         self.collections: dict[int, _Collection] = {}
         self._nodes: dict[int, dict] = {}
@@ -252,7 +287,7 @@ class PlexEmulator(Emulator):
         for movie in movies:
             section = MOVIES_4K if movie.file.resolution == "2160p" else MOVIES
             self.items[movie.rating_key] = _Item("movie", section, movie)
-            self.updated[movie.rating_key] = movie.added
+            self.updated[movie.rating_key] = movie.added if movie.stamped else None
             self.listings.setdefault((section, 1), []).append(movie.rating_key)
         shows, seasons, episodes = [], [], []
         for show in sorted(library.shows, key=lambda s: _sort_title(s.title)):
@@ -272,7 +307,7 @@ class PlexEmulator(Emulator):
                     self.items[episode.rating_key] = _Item(
                         "episode", SHOWS, episode, season.rating_key, show.rating_key
                     )
-                    self.updated[episode.rating_key] = episode.added
+                    self.updated[episode.rating_key] = episode.added if episode.stamped else None
         self.listings.update({(SHOWS, 2): shows, (SHOWS, 3): seasons, (SHOWS, 4): episodes})
         for section in (MOVIES, MOVIES_4K):
             self.listings.setdefault((section, 1), [])
@@ -342,7 +377,7 @@ class PlexEmulator(Emulator):
         node: dict = {
             "ratingKey": str(rk),
             "key": f"/library/metadata/{rk}",
-            "guid": _guid(item.kind, rk),
+            "guid": self._guid_of(item, rk),
             "type": item.kind,
             "title": "",
             "summary": "",
@@ -351,6 +386,8 @@ class PlexEmulator(Emulator):
             "addedAt": added,
             "updatedAt": self.updated[rk],
         }
+        if node["updatedAt"] is None:
+            del node["updatedAt"]
         views = self._views.get(rk)
         if item.kind == "movie":
             self._movie(node, src)
@@ -363,6 +400,18 @@ class PlexEmulator(Emulator):
         if views:
             node["viewCount"], node["lastViewedAt"] = views
         return node
+
+    def _guid_of(self, item: _Item, rk: int) -> str:
+        if item.kind == "movie":
+            return _movie_guid(item.source)
+        if item.kind == "show":
+            return _show_guid(item.source, "show", rk)
+        if item.kind == "season":
+            show = self.items[item.parent].source
+            return _show_guid(show, "season", rk, f"/{item.source.number}")
+        season = self.items[item.parent].source
+        show = self.items[item.grandparent].source
+        return _show_guid(show, "episode", rk, f"/{season.number}/{item.source.number}")
 
     def _movie(self, node: dict, m: Movie) -> None:
         node.update(
@@ -379,23 +428,19 @@ class PlexEmulator(Emulator):
                 "chapterSource": "media",
             }
         )
-        if m.rating_rt is not None:
-            fresh = "ripe" if m.rating_rt >= 60 else "rotten"
-            node.update(
-                rating=m.rating_rt / 10, ratingImage=f"rottentomatoes://image.rating.{fresh}"
-            )
-        if m.rating_tmdb is not None:
-            node.update(
-                audienceRating=m.rating_tmdb, audienceRatingImage="themoviedb://image.rating"
-            )
+        node.update(_movie_ratings(m))
         node["Genre"] = self._tag("Genre", m.genres)
         node["Label"] = self._tag("Label", m.labels)
         node["Collection"] = self._tag("Collection", [m.collection] if m.collection else [])
-        node["Guid"] = [{"id": f"imdb://{m.imdb_id}"}, {"id": f"tmdb://{m.tmdb_id}"}]
+        if m.agent == "plex":
+            node["Guid"] = [{"id": f"imdb://{m.imdb_id}"}, {"id": f"tmdb://{m.tmdb_id}"}]
         for key in ("Label", "Collection"):
             if not node[key]:
                 del node[key]
-        node["Media"] = [self._media(m.rating_key, m.file, m.added, m.original_language)]
+        if m.listed_file:
+            node["Media"] = [
+                self._media(m.rating_key, m.file, m.added, m.original_language, m.parts)
+            ]
 
     def _show(self, node: dict, s: Show) -> None:
         episodes = [e for season in s.seasons for e in season.episodes]
@@ -415,16 +460,19 @@ class PlexEmulator(Emulator):
                 "originallyAvailableAt": f"{s.year}-01-15",
             }
         )
-        if s.rating is not None:
+        if s.rating is not None and s.agent == "plex":
             node.update(audienceRating=s.rating, audienceRatingImage="themoviedb://image.rating")
+        elif s.rating is not None:
+            node["rating"] = s.rating  # legacy agents: a rating of no stated source
         node["Genre"] = self._tag("Genre", s.genres)
         if s.labels:
             node["Label"] = self._tag("Label", s.labels)
-        node["Guid"] = [
-            {"id": f"imdb://{s.imdb_id}"},
-            {"id": f"tmdb://{s.tmdb_id}"},
-            {"id": f"tvdb://{s.tvdb_id}"},
-        ]
+        if s.agent == "plex":
+            node["Guid"] = [
+                {"id": f"imdb://{s.imdb_id}"},
+                {"id": f"tmdb://{s.tmdb_id}"},
+                {"id": f"tvdb://{s.tvdb_id}"},
+            ]
 
     def _season(self, node: dict, item: _Item) -> None:
         season, show = item.source, self.items[item.parent].source
@@ -432,7 +480,7 @@ class PlexEmulator(Emulator):
             {
                 "key": f"/library/metadata/{season.rating_key}/children",
                 "parentRatingKey": str(show.rating_key),
-                "parentGuid": _guid("show", show.rating_key),
+                "parentGuid": _show_guid(show, "show", show.rating_key),
                 "parentKey": f"/library/metadata/{show.rating_key}",
                 "parentTitle": show.title,
                 "parentStudio": show.network,
@@ -450,8 +498,8 @@ class PlexEmulator(Emulator):
             {
                 "parentRatingKey": str(season.rating_key),
                 "grandparentRatingKey": str(show.rating_key),
-                "parentGuid": _guid("season", season.rating_key),
-                "grandparentGuid": _guid("show", show.rating_key),
+                "parentGuid": self._guid_of(self.items[item.parent], season.rating_key),
+                "grandparentGuid": _show_guid(show, "show", show.rating_key),
                 "parentKey": f"/library/metadata/{season.rating_key}",
                 "grandparentKey": f"/library/metadata/{show.rating_key}",
                 "title": episode.title,
@@ -471,9 +519,15 @@ class PlexEmulator(Emulator):
         node["Media"] = [
             self._media(episode.rating_key, episode.file, episode.added, show.original_language)
         ]
+        if show.agent == "plex":  # an episode's own ids, not its show's
+            node["Guid"] = [
+                {"id": f"imdb://tt{9_000_000 + episode.rating_key:07d}"},
+                {"id": f"tvdb://{8_000_000 + episode.rating_key}"},
+            ]
 
-    def _media(self, rk: int, f: MediaInfo, added: int, language: str) -> dict:
-        """One Media with one Part and its video and audio Streams."""
+    def _media(self, rk: int, f: MediaInfo, added: int, language: str, parts: int = 1) -> dict:
+        """One Media with its Parts (a file split in `parts`, the first the largest) and their
+        video and audio Streams."""
         width = 640 if f.height == 480 and f.video_codec == "mpeg4" else WIDTHS[f.height]
         ten_bit = f.hdr != "none"
         codec = CODEC_NAMES.get(f.video_codec, f.video_codec.upper())
@@ -521,16 +575,22 @@ class PlexEmulator(Emulator):
             "extendedDisplayTitle": audio_title,
         }
         ms = f.runtime_s * 1000
-        part = {
-            "id": rk,
-            "key": f"/library/parts/{rk}/{added}/file.mkv",
-            "duration": ms,
-            "file": f.path,
-            "size": f.size,
-            "container": "mkv",
-            "videoProfile": profile,
-            "Stream": [video, audio],
-        }
+        sizes = _split(f.size, parts)
+        durations = _split(ms, parts)
+        stem = f.path.removesuffix(".mkv")
+        part_list = [
+            {
+                "id": rk if n == 0 else rk * 10 + 5 + n,
+                "key": f"/library/parts/{rk if n == 0 else rk * 10 + 5 + n}/{added}/file.mkv",
+                "duration": durations[n],
+                "file": f.path if parts == 1 else f"{stem} - pt{n + 1}.mkv",
+                "size": sizes[n],
+                "container": "mkv",
+                "videoProfile": profile,
+                "Stream": [video, audio],
+            }
+            for n in range(parts)
+        ]
         return {
             "id": rk,
             "duration": ms,
@@ -546,7 +606,7 @@ class PlexEmulator(Emulator):
             "videoFrameRate": "24p",
             "videoProfile": profile,
             "hasVoiceActivity": False,
-            "Part": [part],
+            "Part": part_list,
         }
 
     # dynamic parts and rendering
@@ -566,6 +626,17 @@ class PlexEmulator(Emulator):
             counts["viewCount"] = sum(v[0] for v in views)
             counts["lastViewedAt"] = max(v[1] for v in views)
         return counts
+
+    def _listed(self, rk: int, guids: bool) -> dict:
+        """An item of a section listing."""
+        node = self.metadata(rk, guids)
+        if self.streams_in_listings or "Media" not in node:
+            return node
+        media = [
+            {**m, "Part": [{k: v for k, v in p.items() if k != "Stream"} for p in m["Part"]]}
+            for m in node["Media"]
+        ]
+        return {**node, "Media": media}
 
     def metadata(self, rk: int, guids: bool = True, detail: bool = False) -> dict:
         """An item as listed; `detail` adds the section attributes `/library/metadata/{id}`
@@ -590,7 +661,10 @@ class PlexEmulator(Emulator):
 
     def _light(self, rk: int) -> dict:
         """An item with LIGHT_FIELDS only, for trimmed listings of items not built yet."""
-        return {"ratingKey": str(rk), "type": self.items[rk].kind, "updatedAt": self.updated[rk]}
+        node = {"ratingKey": str(rk), "type": self.items[rk].kind}
+        if self.updated[rk] is not None:
+            node["updatedAt"] = self.updated[rk]
+        return node
 
     def _send(
         self,
@@ -819,7 +893,7 @@ class PlexEmulator(Emulator):
             title2=f"All {view.capitalize()}s",
             viewGroup=view,
         )
-        render = self._light if trim and trim.light else lambda rk: self.metadata(rk, guids)
+        render = self._light if trim and trim.light else lambda rk: self._listed(rk, guids)
         self._paged(req, resp, rows, render, container, trim)
 
     def on_get_metadata(self, req, resp, ids: str) -> None:
@@ -1074,3 +1148,34 @@ class PlexEmulator(Emulator):
 
 def _date(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """`total` in `parts` shares, the first the largest."""
+    share = total // parts
+    return [total - share * (parts - 1)] + [share] * (parts - 1)
+
+
+def _movie_ratings(m: Movie) -> dict:
+    """Plex's `rating` and `audienceRating` with their images, from the library's rating
+    source; legacy agents give a bare rating of no stated source."""
+    if m.agent != "plex":
+        return {} if m.rating_imdb is None else {"rating": m.rating_imdb}
+    node: dict = {}
+    if m.plex_ratings == "rottentomatoes":
+        if m.rating_rt is not None:
+            fresh = "ripe" if m.rating_rt >= 60 else "rotten"
+            node.update(
+                rating=m.rating_rt / 10, ratingImage=f"rottentomatoes://image.rating.{fresh}"
+            )
+        if m.rating_rt_audience is not None:
+            hand = "upright" if m.rating_rt_audience >= 60 else "spilled"
+            node.update(
+                audienceRating=m.rating_rt_audience / 10,
+                audienceRatingImage=f"rottentomatoes://image.rating.{hand}",
+            )
+    elif m.plex_ratings == "imdb" and m.rating_imdb is not None:
+        node.update(audienceRating=m.rating_imdb, audienceRatingImage="imdb://image.rating")
+    elif m.plex_ratings == "themoviedb" and m.rating_tmdb is not None:
+        node.update(audienceRating=m.rating_tmdb, audienceRatingImage="themoviedb://image.rating")
+    return node

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from prunerr.sdk import ExternalIds, ManagedItem, ServiceError, Target
-from prunerr_plugins.arr import API, ArrClient, Reader, records
+from prunerr_plugins.arr import API, ArrClient, Reader, ratings, records
 
 
 class RadarrClient(ArrClient):
@@ -44,7 +44,7 @@ class RadarrClient(ArrClient):
         size = movie.maybe_integer("sizeOnDisk")
         if size is None:
             size = movie_file.integer("size") if movie_file is not None else 0
-        ratings = movie.maybe_child("ratings")
+        rated = ratings(movie.maybe_child("ratings"), "tmdb")  # Radarr 3's flat one is TMDb's
         return ManagedItem(
             instance=self.name,
             arr_id=movie.integer("id"),
@@ -60,9 +60,9 @@ class RadarrClient(ArrClient):
             tags=self.labels(movie, tags),
             genres=movie.texts("genres"),
             studio=movie.maybe_text("studio") or None,
-            rating_imdb=_rating(ratings, "imdb"),
-            rating_tmdb=_rating(ratings, "tmdb"),
-            rating_rt=_rating(ratings, "rottenTomatoes"),
+            rating_imdb=rated.get("imdb"),
+            rating_tmdb=rated.get("tmdb"),
+            rating_rt=rated.get("rt"),
             collection=collection,
         )
 
@@ -99,20 +99,3 @@ class RadarrClient(ArrClient):
 
     def remove_target(self, target: Target, import_exclusion: bool) -> bool:
         return self.delete(target.arr_id, delete_files=True, add_import_exclusion=import_exclusion)
-
-
-def _rating(ratings: Reader | None, source: str) -> float | None:
-    """One source's rating; None when absent, or when a voted rating has no votes (TMDB's 0.0
-    for "unrated"; Rotten Tomatoes scores carry no votes, so their 0 is a score). Radarr 3 sent
-    one flat `{votes, value}` from TMDB."""
-    if ratings is None:
-        return None
-    if "value" in ratings.data:
-        rating = ratings if source == "tmdb" else None
-    else:
-        rating = ratings.maybe_child(source)
-    if rating is None:
-        return None
-    value = rating.maybe_number("value")
-    unrated = source != "rottenTomatoes" and value == 0 and not rating.maybe_integer("votes")
-    return None if unrated else value

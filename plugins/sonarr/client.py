@@ -14,7 +14,7 @@ from prunerr.sdk import (
     ServiceError,
     Target,
 )
-from prunerr_plugins.arr import API, ArrClient, BulkResult, Reader, records
+from prunerr_plugins.arr import API, ArrClient, BulkResult, Reader, ratings, records
 
 STATUS = {"deleted": "ended"}  # a series removed from the metadata source has ended
 BATCH = 100  # ids per query string
@@ -34,6 +34,9 @@ class SonarrClient(ArrClient):
 
     def _item(self, series: Reader, tags: Mapping[int, str]) -> ManagedItem:
         status = series.maybe_text("status")
+        # Sonarr's flat `{votes, value}` does not say its source (TheTVDB's, then SkyHook's):
+        # it fills no catalog rating; a rating that names its source does
+        rated = ratings(series.maybe_child("ratings"), None)
         return ManagedItem(
             instance=self.name,
             arr_id=series.integer("id"),
@@ -51,8 +54,11 @@ class SonarrClient(ArrClient):
             tags=self.labels(series, tags),
             genres=series.texts("genres"),
             studio=series.maybe_text("network") or None,
+            rating_imdb=rated.get("imdb"),
+            rating_tmdb=rated.get("tmdb"),
+            rating_rt=rated.get("rt"),
             series_status=STATUS.get(status, status) if status else None,
-            seasons=tuple(_season(s) for s in series.children("seasons")),
+            seasons=tuple(_season(s) for s in series.children("seasons", required=True)),
         )
 
     def episodes(self, series_id: int) -> list[ManagedEpisode]:

@@ -20,7 +20,7 @@ from prunerr.sdk import ServiceList
 if TYPE_CHECKING:
     from prunerr.tasks import Tasks
 
-from . import collections, errors, library, openapi, queue, resources, rules
+from . import collections, errors, library, openapi, params, queue, resources, rules
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
 
 
@@ -46,7 +46,12 @@ class Api:
 
 
 def create_app(api: Api) -> falcon.App:
-    app = falcon.App(middleware=[AuthMiddleware([api_key_authenticator(api.keys)])])
+    app = falcon.App(
+        middleware=[
+            AuthMiddleware([api_key_authenticator(api.keys)]),
+            params.BodyLimit(lambda: int(api.config["max_request_body"])),
+        ]
+    )
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
     app.add_route("/api/health", resources.Health(api))

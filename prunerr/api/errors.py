@@ -11,6 +11,8 @@ import logging
 
 import falcon
 
+from prunerr.rulebook import ProtectionBroken
+
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,11 @@ def _unexpected(req, resp, error: Exception, params) -> None:
     _answer(resp, 500, "Internal error; see the server log")
 
 
+def _protection_broken(req, resp, error: ProtectionBroken, params) -> None:
+    _answer(resp, 409, str(error), [{"rule": b.id, "message": b.message} for b in error.rules])
+
+
 def install(app: falcon.App) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(ProtectionBroken, _protection_broken)

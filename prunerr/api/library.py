@@ -100,7 +100,7 @@ class LibraryList:
             search=params.text(req, "search"),
             sort_by=params.choice(req, "sortBy", tuple(library.SORT_KEYS), "title"),
             descending=params.choice(req, "sortOrder", ("asc", "desc"), "asc") == "desc",
-            page=params.integer(req, "page", 1),
+            page=params.integer(req, "page", 1, maximum=params.MAX_PAGE),
             limit=params.integer(req, "limit", 50, maximum=500),
             queued=queued,
         )

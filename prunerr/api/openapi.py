@@ -55,6 +55,41 @@ HEALTH = {
         "version": {"type": "string"},
         "uptime": {"type": "number"},
         "services": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceCheck"}},
+        "brokenRules": {
+            "type": "array",
+            "description": "rules that do not load (with a key); any makes the status degraded",
+            "items": {
+                "type": "object",
+                "required": ["rule", "message", "stopsDeletion"],
+                "properties": {
+                    "rule": {"type": "string"},
+                    "message": {"type": "string"},
+                    "stopsDeletion": {
+                        "type": "boolean",
+                        "description": "a protect rule, or one that may be: nothing is deleted",
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
+        "jobs": {
+            "type": "object",
+            "description": "Whether jobs can run (with a key, when this process starts jobs)",
+            "required": ["workers", "ready", "problems"],
+            "properties": {
+                "workers": {
+                    "type": ["integer", "null"],
+                    "description": "job worker processes this server keeps running; null: none",
+                },
+                "ready": {"type": ["integer", "null"], "description": "how many are ready"},
+                "problems": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "what keeps jobs from running; any makes the status degraded",
+                },
+            },
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }
@@ -535,7 +570,7 @@ def _rules_paths() -> dict:
                     extra={
                         **unknown,
                         "400": _error("Non-numeric id or invalid `confirm`"),
-                        "409": _error("A protect rule: nothing to run"),
+                        "409": _error("A protect rule: nothing to run; or deletion is stopped"),
                     },
                 ),
                 "parameters": [
@@ -763,7 +798,8 @@ def _json_body(properties: dict, required: tuple[str, ...] = ()) -> dict:
 def _queue_paths() -> dict:
     bad = {"400": _error("Invalid parameter or body")}
     missing = {**bad, "404": _error("Not found")}
-    conflict = {"409": _error("Conflict: protected, already queued, or busy")}
+    conflict = {"409": _error("Conflict: protected, already queued, busy, or deletion stopped")}
+    stopped = {"409": _error("Deletion is stopped: a rule that may protect items does not load")}
     no_jobs = {"503": _error("No job consumer in this process")}
     mark_body = _json_body(
         {
@@ -775,7 +811,7 @@ def _queue_paths() -> dict:
     )
     bulk_body = _json_body(
         {
-            "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+            "ids": {"type": "array", "items": ID_SCHEMA, "minItems": 1},
             **mark_body["content"]["application/json"]["schema"]["properties"],
         },
         ("ids",),
@@ -788,7 +824,7 @@ def _queue_paths() -> dict:
     }
     entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": ID_SCHEMA}
     page_params = [
-        _query("page", {"type": "integer", "minimum": 1}, "1-based page"),
+        _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "1-based page"),
     ]
 
     def start(summary: str, extra: dict | None = None) -> dict:
@@ -821,7 +857,9 @@ def _queue_paths() -> dict:
         },
         "/api/library/bulk/mark-deletion": {
             "post": {
-                **_operation("Queue several items by hand", _ref("MarkResult"), extra=bad),
+                **_operation(
+                    "Queue several items by hand", _ref("MarkResult"), extra={**bad, **stopped}
+                ),
                 "requestBody": bulk_body,
             }
         },
@@ -856,7 +894,13 @@ def _queue_paths() -> dict:
                 **_operation(
                     "Process the entries past their grace period now",
                     _ref("ProcessReport"),
-                    extra=bad,
+                    extra={
+                        **bad,
+                        "409": _error(
+                            "Deletion is stopped (a rule that may protect items does not load), "
+                            "or dryRun=false while dry_run is on: nothing was processed"
+                        ),
+                    },
                 ),
                 "parameters": [
                     _query(
@@ -926,7 +970,7 @@ def _queue_paths() -> dict:
                     _ref("CollectionQueued"),
                     extra={
                         **missing,
-                        "409": _error("The collection is protected"),
+                        "409": _error("The collection is protected, or deletion is stopped"),
                         "201": {
                             "description": "Queued",
                             "content": {
@@ -976,11 +1020,28 @@ _KIND_SCHEMAS = {
 
 
 def _editable_settings() -> dict:
+    """The schema of each editable setting, with the bounds its declaration gives."""
     core = ConfigSchema.core().settings
-    return {
-        key: {**_KIND_SCHEMAS[core[key].kind], "description": core[key].description}
-        for key in EDITABLE
-    }
+    schemas = {}
+    for key in EDITABLE:
+        setting = core[key]
+        schema = {**_KIND_SCHEMAS[setting.kind], "description": setting.description}
+        if setting.maximum is not None:
+            schema.update(minimum=setting.low, maximum=setting.maximum)
+        schemas[key] = schema
+    return schemas
+
+
+TOO_LARGE = _error("The body is larger than max_request_body (nothing of it was read)")
+
+
+def _limits(paths: dict) -> dict:
+    """Every operation that takes a body may answer 413 (see params.BodyLimit)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"]["413"] = TOO_LARGE
+    return paths
 
 
 def document() -> dict:
@@ -1000,157 +1061,176 @@ def document() -> dict:
             "error, details?}.",
         },
         "security": [{"apiKeyHeader": []}, {"apiKeyQuery": []}, {"bearer": []}],
-        "paths": {
-            "/api/health": {
-                "get": _operation(
-                    "Overall status; each service's status and response time with a key",
-                    {"$ref": "#/components/schemas/Health"},
-                    public=True,
-                )
-            },
-            "/api/settings": {
-                "get": _operation("The effective settings, secrets masked", {"type": "object"}),
-                "put": {
-                    **_operation(
-                        "Change settings that may change while Prunerr runs; answers the "
-                        "effective settings",
-                        {"type": "object"},
-                        extra={
-                            "400": _error("Unknown setting or invalid value"),
-                            "409": _error(
-                                "Not changeable while running, or set by the "
-                                "environment or prunerr.yaml"
-                            ),
-                        },
-                    ),
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "minProperties": 1,
-                                    "properties": _editable_settings(),
-                                    "additionalProperties": False,
-                                }
-                            }
-                        },
-                    },
+        "paths": _limits(
+            {
+                "/api/health": {
+                    "get": _operation(
+                        "Overall status; each service's status and response time with a key",
+                        {"$ref": "#/components/schemas/Health"},
+                        public=True,
+                    )
                 },
-            },
-            "/api/settings/api-key": {
-                "get": _operation("The current API key", {"$ref": "#/components/schemas/ApiKey"})
-            },
-            "/api/settings/api-key/regenerate": {
-                "post": _operation(
-                    "Replace the API key; the old one stops working at once",
-                    {"$ref": "#/components/schemas/ApiKey"},
-                    extra=conflict,
-                )
-            },
-            "/api/stats": {
-                "get": _operation(
-                    "Library counts and storage (tombstones excluded)",
-                    {"$ref": "#/components/schemas/Stats"},
-                )
-            },
-            "/api/library": {
-                "get": {
-                    **_operation(
-                        "List library items",
-                        {"$ref": "#/components/schemas/Page"},
-                        extra={"400": _error("Invalid query parameter")},
-                    ),
-                    "parameters": [
-                        _query("page", {"type": "integer", "minimum": 1}, "1-based page"),
-                        _query(
-                            "limit",
-                            {"type": "integer", "minimum": 1, "maximum": 500},
-                            "items per page (default 50)",
-                        ),
-                        _query(
-                            "type",
-                            {"enum": ["all", "movie", "show", "tv", "season", "episode"]},
-                            "default: movies and shows",
-                        ),
-                        _query(
-                            "status",
-                            {"enum": ["monitored", "queued", "protected", "watched", "unwatched"]},
-                            "filter by status",
-                        ),
-                        _query("search", _TEXT, "title contains (case-insensitive)"),
-                        _query(
-                            "sortBy",
-                            {
-                                "enum": [
-                                    "title",
-                                    "size",
-                                    "addedAt",
-                                    "year",
-                                    "lastWatched",
-                                    "playCount",
-                                ]
+                "/api/settings": {
+                    "get": _operation("The effective settings, secrets masked", {"type": "object"}),
+                    "put": {
+                        **_operation(
+                            "Change settings that may change while Prunerr runs; answers the "
+                            "effective settings",
+                            {"type": "object"},
+                            extra={
+                                "400": _error("Unknown setting or invalid value"),
+                                "409": _error(
+                                    "Not changeable while running, or set by the "
+                                    "environment or prunerr.yaml"
+                                ),
                             },
-                            "default title",
                         ),
-                        _query("sortOrder", {"enum": ["asc", "desc"]}, "default asc"),
-                    ],
-                }
-            },
-            "/api/library/{item_id}": {
-                "get": {
-                    **_operation(
-                        "One item with every field, and which rules match it and why",
-                        {"$ref": "#/components/schemas/ItemDetail"},
-                        extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
-                    ),
-                    "parameters": [ID],
-                }
-            },
-            "/api/library/{item_id}/protect": {
-                "post": {
-                    **_operation(
-                        "Protect an item from every delete rule",
-                        {"$ref": "#/components/schemas/Protection"},
-                        extra={"400": _error("Invalid id or body"), "404": _error("No such item")},
-                    ),
-                    "parameters": [ID],
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"reason": _REASON},
+                        "requestBody": {
+                            "required": True,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "minProperties": 1,
+                                        "properties": _editable_settings(),
+                                        "additionalProperties": False,
+                                    }
                                 }
-                            }
+                            },
                         },
                     },
                 },
-                "delete": {
-                    **_operation(
-                        "Remove an item's protection",
-                        {"$ref": "#/components/schemas/Protection"},
-                        extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
-                    ),
-                    "parameters": [ID],
+                "/api/settings/api-key": {
+                    "get": _operation(
+                        "The current API key", {"$ref": "#/components/schemas/ApiKey"}
+                    )
                 },
-            },
-            **_rules_paths(),
-            **_queue_paths(),
-            "/api/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "security": [{}],
-                    "responses": {
-                        "200": {
-                            "description": "OK",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
+                "/api/settings/api-key/regenerate": {
+                    "post": _operation(
+                        "Replace the API key; the old one stops working at once",
+                        {"$ref": "#/components/schemas/ApiKey"},
+                        extra=conflict,
+                    )
+                },
+                "/api/stats": {
+                    "get": _operation(
+                        "Library counts and storage (tombstones excluded)",
+                        {"$ref": "#/components/schemas/Stats"},
+                    )
+                },
+                "/api/library": {
+                    "get": {
+                        **_operation(
+                            "List library items",
+                            {"$ref": "#/components/schemas/Page"},
+                            extra={"400": _error("Invalid query parameter")},
+                        ),
+                        "parameters": [
+                            _query(
+                                "page",
+                                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                                "1-based page",
+                            ),
+                            _query(
+                                "limit",
+                                {"type": "integer", "minimum": 1, "maximum": 500},
+                                "items per page (default 50)",
+                            ),
+                            _query(
+                                "type",
+                                {"enum": ["all", "movie", "show", "tv", "season", "episode"]},
+                                "default: movies and shows",
+                            ),
+                            _query(
+                                "status",
+                                {
+                                    "enum": [
+                                        "monitored",
+                                        "queued",
+                                        "protected",
+                                        "watched",
+                                        "unwatched",
+                                    ]
+                                },
+                                "filter by status",
+                            ),
+                            _query("search", _TEXT, "title contains (case-insensitive)"),
+                            _query(
+                                "sortBy",
+                                {
+                                    "enum": [
+                                        "title",
+                                        "size",
+                                        "addedAt",
+                                        "year",
+                                        "lastWatched",
+                                        "playCount",
+                                    ]
+                                },
+                                "default title",
+                            ),
+                            _query("sortOrder", {"enum": ["asc", "desc"]}, "default asc"),
+                        ],
+                    }
+                },
+                "/api/library/{item_id}": {
+                    "get": {
+                        **_operation(
+                            "One item with every field, and which rules match it and why",
+                            {"$ref": "#/components/schemas/ItemDetail"},
+                            extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
+                        ),
+                        "parameters": [ID],
+                    }
+                },
+                "/api/library/{item_id}/protect": {
+                    "post": {
+                        **_operation(
+                            "Protect an item from every delete rule",
+                            {"$ref": "#/components/schemas/Protection"},
+                            extra={
+                                "400": _error("Invalid id or body"),
+                                "404": _error("No such item"),
+                            },
+                        ),
+                        "parameters": [ID],
+                        "requestBody": {
+                            "required": False,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"reason": _REASON},
+                                    }
+                                }
+                            },
+                        },
                     },
-                }
-            },
-        },
+                    "delete": {
+                        **_operation(
+                            "Remove an item's protection",
+                            {"$ref": "#/components/schemas/Protection"},
+                            extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
+                        ),
+                        "parameters": [ID],
+                    },
+                },
+                **_rules_paths(),
+                **_queue_paths(),
+                "/api/openapi.json": {
+                    "get": {
+                        "summary": "This document",
+                        "security": [{}],
+                        "responses": {
+                            "200": {
+                                "description": "OK",
+                                "content": {"application/json": {"schema": {"type": "object"}}},
+                            }
+                        },
+                    }
+                },
+            }
+        ),
         "components": {
             "schemas": {
                 "Error": ERROR,

@@ -1,12 +1,17 @@
-"""Query-string and body validation: every problem is a 400 naming the field."""
+"""Query-string and body validation: every problem is a 400 naming the field (a body above
+the configured size, a 413). Every JSON body is read and parsed here (`json_media`)."""
 
 from __future__ import annotations
 
-import math
+import json
+from collections.abc import Callable
 
 import falcon
 
-from .errors import invalid
+from .errors import ApiError, invalid
+
+MAX_JSON_DEPTH = 100  # JSON nesting levels; condition trees stop at 40 groups, about 85 levels
+DEFAULT_BODY_LIMIT = 4 * 2**20  # bytes, when no BodyLimit middleware set one
 
 
 def text(req: falcon.Request, name: str) -> str | None:
@@ -34,20 +39,16 @@ def nul_free(value, name: str):
     return value
 
 
-def integer(
-    req: falcon.Request, name: str, default: int, *, minimum: int = 1, maximum: int | None = None
-) -> int:
+def integer(req: falcon.Request, name: str, default: int, *, minimum: int = 1, maximum: int) -> int:
+    """A bounded integer query parameter (every one has a maximum: `page=1e300` is a 400)."""
     raw = text(req, name)
     if raw is None or raw == "":
         return default
     value = _integer(raw)
     if value is None:
         raise invalid(name, f"expected an integer, got {raw!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        raise invalid(
-            name, f"must be between {minimum}{upper}" if upper else f"must be at least {minimum}"
-        )
+    if not minimum <= value <= maximum:
+        raise invalid(name, f"must be between {minimum} and {maximum}")
     return value
 
 
@@ -87,13 +88,94 @@ def path_id(value: str, name: str = "id") -> int:
     return number
 
 
+class BodyLimit:
+    """Middleware: a request whose Content-Length is above the configured `max_request_body`
+    is answered 413 before anything reads its body; `json_media` bounds what it reads of a
+    body without a length (chunked) to the same limit."""
+
+    def __init__(self, limit: Callable[[], int]):
+        self.limit = limit
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = req.context.body_limit = self.limit()
+        if (req.content_length or 0) > limit:
+            raise too_large(limit)
+
+
+def too_large(limit: int) -> ApiError:
+    problem = f"larger than the limit of {limit} bytes (max_request_body)"
+    return ApiError(413, f"body: {problem}", [{"field": "body", "message": problem}])
+
+
+def _read(req: falcon.Request) -> bytes:
+    """The body's bytes, never more than the limit (413 beyond it)."""
+    limit = getattr(req.context, "body_limit", DEFAULT_BODY_LIMIT)
+    length = req.content_length
+    if length is not None:
+        if length > limit:
+            raise too_large(limit)
+        return req.bounded_stream.read()
+    # No length: a chunked body, readable to its end only where the server says it ends there
+    # (PEP 3333's wsgi.input_terminated); elsewhere, as Falcon does, there is no body.
+    if not req.env.get("wsgi.input_terminated"):
+        return b""
+    data = req.stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(limit)
+    return data
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+    def __init__(self):
+        super().__init__(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def loads(data: str | bytes) -> object:
+    """Parse JSON, refusing (TooDeep) nesting deeper than MAX_JSON_DEPTH, which would otherwise
+    exhaust the stack here or in whatever walks the value later. ValueError when invalid."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise TooDeep() from None
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:  # iteratively: a recursive walk is what must not happen
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise TooDeep()
+                stack.append((child, depth + 1))
+    return value
+
+
+def body_id(value: object) -> int | None:
+    """An id in a JSON body (`120.0` too: JSON Schema's integers include it), None unless it is
+    one within the databases' keys."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        return None
+    return value
+
+
 def json_media(req: falcon.Request, default: object) -> object:
     """The JSON value a request carries (`default` when it carries nothing). Any other content
-    type is refused: curl's `-d` sends a form unless told otherwise."""
+    type is refused: curl's `-d` sends a form unless told otherwise. The one place request
+    bodies are read: bounded in size (413) and in nesting (400)."""
     kind = (req.content_type or "application/json").split(";")[0].strip().lower()
     if req.content_length and kind != "application/json" and not kind.endswith("+json"):
         raise invalid("body", f"expected JSON (Content-Type: application/json), got {kind}")
-    return req.get_media(default_when_empty=default)
+    data = _read(req)
+    if not data:
+        return default
+    try:
+        return loads(data)
+    except TooDeep as exc:
+        raise invalid("body", str(exc)) from None
+    except ValueError as exc:  # malformed JSON, or not UTF-8
+        raise invalid("body", f"invalid JSON: {exc}") from None
 
 
 def body(req: falcon.Request) -> dict:
@@ -104,15 +186,13 @@ def body(req: falcon.Request) -> dict:
     return media
 
 
-def number(
-    data: dict, name: str, default: float, *, minimum: float = 0, maximum: float = math.inf
-) -> float:
+def number(data: dict, name: str, default: float, *, minimum: float = 0, maximum: float) -> float:
+    """A bounded number in a JSON body (NaN and infinities are out of every range)."""
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid(name, f"expected a number, got {value!r}")
     if not minimum <= value <= maximum:  # NaN too
-        upper = f" to {maximum:g}" if math.isfinite(maximum) else " up"
-        raise invalid(name, f"expected a number from {minimum:g}{upper}")
+        raise invalid(name, f"expected a number from {minimum:g} to {maximum:g}")
     return value
 
 

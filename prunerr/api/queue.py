@@ -72,7 +72,7 @@ class QueueList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
-        page = params.integer(req, "page", 1)
+        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
         now = self.api.clock()
         with db_session:
             entries = sorted(
@@ -119,15 +119,36 @@ class QueueEntry:
 
 class QueueProcess:
     """POST: process the entries past their grace period now (`force=true`: every queued
-    entry), within the per-run limits; `dryRun=true` records what would happen."""
+    entry), within the per-run limits; `dryRun=true` records what would happen. A request may
+    ask for a dry run, never out of one: `dryRun=false` while `dry_run` is on is a 409, and
+    nothing is processed."""
 
     def __init__(self, api):
         self.api = api
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        dry_run = params.boolean(req, "dryRun", bool(self.api.config["dry_run"]))
+        self.api.refresh_config()  # a dry run saved by another process counts
+        configured = bool(self.api.config["dry_run"])
+        dry_run = params.boolean(req, "dryRun", configured)
         force = params.boolean(req, "force")
-        report = self.api.processor.process(force=force, dry_run=dry_run, actor=USER)
+        if configured and not dry_run:
+            source = self.api.config.sources.get("dry_run", "default")
+            saved = source in ("default", "database")
+            problem = (
+                f"dry_run is on (set by {'PUT /api/settings' if saved else source}) and a "
+                "request cannot turn it off"
+                + ("; set dry_run to false there first" if saved else "")
+            )
+            raise ApiError(
+                409,
+                f"dryRun: {problem}; nothing was processed",
+                [{"field": "dryRun", "message": problem}],
+            )
+        # None, not False: the processor reads the setting itself, so a dry run switched on
+        # meanwhile still holds
+        report = self.api.processor.process(
+            force=force, dry_run=True if dry_run else None, actor=USER
+        )
         ok(resp, report.as_dict())
 
 
@@ -166,13 +187,14 @@ class BulkMarkDeletion:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = params.body(req)
         ids = body.get("ids")
-        if (
-            not isinstance(ids, list)
-            or not ids
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-        ):
-            raise ApiError(400, "ids: expected a non-empty list of item ids", [{"field": "ids"}])
-        ok(resp, _mark(self.api, list(dict.fromkeys(ids)), body))
+        numbers = [params.body_id(i) for i in ids] if isinstance(ids, list) else []
+        if not numbers or None in numbers:
+            raise ApiError(
+                400,
+                f"ids: expected a non-empty list of item ids (0 to {params.MAX_ID})",
+                [{"field": "ids"}],
+            )
+        ok(resp, _mark(self.api, list(dict.fromkeys(numbers)), body))
 
 
 class Activity:

@@ -16,9 +16,11 @@ from .errors import ApiError, ok
 
 
 class Health:
-    """Overall status for anyone (Docker health checks); each service's for key holders. The
-    services are asked at most every CHECK_EVERY seconds, so neither a health probe nor an
-    unauthenticated caller makes the API hammer (or wait on) Plex and the others."""
+    """Overall status for anyone (Docker health checks); each service's, and what keeps jobs
+    from running, for key holders. The services are asked at most every CHECK_EVERY seconds,
+    so neither a health probe nor an unauthenticated caller makes the API hammer (or wait on)
+    Plex and the others. Jobs that cannot run (a job worker down, a run that failed on the
+    database) and rules that do not load make a healthy status degraded."""
 
     CHECK_EVERY = 30.0
 
@@ -44,6 +46,12 @@ class Health:
         healthy = sum(c["connected"] for c in checks)
         # nothing configured, or nothing answering, is unhealthy (as in the original)
         status = "unhealthy" if not healthy else "healthy" if healthy == len(checks) else "degraded"
+        jobs = self.api.tasks.health() if self.api.tasks is not None else None
+        if jobs is not None and jobs.problems and status == "healthy":
+            status = "degraded"
+        broken = self.api.book.contents().broken.values()
+        if broken and status == "healthy":
+            status = "degraded"
         data = {
             "status": status,
             "version": __version__,
@@ -51,6 +59,16 @@ class Health:
         }
         if req.context.authenticated:
             data["services"] = checks
+            data["brokenRules"] = [
+                {"rule": b.id, "message": b.message, "stopsDeletion": b.stops_deletion}
+                for b in broken
+            ]
+            if jobs is not None:
+                data["jobs"] = {
+                    "workers": jobs.workers,
+                    "ready": jobs.ready,
+                    "problems": list(jobs.problems),
+                }
         ok(resp, data)
 
     @staticmethod

@@ -25,7 +25,7 @@ from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.units import DAY, format_size
 from prunerr.engine import LibraryItem, RulePlan, plan
-from prunerr.rulebook import BookRule, RuleError
+from prunerr.rulebook import API_PREFIX, BookRule, RuleError
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.conditions import ConditionError, to_dsl
 from prunerr.rules.model import MAX_GRACE_DAYS, Invalid
@@ -126,7 +126,9 @@ def _tree(body: Mapping) -> object | None:
     tree = body.get("conditions")
     if isinstance(tree, str):
         try:
-            tree = json.loads(tree)
+            tree = params.loads(tree)
+        except params.TooDeep as exc:
+            raise invalid("conditions", str(exc)) from None
         except ValueError:
             raise invalid("conditions", "expected a condition tree or its JSON text") from None
     if isinstance(tree, list) and "logic" in body:
@@ -515,6 +517,12 @@ class RuleEntry:
         ok(resp, rule_json(self.api.book.update(book_rule.id, text)), message="Rule updated")
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        number = params.path_id(rule_id)
+        broken = self.api.book.contents().broken.get(number)
+        if broken is not None and broken.id.startswith(API_PREFIX):  # it no longer loads
+            self.api.book.delete(number)
+            ok(resp, {"id": number}, message="Rule deleted")
+            return
         book_rule = _rule(self.api, rule_id, writable=True)
         self.api.book.delete(book_rule.id)
         ok(resp, {"id": book_rule.id}, message="Rule deleted")

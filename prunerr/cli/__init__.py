@@ -8,8 +8,9 @@ import sys
 from prunerr import __version__
 from prunerr.config import ConfigError
 from prunerr.database import NewerSchemaError
+from prunerr.rulebook import ProtectionBroken
 
-from . import config, demo, library, queue, rules, serve
+from . import config, demo, keys, library, queue, rules, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     library.register(commands)
     config.register(commands)
     serve.register(commands)
+    keys.register(commands)
     queue.register(commands)
     demo.register(commands)
     return parser
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"prunerr: invalid configuration: {exc}", file=sys.stderr)
         return 1
-    except NewerSchemaError as exc:
+    except (NewerSchemaError, ProtectionBroken) as exc:
         print(f"prunerr: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `prunerr rules fields | head`

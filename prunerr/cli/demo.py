@@ -276,7 +276,8 @@ def _process(tasks: Tasks, app: Prunerr, out: _Out, serving: bool) -> None:
 
     tasks.runs.run(JOBS["process"], DEMO.name, work)
     report = reports[0]
-    deleted = [d for d in report.deleted if d["freed"]]
+    # files deleted (the space freed may be unknown: a file Plex listed without its size)
+    deleted = [d for d in report.deleted if d["action"] != "unmonitor_only"]
     unmonitored = len(report.deleted) - len(deleted)
     out(
         f"  deleted {len(deleted)} item(s), freed {format_size(report.freed)}"

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import difflib
 import json
 import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults, generate
-from prunerr.emulation.synthetic import SIZES
+from prunerr.emulation.synthetic import DAY, NOW, SIZES
 from prunerr.plugins import PluginHost
 from prunerr.sync import SyncService
+
+# the present of an emulated library unless --now says: a fixed midnight, so the outputs a
+# document shows are the same any day (and its dates whole days)
+EMULATED_NOW = NOW // DAY * DAY
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(text: str) -> int:
+    """An ISO date or date and time (UTC unless it says), or `today` (its midnight, UTC)."""
+    if text == "today":
+        return int(time.time()) // 86400 * 86400
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r}") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
 
 
 def cmd_sync(args) -> int:
@@ -22,6 +44,17 @@ def cmd_sync(args) -> int:
     sync = SyncService(
         app.store, app.services, watch_source=app.config["watch_history"], full=args.full
     )
+    configured = sorted(s.name for s in app.services.services)
+    unknown = [name for name in args.source or () if name not in configured]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], configured, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        print(
+            f"prunerr: no configured service named {unknown[0]!r}: {hint}"
+            f"configured: {', '.join(configured) or 'none'}",
+            file=sys.stderr,
+        )
+        return 2
     report = sync.run(args.source or None)
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2))
@@ -47,8 +80,8 @@ def cmd_emulate(args) -> int:
             file=sys.stderr,
         )
         return 2
-    # deterministic for a given seed and day; dates relative to today so rules see a live library
-    library = generate(args.size, args.seed, now=int(time.time()) // 86400 * 86400)
+    # the same library for the same size, seed and --now, whatever the day it is served on
+    library = generate(args.size, args.seed, now=args.now)
     faults = Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
     running, out = [], {}
     try:
@@ -120,6 +153,14 @@ def register(commands) -> None:
     p.add_argument("services", nargs="*", metavar="SERVICE")
     p.add_argument("--size", choices=sorted(SIZES), default="S")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--now",
+        type=_timestamp,
+        default=EMULATED_NOW,
+        metavar="DATE",
+        help=f"the library's present: its dates lie before it (default {_iso(EMULATED_NOW)}); "
+        "`today` is the current day",
+    )
     p.add_argument("--port-base", type=int, default=0, help="first port (default: any free)")
     p.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failing 5xx")
     p.add_argument("--latency", type=float, default=0.0, metavar="MS")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from pony.orm import db_session
 
@@ -57,6 +58,8 @@ def cmd_evaluate(args) -> int:
             print(f"prunerr: no valid rule with id {unknown[0]!r}")
             return 1
         ids = [by_path[r] for r in args.rules]
+    for broken in app.book.contents().broken.values():
+        print(f"skipped {broken.id}: it does not load: {broken.message}", file=sys.stderr)
     for run in app.evaluator.run(ids, actor=ACTOR, confirm=args.confirm):
         line = run.as_dict()
         state = "STOPPED by the circuit breaker" if run.tripped else f"queued {run.queued}"

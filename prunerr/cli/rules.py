@@ -24,6 +24,8 @@ from prunerr.dsl.types import BOOL, MEDIA_TYPE
 from prunerr.dsl.units import format_size
 from prunerr.engine import availability, load_items, plan
 from prunerr.plugins import PluginHost
+from prunerr.protection import FAMILY
+from prunerr.rulebook import ProtectionBroken
 from prunerr.rules import load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
 from prunerr.rules.schema import rule_schema_json
@@ -209,9 +211,8 @@ def cmd_plan(args) -> int:
     app = Prunerr.from_environment()
     rules_dir = Path(args.rules_dir) if args.rules_dir else app.rules_dir
     loaded = load_rules([rules_dir], app.catalog)
-    if loaded.errors:
-        _print_diagnostics(loaded.errors, "text")
-        return 1
+    for located in loaded.errors:  # the other rules are planned all the same
+        print(located.render(), file=sys.stderr)
     known = {r.id for r in loaded.rules}
     missing = [i for i in args.rule_ids if i not in known]
     if missing:
@@ -222,8 +223,13 @@ def cmd_plan(args) -> int:
     watch_name = watch.name if watch else None
     available = availability(app.store, app.services, watch_name)
     types = {rule.media for rule in selected}
+    if types & FAMILY:  # protection follows show → season → episode
+        types |= FAMILY
     items = load_items(app.store, available, watch_name, app.catalog, types)
     plans = plan(selected, items, _context(args.now), all_rules=loaded.rules, explain=args.explain)
+    stopping = [b for b in loaded.broken if b.stops_deletion]
+    if stopping:
+        print(f"prunerr: {ProtectionBroken(stopping)}", file=sys.stderr)
     if args.format == "json":
         print(
             json.dumps(
@@ -231,11 +237,13 @@ def cmd_plan(args) -> int:
                     "items": len(items),
                     "available": available.__dict__,
                     "rules": [p.as_dict() for p in plans],
+                    "broken": [b.__dict__ for b in loaded.broken],
+                    "deletionStopped": bool(stopping),
                 },
                 indent=2,
             )
         )
-        return 0
+        return 1 if loaded.errors else 0
     missing_sources = [
         name
         for name, ok in (
@@ -279,7 +287,7 @@ def cmd_plan(args) -> int:
         for item, explanation in p.explained:
             print(f"\n{p.rule.id}: {item.title} ({format_size(item.size)})")
             print(explanation.render(depth=1))
-    return 0
+    return 1 if loaded.errors else 0
 
 
 def cmd_schema(args) -> int:

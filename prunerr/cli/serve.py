@@ -3,10 +3,13 @@ consumer; `prunerr worker`: a job consumer alone, for scale-out."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from logging.handlers import RotatingFileHandler
 
@@ -14,7 +17,7 @@ from waitress.server import create_server
 
 from prunerr.api import create_app, openapi
 from prunerr.app import Prunerr
-from prunerr.jobs import create_huey
+from prunerr.jobs import Supervisor, create_huey
 from prunerr.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -48,16 +51,23 @@ def cmd_serve(args) -> int:
     tasks = Tasks(app, create_huey(app.config))
     api = app.api(tasks=tasks)
     api.keys.current()  # generated and stored on first start
-    consumer = None
+    consumer = supervisor = None
     if not args.no_worker:
-        # Process workers by default: a thread parsing one 30 MB Radarr listing holds the GIL
-        # for a third of a second, and the API must never wait for the jobs. They are forked
-        # now, before this process holds any database connection.
-        app.store.disconnect()
+        processes = args.worker_type == "process"
+        if processes:
+            # Process workers by default: a thread parsing one 30 MB Radarr listing holds the
+            # GIL for a third of a second, and the API must never wait for the jobs. They are
+            # new processes (`prunerr worker --embedded`), not forks of this one: a SQLite
+            # connection must never cross a fork, and this one holds connections in every
+            # thread by the time a worker is restarted.
+            supervisor = tasks.supervisor = Supervisor(_worker_command(), args.workers)
+            supervisor.start()
+        # this process's own consumer schedules the periodic jobs, and with thread workers runs
+        # the jobs too
         consumer = tasks.huey.create_consumer(
-            workers=args.workers,
+            workers=0 if processes else args.workers,
             periodic=not args.no_periodic,
-            worker_type=args.worker_type,
+            worker_type="thread",
             shutdown_timeout=30,
         )
         consumer.start()
@@ -66,13 +76,21 @@ def cmd_serve(args) -> int:
         signal.signal(signal.SIGHUP, _interrupt)
     threading.Thread(target=api.library.snapshot, name="library-warm-up", daemon=True).start()
     server = create_server(
-        create_app(api), host=args.host, port=app.config["port"], threads=8, ident="prunerr"
+        create_app(api),
+        host=args.host,
+        port=app.config["port"],
+        threads=8,
+        ident="prunerr",
+        max_request_body_size=app.config["max_request_body"],  # the app answers 413 below it
     )
     signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` stops it like Ctrl-C
     log.info(
-        "Prunerr API on http://%s:%s (key: GET /api/settings/api-key, or PRUNERR_API_KEY)",
+        "Prunerr API on http://%s:%s (API key: %s)",
         args.host,
         server.effective_port,
+        "PRUNERR_API_KEY"
+        if app.config["api_key"]
+        else "run `prunerr api-key` on this machine with the same data directory",
     )
     try:
         server.run()
@@ -80,31 +98,54 @@ def cmd_serve(args) -> int:
         pass
     finally:
         server.close()
+        if supervisor is not None:
+            supervisor.stop()
         if consumer is not None:
             consumer.stop(graceful=True)
     return 0
 
 
+def _worker_command() -> list[str]:
+    """One worker process of `prunerr serve`: one job at a time, scheduling nothing."""
+    return [sys.executable, "-m", "prunerr", "worker", "--embedded", "--workers", "1"]
+
+
+def _stop_with_the_server() -> None:
+    """An embedded worker stops when the server's end of its standard input closes."""
+    while os.read(0, 512):  # the file descriptor: a buffered reader's lock would outlive us
+        pass
+    log.info("the server is gone: stopping")
+    os.kill(os.getpid(), signal.SIGINT)  # the consumer's graceful stop
+
+
 def cmd_worker(args) -> int:
     app = Prunerr.from_environment()
-    _logging(app, f"worker-{socket.gethostname()}")
+    _logging(app, "prunerr" if args.embedded else f"worker-{socket.gethostname()}")
     app.check_rules_dir()
     tasks = Tasks(app, create_huey(app.config))
+    periodic = not (args.no_periodic or args.embedded)
     consumer = tasks.huey.create_consumer(
-        workers=args.workers, periodic=not args.no_periodic, worker_type=args.worker_type
+        workers=args.workers, periodic=periodic, worker_type=args.worker_type
     )
     log.info(
-        "Prunerr worker: %d thread(s), %s",
+        "Prunerr worker: %d %s, %s",
         args.workers,
-        "schedules periodic jobs" if not args.no_periodic else "no periodic jobs",
+        "thread(s)" if args.worker_type == "thread" else "process(es)",
+        "schedules periodic jobs" if periodic else "no periodic jobs",
     )
+    if args.worker_type == "process":
+        app.store.disconnect()  # the consumer forks its workers: each opens its own
+    if args.embedded:
+        tasks.huey.pending_count()  # the queue answers too
+        threading.Thread(target=_stop_with_the_server, name="server-watch", daemon=True).start()
+        print("ready", flush=True)  # to the server's supervisor
     consumer.run()  # until SIGINT or SIGTERM
     return 0
 
 
 def _consumer_options(parser, workers: int) -> None:
     parser.add_argument(
-        "--workers", type=int, default=workers, help=f"job threads (default {workers})"
+        "--workers", type=int, default=workers, help=f"job workers (default {workers})"
     )
     parser.add_argument(
         "--no-periodic",
@@ -137,4 +178,6 @@ def register(commands) -> None:
     w = commands.add_parser("worker", help="run background jobs (scale-out: one or more)")
     _consumer_options(w, 4)
     w.add_argument("--worker-type", choices=("thread", "process"), default="thread")
+    # a worker process of `prunerr serve`, started by its supervisor
+    w.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
     w.set_defaults(handler=cmd_worker)

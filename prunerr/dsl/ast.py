@@ -5,6 +5,7 @@ Nodes compare and hash by identity, so later stages can key tables on them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 Span = tuple[int, int]
@@ -121,8 +122,23 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def walk(node: Node):
-    """Every node of the tree, parents before children."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children, in source order. Iterative, as is every
+    walk over a tree: conditions may nest thousands of levels deep."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def postorder(node: Node) -> Iterator[Node]:
+    """Every node of the tree, children (in source order) before their parent."""
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children(node)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import re2
@@ -10,6 +11,7 @@ import re2
 from . import ast
 from .catalog import Catalog, FieldSpec
 from .diagnostics import Diagnostic
+from .limits import too_large
 from .types import ANY, BOOL, DATETIME, NULL, NUMBER, STRING, Kind, Type, fold, list_of
 
 _ORDERING = ("<", "<=", ">", ">=")
@@ -85,12 +87,14 @@ def _guard_key(node: ast.Node) -> str | None:
 def _null_sources(node: ast.Node):
     """Field and call operands whose null would make `node` null or unknown: through arithmetic,
     negation, `ago`, and function arguments; not through `??` or `is null`."""
-    key = _guard_key(node)
-    if key is not None:
-        yield node, key
-    if isinstance(node, ast.Arith | ast.Neg | ast.Relative | ast.Call):
-        for child in ast.children(node):
-            yield from _null_sources(child)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        key = _guard_key(node)
+        if key is not None:
+            yield node, key
+        if isinstance(node, ast.Arith | ast.Neg | ast.Relative | ast.Call):
+            stack.extend(reversed(ast.children(node)))
 
 
 def _hint_for_mismatch(a: Type, b: Type, other: ast.Node) -> str | None:
@@ -113,6 +117,10 @@ def _hint_for_mismatch(a: Type, b: Type, other: ast.Node) -> str | None:
     return None
 
 
+# A `visit_*` generator: yields (operand, guarded), is sent the operand's type, returns its own.
+_Visit = Generator[tuple[ast.Node, frozenset[str]], Type, Type]
+
+
 class _Checker:
     def __init__(self, catalog: Catalog, media: str | None):
         self.catalog = catalog
@@ -126,11 +134,36 @@ class _Checker:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
         return ANY
 
-    def visit(self, node: ast.Node, guarded: frozenset[str] = frozenset()) -> Type:
-        method = getattr(self, "visit_" + type(node).__name__)
-        result = method(node, guarded)
-        self.types[id(node)] = result
-        return result
+    def visit(self, root: ast.Node, guarded: frozenset[str] = frozenset()) -> Type:
+        """The type of `root`; types and diagnostics of every node below are recorded.
+
+        A `visit_*` method returns the type of a leaf; for a node with operands it is a
+        generator that yields `(operand, guarded)` and is sent the operand's type. This loop
+        runs them with its own stack, so a condition nested thousands of levels deep takes no
+        Python stack, and everything happens in the order a recursive walk would take."""
+        stack: list[tuple[ast.Node, _Visit]] = []
+        request: tuple[ast.Node, frozenset[str]] | None = (root, guarded)
+        sent: Type | None = None
+        while True:
+            if request is not None:
+                node, inner = request
+                step = getattr(self, "visit_" + type(node).__name__)(node, inner)
+                if isinstance(step, Type):
+                    self.types[id(node)] = sent = step
+                    if not stack:
+                        return step
+                else:
+                    stack.append((node, step))
+                    sent = None
+            node, running = stack[-1]
+            try:
+                request = running.send(sent)
+            except StopIteration as done:
+                stack.pop()
+                self.types[id(node)] = sent = done.value
+                if not stack:
+                    return done.value
+                request = None
 
     def _mark_constant_if(self, node: ast.Node, *parts: ast.Node) -> None:
         if all(id(p) in self.constant for p in parts):
@@ -176,8 +209,10 @@ class _Checker:
             )
         return spec.type
 
-    def visit_Call(self, node: ast.Call, guarded) -> Type:
-        arg_types = [self.visit(a, guarded) for a in node.args]
+    def visit_Call(self, node: ast.Call, guarded) -> _Visit:
+        arg_types = []
+        for arg in node.args:
+            arg_types.append((yield arg, guarded))
         spec = self.catalog.functions.get(node.name)
         if spec is None:
             suggestion = self.catalog.suggest(node.name, functions=True)
@@ -218,10 +253,10 @@ class _Checker:
             return got.is_stringlike
         return _compatible(want, got)
 
-    def visit_ListLit(self, node: ast.ListLit, guarded) -> Type:
+    def visit_ListLit(self, node: ast.ListLit, guarded) -> _Visit:
         elem = NULL
         for item in node.items:
-            t = self.visit(item, guarded)
+            t = yield item, guarded
             if t.kind is Kind.NULL:
                 continue
             if elem.kind is Kind.NULL:
@@ -236,8 +271,8 @@ class _Checker:
         return list_of(elem.as_nullable(has_null))
 
     # operators
-    def visit_Neg(self, node: ast.Neg, guarded) -> Type:
-        t = self.visit(node.operand, guarded)
+    def visit_Neg(self, node: ast.Neg, guarded) -> _Visit:
+        t = yield node.operand, guarded
         self._mark_constant_if(node, node.operand)
         if t.kind in (Kind.NUMBER, Kind.SIZE, Kind.DURATION, Kind.ANY):
             return t
@@ -252,12 +287,12 @@ class _Checker:
                 "compare it with something, e.g. `size > 20 GB`",
             )
 
-    def visit_Not(self, node: ast.Not, guarded) -> Type:
-        self._condition(node.operand, self.visit(node.operand, guarded), "`not`")
+    def visit_Not(self, node: ast.Not, guarded) -> _Visit:
+        self._condition(node.operand, (yield node.operand, guarded), "`not`")
         self._mark_constant_if(node, node.operand)
         return BOOL
 
-    def visit_BoolOp(self, node: ast.BoolOp, guarded) -> Type:
+    def visit_BoolOp(self, node: ast.BoolOp, guarded) -> _Visit:
         # `x is not null and ...` excludes nulls explicitly; `x is null or ...` includes them.
         # The opposite polarities guard nothing (`x is null and x < 5` is never true).
         guard_negated = node.op == "and"
@@ -269,13 +304,13 @@ class _Checker:
             and (key := _guard_key(op.operand))
         }
         for operand in node.operands:
-            self._condition(operand, self.visit(operand, inner), f"`{node.op}`")
+            self._condition(operand, (yield operand, inner), f"`{node.op}`")
         self._mark_constant_if(node, *node.operands)
         return BOOL
 
-    def visit_Arith(self, node: ast.Arith, guarded) -> Type:
-        a = self.visit(node.left, guarded)
-        b = self.visit(node.right, guarded)
+    def visit_Arith(self, node: ast.Arith, guarded) -> _Visit:
+        a = yield node.left, guarded
+        b = yield node.right, guarded
         self._mark_constant_if(node, node.left, node.right)
         if Kind.ANY in (a.kind, b.kind):
             return ANY
@@ -290,9 +325,9 @@ class _Checker:
             )
         return Type(result, a.nullable or b.nullable)
 
-    def visit_Coalesce(self, node: ast.Coalesce, guarded) -> Type:
-        a = self.visit(node.left, guarded)
-        b = self.visit(node.right, guarded)
+    def visit_Coalesce(self, node: ast.Coalesce, guarded) -> _Visit:
+        a = yield node.left, guarded
+        b = yield node.right, guarded
         self._mark_constant_if(node, node.left, node.right)
         if not _compatible(a, b):
             return self.error(
@@ -311,13 +346,13 @@ class _Checker:
                 base = STRING
         return base.as_nullable(b.nullable)
 
-    def visit_IsNull(self, node: ast.IsNull, guarded) -> Type:
-        self.visit(node.operand, guarded)
+    def visit_IsNull(self, node: ast.IsNull, guarded) -> _Visit:
+        yield node.operand, guarded
         self._mark_constant_if(node, node.operand)
         return BOOL
 
-    def visit_Relative(self, node: ast.Relative, guarded) -> Type:
-        t = self.visit(node.operand, guarded)
+    def visit_Relative(self, node: ast.Relative, guarded) -> _Visit:
+        t = yield node.operand, guarded
         self._mark_constant_if(node, node.operand)
         if t.kind not in (Kind.DURATION, Kind.ANY):
             word = "from now" if node.future else "ago"
@@ -329,9 +364,9 @@ class _Checker:
             )
         return DATETIME.as_nullable(t.nullable)
 
-    def visit_Compare(self, node: ast.Compare, guarded) -> Type:
-        a = self.visit(node.left, guarded)
-        b = self.visit(node.right, guarded)
+    def visit_Compare(self, node: ast.Compare, guarded) -> _Visit:
+        a = yield node.left, guarded
+        b = yield node.right, guarded
         self._mark_constant_if(node, node.left, node.right)
         if Kind.ANY not in (a.kind, b.kind):
             check = {
@@ -527,7 +562,11 @@ class _Checker:
 
 
 def check(root: ast.Node, catalog: Catalog, media: str | None = None) -> Checked:
-    """Type-check an expression used as a rule condition."""
+    """Type-check an expression used as a rule condition; first, that it is within the limits
+    (E303), as nothing else is checked then."""
+    large = too_large(root)
+    if large is not None:
+        return Checked(root, {}, set(), [large])
     checker = _Checker(catalog, media)
     root_type = checker.visit(root)
     if root_type.kind not in (Kind.BOOL, Kind.ANY):

@@ -1,16 +1,23 @@
-"""Checked expressions to Python: one generated function per condition, compiled once.
+"""Checked expressions to Python: generated functions per condition, compiled once.
 
 The generated code implements the language's semantics inline (three-valued logic, null as an
 ordinary value for `==`/`in`, unknown for everything else that meets null) because it runs once per
 item per rule. The same generator produces a *tracing* variant, without short-circuits, that
 records the value of every sub-expression for explanations, so both can never disagree.
+
+Code is generated bottom-up without recursion, and no generated function grows with the
+condition: `and`/`or` chains are flat; a subtree more than CHUNK_HEIGHT levels tall becomes a
+function of its own, so none nests deeper than Python's parser allows (200 parentheses); so do
+runs of CHUNK_WIDTH operands of a longer chain or list; and each function is compiled on its own,
+as Python's compiler takes memory by the source it is given (some 10 KB per clause).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from types import CodeType, FunctionType
 
 from . import ast
 from .catalog import Catalog
@@ -20,8 +27,13 @@ from .types import Kind, Type
 
 Evaluator = Callable[[Mapping], object]
 
+# Each level of the syntax tree adds at most 5 parentheses (a traced `not` of a nullable operand:
+# `(U if (_t := (U if (_t2 := _rec(..)) ...`), so a function of 16 levels nests about 80 deep.
+CHUNK_HEIGHT = 16
+CHUNK_WIDTH = 64  # operands of `and`/`or`, elements of a list
 
-@lru_cache(maxsize=1 << 16)
+
+@functools.lru_cache(maxsize=1 << 16)
 def _folded_set_cached(values: tuple) -> frozenset:
     return frozenset(fold_or_none(v) for v in values)
 
@@ -89,12 +101,18 @@ _RUNTIME = {
 }
 
 
+def _literal_list(node: ast.Node) -> bool:
+    return isinstance(node, ast.ListLit) and all(isinstance(i, ast.Literal) for i in node.items)
+
+
 def _is_stringy(t: Type) -> bool:
     return t.is_stringlike or (t.kind is Kind.LIST and t.elem is not None and t.elem.is_stringlike)
 
 
 class _Generator:
-    """Emits one Python expression per node; `trace` wraps each in a recording call."""
+    """Emits one Python expression per node, children first; `trace` wraps each in a recording
+    call. `emit_*` methods ask for their operands' code with `expr`/`condition`, which hand out
+    what was emitted for them, moved into a constant or a function of its own when need be."""
 
     def __init__(self, checked: Checked, catalog: Catalog, trace: bool):
         self.checked = checked
@@ -102,8 +120,31 @@ class _Generator:
         self.trace = trace
         self.namespace: dict[str, object] = dict(_RUNTIME)
         self.hoisted: list[str] = []  # statements run once per bind (constants that need `now`)
+        self.functions: list[tuple[str, str]] = []  # (name, `def` statement) of parts of the code
         self._temps = itertools.count()
         self._consts = itertools.count()
+        self._code: dict[int, str] = {}  # node id -> its code, as emitted
+        self._heights: dict[int, int] = {}  # node id -> levels of nesting of that code
+        self._height = 0  # the tallest operand handed out to the node being emitted
+
+    def generate(self, root: ast.Node) -> str:
+        """The expression for the condition `root`; functions and constants it uses are left in
+        `functions` and `hoisted`."""
+        # The right side of `x in [1, 2]` becomes a set: neither it nor its elements need code.
+        unused = {
+            id(n)
+            for compare in ast.walk(root)
+            if isinstance(compare, ast.Compare) and compare.op in ("in", "not in")
+            if _literal_list(compare.right)
+            for n in (compare.right, *compare.right.items)
+        }
+        for node in ast.postorder(root):
+            if id(node) in unused:
+                continue
+            self._height = 0
+            self._code[id(node)] = self._emit(node)
+            self._heights[id(node)] = self._height + 1
+        return self.condition(root)
 
     def temp(self) -> str:
         return f"_t{next(self._temps)}"
@@ -119,16 +160,40 @@ class _Generator:
     def is_constant(self, node: ast.Node) -> bool:
         return id(node) in self.checked.constant
 
-    # entry points
+    # operands
     def expr(self, node: ast.Node) -> str:
+        """The code of an operand (already emitted): item-independent ones are computed once per
+        bind by the fast variant, tall ones are called as a function of their own."""
+        code, height = self._code[id(node)], self._heights[id(node)]
         if not self.trace and self.is_constant(node) and not isinstance(node, ast.Literal):
             name = f"_k{len(self.hoisted)}"
-            self.hoisted.append(f"{name} = {self._emit(node)}")
-            return name
-        code = self._emit(node)
+            self.hoisted.append(f"{name} = {code}")
+            code, height = name, 1
+        elif height >= CHUNK_HEIGHT:
+            code, height = self._function(code, node), 1
+        self._height = max(self._height, height)
         if self.trace:
             return f"_rec({id(node)}, {code})"
         return code
+
+    def _function(self, code: str, node: ast.Node) -> str:
+        """A call of a function of its own that returns `code`, part of `node`'s code. The fast
+        variant computes item-independent code once per bind, where there is no item."""
+        name = f"_f{len(self.functions)}"
+        params = "item, _g, _rec" if self.trace else "item, _g"
+        if not self.trace and self.is_constant(node):
+            params = ""
+        self.functions.append((name, f"def {name}({params}):\n    return {code}\n"))
+        return f"{name}({params})"
+
+    def _runs(self, node: ast.Node, codes: list[str], join, star: str = "") -> list[str]:
+        """`codes` (of `node`'s operands), or if there are more than CHUNK_WIDTH, calls of
+        functions that `join` runs of them (and of functions of those, and so on), each call
+        prefixed with `star`."""
+        while len(codes) > CHUNK_WIDTH:
+            runs = range(0, len(codes), CHUNK_WIDTH)
+            codes = [star + self._function(join(codes[i : i + CHUNK_WIDTH]), node) for i in runs]
+        return codes
 
     def condition(self, node: ast.Node) -> str:
         """A boolean operand: a nullable boolean's null becomes unknown."""
@@ -187,8 +252,9 @@ class _Generator:
         )
 
     def emit_ListLit(self, node: ast.ListLit) -> str:
-        items = ", ".join(self.expr(i) for i in node.items)
-        return f"_list({items})"
+        items = [self.expr(i) for i in node.items]
+        items = self._runs(node, items, lambda run: f"({', '.join(run)},)", star="*")  # tuples
+        return f"_list({', '.join(items)})"
 
     # operators
     def emit_Neg(self, node: ast.Neg) -> str:
@@ -200,17 +266,22 @@ class _Generator:
 
     def emit_BoolOp(self, node: ast.BoolOp) -> str:
         operands = [self.condition(o) for o in node.operands]
+        join = functools.partial(self._connective, node.op)
+        return self._connective(node.op, self._runs(node, operands, join))
+
+    def _connective(self, op: str, operands: list[str]) -> str:
+        """`and`/`or` of operands' code (Kleene logic is associative: runs may be joined first)."""
         if self.trace:
-            return f"_{node.op}({', '.join(operands)})"
-        stop, other = ("False", "True") if node.op == "and" else ("True", "False")
-        code = operands[-1]
-        for operand in reversed(operands[:-1]):
-            a, b = self.temp(), self.temp()
-            code = (
-                f"({stop} if ({a} := {operand}) is {stop} else ({stop} if ({b} := {code}) "
-                f"is {stop} else (U if {a} is U or {b} is U else {other})))"
-            )
-        return code
+            return f"_{op}({', '.join(operands)})"
+        # Flat however long: `(False if (a := x) is False or (b := y) is False else (U if a is U
+        # or b is U else True))` stops at the first false operand, as `and` does.
+        stop, other = ("False", "True") if op == "and" else ("True", "False")
+        names = [self.temp() for _ in operands]
+        stops = " or ".join(
+            f"({t} := {code}) is {stop}" for t, code in zip(names, operands, strict=True)
+        )
+        unknown = " or ".join(f"{t} is U" for t in names)
+        return f"({stop} if {stops} else (U if {unknown} else {other}))"
 
     def emit_Arith(self, node: ast.Arith) -> str:
         operands = (node.left, node.right)
@@ -303,7 +374,7 @@ class _Generator:
         negate = "not " if node.op == "not in" else ""
         stringy = _is_stringy(rt) or lt.kind is Kind.STRING
         right = node.right
-        if isinstance(right, ast.ListLit) and all(isinstance(i, ast.Literal) for i in right.items):
+        if _literal_list(right):
             values = []
             for item in right.items:
                 v = item.value
@@ -350,38 +421,58 @@ class _Generator:
         return self._guarded((node.left, node.right), lambda a, b: build.format(a=a, b=b))
 
 
-def _source(gen: _Generator, body: str) -> str:
-    hoisted = "".join(f"    {line}\n" for line in gen.hoisted)
-    params = "item, _rec" if gen.trace else "item"
-    return (
-        "def _bind(_ctx):\n"
-        "    _now = _ctx.now_ts\n"
-        "    _today = _ctx.today_ts\n"
-        f"{hoisted}"
-        f"    def _evaluate({params}):\n"
-        "        _g = item.get\n"
-        f"        return {body}\n"
-        "    return _evaluate\n"
-    )
+def _code(source: str) -> CodeType:
+    return compile(source, "<prunerr rule>", "exec")
+
+
+def _function_code(name: str, source: str) -> CodeType:
+    """The code of the function `source` defines, compiled on its own."""
+    scope: dict[str, object] = {}
+    exec(_code(source), scope)
+    return scope[name].__code__
 
 
 def generate(checked: Checked, catalog: Catalog, *, trace: bool = False):
-    """Return `bind(ctx) -> evaluate(item[, rec])` and the generated source."""
+    """Return `bind(ctx) -> evaluate(item[, rec])` and the generated source.
+
+    Each generated function is compiled on its own, as Python's compiler takes memory by the
+    source it is given; at bind they get one namespace: the runtime, the constants, `_ctx`,
+    `_now`, `_today`, and the item-independent values (`_k0`...) computed then."""
     gen = _Generator(checked, catalog, trace)
-    body = gen.condition(checked.root)
-    source = _source(gen, body)
+    body = gen.generate(checked.root)
+    params = "item, _rec" if trace else "item"
+    evaluate = f"def _evaluate({params}):\n    _g = item.get\n    return {body}\n"
+    gen.functions.append(("_evaluate", evaluate))
     namespace = dict(gen.namespace)
-    exec(compile(source, "<prunerr rule>", "exec"), namespace)
-    return namespace["_bind"], source
+    runs = range(0, len(gen.hoisted), 256)
+    hoisted = [_code("\n".join(gen.hoisted[i : i + 256])) for i in runs]
+    functions = [(name, _function_code(name, source)) for name, source in gen.functions]
+
+    def bind(ctx: EvalContext):
+        scope = dict(namespace, _ctx=ctx, _now=ctx.now_ts, _today=ctx.today_ts)
+        for name, code in functions:  # first: computing a constant may call one
+            scope[name] = FunctionType(code, scope, name)
+        for code in hoisted:
+            exec(code, scope)
+        return scope["_evaluate"]
+
+    return bind, "".join([*(f"{line}\n" for line in gen.hoisted), *(s for _, s in gen.functions)])
 
 
 class Compiled:
-    """A checked condition compiled both ways: fast and tracing."""
+    """A checked condition compiled both ways: fast, and tracing when first asked for a trace
+    (most conditions are never explained, and compiling takes time in proportion to size)."""
 
     def __init__(self, checked: Checked, catalog: Catalog):
         self.checked = checked
+        self._catalog = catalog
         self._bind, self.source = generate(checked, catalog)
-        self._bind_traced, _ = generate(checked, catalog, trace=True)
+        self._bind_traced = None  # set once; threads racing to set it set the same thing
+
+    def _traced(self):
+        if self._bind_traced is None:
+            self._bind_traced, _ = generate(self.checked, self._catalog, trace=True)
+        return self._bind_traced
 
     def bind(self, ctx: EvalContext) -> Evaluator:
         """The per-item evaluator for one run: returns True, False or UNKNOWN."""
@@ -394,4 +485,4 @@ class Compiled:
             values[node_id] = value
             return value
 
-        return self._bind_traced(ctx)(item, record), values
+        return self._traced()(ctx)(item, record), values

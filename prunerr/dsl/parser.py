@@ -6,13 +6,14 @@ import math
 import re
 from functools import cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from prunerr.grammar import read_grammar
 
 from . import ast, units
 from .diagnostics import Diagnostic
+from .limits import too_long
 from .runtime import parse_datetime
 
 
@@ -48,8 +49,9 @@ def _span(meta_or_token) -> ast.Span:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
-    """Builds `ast` nodes; literal problems are collected instead of raised."""
+class _ToAst(Transformer_NonRecursive):
+    """Builds `ast` nodes, bottom-up without recursion (the tree may be thousands of levels
+    deep); literal problems are collected instead of raised."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -336,6 +338,9 @@ _COMMENT = re.compile(r"#[^\n]*")
 
 def parse(text: str) -> ast.Node:
     """Parse one expression. Raises ParseError with diagnostics (offsets into `text`)."""
+    long = too_long(text)
+    if long is not None:
+        raise ParseError([long])
     if not _COMMENT.sub("", text).strip():
         raise ParseError(
             [

@@ -79,16 +79,27 @@ def _is_constant(compiled: Compiled) -> bool:
     an item-independent operand (`... or 1 < 2`). Values come from a trace on an empty item,
     which is exact for the item-independent parts."""
     checked = compiled.checked
+    # The `not`/`and`/`or` nodes above the item-independent parts, parents first.
+    spine, stack = [], [checked.root]
+    while stack:
+        node = stack.pop()
+        spine.append(node)
+        if id(node) not in checked.constant and isinstance(node, ast.Not | ast.BoolOp):
+            stack.extend(ast.children(node))
+    if not any(id(node) in checked.constant for node in spine):
+        return False  # no trace needed: nothing item-independent decides anything
     _, values = compiled.trace({}, EvalContext.current())
-
-    def decided(node: ast.Node) -> bool:
+    decided: dict[int, bool] = {}
+    for node in reversed(spine):  # children before their parents
         if id(node) in checked.constant:
-            return True
-        if isinstance(node, ast.Not):
-            return decided(node.operand)
-        if isinstance(node, ast.BoolOp):
+            decided[id(node)] = True
+        elif isinstance(node, ast.Not):
+            decided[id(node)] = decided[id(node.operand)]
+        elif isinstance(node, ast.BoolOp):
             absorbing = node.op == "or"
-            return any(decided(o) and values.get(id(o)) is absorbing for o in node.operands)
-        return False
-
-    return decided(checked.root)
+            decided[id(node)] = any(
+                decided[id(o)] and values.get(id(o)) is absorbing for o in node.operands
+            )
+        else:
+            decided[id(node)] = False
+    return decided[id(checked.root)]

@@ -5,6 +5,12 @@ consistent identities across services: a title has the same tmdb/tvdb/imdb ids, 
 Radarr/Sonarr ids, Tautulli history and Seerr requests everywhere. Some titles are not managed by
 an *arr, some shows are partly watched, and the distributions of sizes, resolutions, codecs,
 ratings, add dates and watch patterns are realistic enough for rules to match a sensible share.
+
+Real servers are untidy, and so is this library (`_quirks`, from a random stream of its own, so
+the rest of the library does not depend on it): a share of titles matched by Plex's legacy agents
+or HAMA (a `guid` naming one id, no `Guid` list), movies listed without their file, movies in
+several parts, items without `updatedAt`, Plex ratings from Rotten Tomatoes, IMDb or TMDb, and
+episodes unmonitored in a monitored season. Every library has at least one of each.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 
 DAY = 86400
+NOW = 1_780_000_000  # the default "now" of a generated library: 2026-05-28T20:26:40Z
 
 # Presets: (movies, shows, target episodes, target history rows, users)
 SIZES: dict[str, tuple[int, int, int, int, int]] = {
@@ -179,6 +186,13 @@ class Movie:
     tags: tuple[str, ...]  # Radarr tag labels
     labels: tuple[str, ...]  # Plex labels
     collection: str | None
+    # how Plex knows it (see `_quirks`)
+    agent: str = "plex"  # plex (Guid list) | imdb | themoviedb (legacy guid) | local (none)
+    parts: int = 1  # files Plex lists for it (a movie split in parts)
+    listed_file: bool = True  # False: Plex lists it without its Media
+    stamped: bool = True  # False: Plex gives no updatedAt
+    plex_ratings: str = "rottentomatoes"  # the source of Plex's ratings: or imdb, themoviedb
+    rating_rt_audience: int | None = None  # Rotten Tomatoes audience score, 0-100
 
 
 @dataclass(slots=True)
@@ -192,6 +206,7 @@ class Episode:
     added: int
     monitored: bool
     file: MediaInfo
+    stamped: bool = True  # False: Plex gives no updatedAt
 
 
 @dataclass(slots=True)
@@ -223,6 +238,10 @@ class Show:
     tags: tuple[str, ...]
     labels: tuple[str, ...]
     seasons: list[Season] = field(default_factory=list)
+    # how Plex knows it: plex (Guid list), thetvdb or themoviedb (legacy guid), hama-tvdb or
+    # hama-anidb (HAMA's guid); seasons and episodes are named by their show's guid
+    agent: str = "plex"
+    anidb_id: int | None = None
 
     @property
     def episodes(self):
@@ -326,7 +345,7 @@ def generate(
     size: str = "S",
     seed: int = 1,
     *,
-    now: int = 1_780_000_000,
+    now: int = NOW,
     counts: tuple[int, int, int, int, int] | None = None,
 ) -> SyntheticLibrary:
     """Build a library from a preset (`XS`, `S`, `M`, `L`) or explicit
@@ -451,7 +470,56 @@ def generate(
 
     plays = _plays(rnd, users, movies, shows, n_plays, now)
     requests = _requests(rnd, users, movies, shows, now)
+    _quirks(random.Random(f"quirks-{seed}"), movies, shows)
     return SyntheticLibrary(seed, now, users, movies, shows, plays, requests, tags, collections)
+
+
+# quirk -> share of the titles (at least one of each in any library): movies, then shows
+MOVIE_QUIRKS = (
+    ("agent", "imdb", 0.05),
+    ("agent", "themoviedb", 0.02),
+    ("agent", "local", 0.01),
+    ("listed_file", False, 0.02),
+    ("parts", 2, 0.03),
+    ("stamped", False, 0.03),
+    ("plex_ratings", "imdb", 0.3),
+    ("plex_ratings", "themoviedb", 0.2),
+)
+SHOW_AGENTS = (("thetvdb", 0.1), ("themoviedb", 0.03), ("hama-tvdb", 0.03), ("hama-anidb", 0.03))
+UNSTAMPED_EPISODES = 0.15
+UNMONITORED_EPISODES = 0.05  # of the episodes of monitored seasons: unmonitored one by one
+
+
+def _picked(rnd: random.Random, items: list, share: float) -> list:
+    return rnd.sample(items, min(len(items), max(1, round(share * len(items)))))
+
+
+def _quirks(rnd: random.Random, movies: list[Movie], shows: list[Show]) -> None:
+    """Make some titles untidy the way real servers are (each quirk picks its own titles)."""
+    for movie in movies:
+        if movie.rating_rt is not None:
+            movie.rating_rt_audience = int(min(100, max(0, rnd.gauss(70, 18))))
+    for name, value, share in MOVIE_QUIRKS:
+        for movie in _picked(rnd, movies, share):
+            setattr(movie, name, value)
+    if not shows:
+        return
+    plain = list(shows)
+    for agent, share in SHOW_AGENTS:
+        for show in _picked(rnd, plain, share):
+            show.agent = agent
+            plain.remove(show)
+            if agent == "hama-anidb":
+                show.anidb_id = 10_000 + show.index
+        if len(plain) < 2:
+            break
+    episodes = [e for show in shows for e in show.episodes]
+    for episode in _picked(rnd, episodes, UNSTAMPED_EPISODES):
+        episode.stamped = False
+    monitored = [e for show in shows for s in show.seasons if s.monitored for e in s.episodes]
+    if monitored:
+        for episode in _picked(rnd, monitored, UNMONITORED_EPISODES):
+            episode.monitored = False
 
 
 def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:

@@ -20,7 +20,10 @@ from decimal import Decimal
 from prunerr.dsl import CORE
 from prunerr.dsl.types import HDR, MEDIA_TYPE, RESOLUTION, SERIES_STATUS, EnumDef, fold
 
-MAX_DEPTH = 40
+MAX_DEPTH = 40  # levels of groups (the API refuses JSON nested deeper, over about 50 groups)
+# Conditions (leaves) in one tree, however wide its groups: each becomes a few sub-expressions of
+# one DSL condition, which stays well within the language's limits (`prunerr.dsl.limits`).
+MAX_CONDITIONS = 10_000
 
 
 class ConditionError(ValueError):
@@ -74,7 +77,19 @@ _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
 def _show(value: object) -> str:
-    return json.dumps(value, default=str)[:60]
+    return json.dumps(_clipped(value), default=str)[:60]
+
+
+def _clipped(value: object, depth: int = 3) -> object:
+    """Enough of a JSON value to show its start: a few elements, a few levels."""
+    if isinstance(value, str):
+        return value[:60]
+    if isinstance(value, list):
+        return [_clipped(v, depth - 1) for v in value[:10]] if depth else ["..."]
+    if isinstance(value, dict):
+        items = list(value.items())[:10]
+        return {str(k): _clipped(v, depth - 1) for k, v in items} if depth else {"...": "..."}
+    return value
 
 
 def _string(value: object, path: str, nonempty: str | None = None) -> str:
@@ -553,13 +568,32 @@ def _leaf(node: object, path: str, negated: bool, collections: _Titles) -> _Expr
     return expr
 
 
-def _node(node: object, path: str, depth: int, negated: bool, collections: _Titles) -> _Expr:
+class _Count:
+    """The conditions met so far; ConditionError at the first one past MAX_CONDITIONS."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def add(self, path: str) -> None:
+        self.seen += 1
+        if self.seen > MAX_CONDITIONS:
+            raise ConditionError(
+                path,
+                f"the tree has more than {MAX_CONDITIONS:,} conditions; split it into several "
+                "rules",
+            )
+
+
+def _node(
+    node: object, path: str, depth: int, negated: bool, collections: _Titles, count: _Count
+) -> _Expr:
     if depth > MAX_DEPTH:
         raise ConditionError(path, f"conditions are nested more than {MAX_DEPTH} levels deep")
     if not isinstance(node, Mapping):
         raise ConditionError(path, f"expected a group or a condition object, got {_show(node)}")
     kind = node.get("kind")
     if kind == "condition":
+        count.add(path)
         return _leaf(node, path, negated, collections)
     if kind != "group":
         raise ConditionError(f"{path}.kind", f'expected "group" or "condition", got {_show(kind)}')
@@ -569,7 +603,7 @@ def _node(node: object, path: str, depth: int, negated: bool, collections: _Titl
     children = _children(node.get("children"), f"{path}.children")
     inner = negated != (logic == "NOT")
     exprs = [
-        _node(child, f"{path}.children[{i}]", depth + 1, inner, collections)
+        _node(child, f"{path}.children[{i}]", depth + 1, inner, collections, count)
         for i, child in enumerate(children)
     ]
     joined = _join("or" if logic == "OR" else "and", exprs, group=True)
@@ -590,10 +624,10 @@ def _children(children: object, path: str) -> list:
 
 def _legacy(conditions: object, path: str, logic: str, collections: _Titles) -> _Expr:
     """v1: a flat list of `{field, operator, value}` joined by `logic`."""
-    leaves = [
-        _leaf(c, f"{path}[{i}]", False, collections)
-        for i, c in enumerate(_children(conditions, path))
-    ]
+    leaves, count = [], _Count()
+    for i, c in enumerate(_children(conditions, path)):
+        count.add(f"{path}[{i}]")
+        leaves.append(_leaf(c, f"{path}[{i}]", False, collections))
     return _join("or" if logic == "OR" else "and", leaves, group=True)
 
 
@@ -608,7 +642,7 @@ def _root(conditions: object, where: str, collections: _Titles) -> _Expr:
         version = conditions.get("version", 2)
         if version != 2:
             raise ConditionError(f"{where}.version", f"unsupported version {_show(version)}")
-        return _node(conditions["root"], f"{where}.root", 1, False, collections)
+        return _node(conditions["root"], f"{where}.root", 1, False, collections, _Count())
     if "conditions" in conditions:
         logic = conditions.get("logic", "AND")
         if logic not in ("AND", "OR"):

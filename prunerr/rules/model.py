@@ -5,6 +5,7 @@ rules directory without the extension (`movies/stale-4k`)."""
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from prunerr.dsl.types import MEDIA_TYPE
 from prunerr.dsl.units import DAY, parse_duration
 
 from .yamlsource import load_yaml
+
+log = logging.getLogger(__name__)
 
 MAX_GRACE_DAYS = 36_500  # a century: deletion dates stay within what dates can hold
 DELETION_ACTIONS = ("unmonitor_only", "delete_files_only", "unmonitor_and_delete", "full_removal")
@@ -232,12 +235,31 @@ class Rule:
         return UNKNOWN if UNKNOWN in (scope, result) else True
 
 
+@dataclass(frozen=True)
+class BrokenRule:
+    """A rule file that does not load. `kind` is what the file says when that much of it could
+    be read, else None: a rule whose kind is not known to be `delete` may be a protect rule, so
+    it stops deletion (fail safe) unless the file itself says `enabled: false`."""
+
+    id: str
+    path: str
+    kind: str | None
+    enabled: bool
+    message: str
+
+    @property
+    def stops_deletion(self) -> bool:
+        return self.enabled and self.kind != "delete"
+
+
 @dataclass
 class LoadResult:
-    """Rules and diagnostics from one or more files; rules with errors are left out."""
+    """Rules and diagnostics from one or more files; rules with errors are left out, and listed
+    in `broken`."""
 
     rules: list[Rule] = field(default_factory=list)
     diagnostics: list[Located] = field(default_factory=list)
+    broken: list[BrokenRule] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Located]:
@@ -251,16 +273,54 @@ def rule_id(path: Path, root: Path) -> str:
 
 def load_rule(path: Path, root: Path, catalog: Catalog = CORE) -> LoadResult:
     """Load one rule file, collecting every problem in it."""
-    text = path.read_text(encoding="utf-8")
-    return parse_rule(text, str(path), rule_id(path, root), catalog)
+    id_ = rule_id(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        result = LoadResult()
+        diagnostic = Diagnostic("R001", f"the file cannot be read: {exc}", (0, 1))
+        result.diagnostics.append(SourceMap("", str(path)).locate(diagnostic))
+        result.broken.append(BrokenRule(id_, str(path), None, True, diagnostic.message))
+        return result
+    return parse_rule(text, str(path), id_, catalog)
 
 
 def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadResult:
+    """Load one rule from its file's text. A rule that does not load is in `broken`, with what
+    could be read of its kind; nothing in one rule's text can raise out of here."""
+    try:
+        result, values, unknown_keys = _parse_rule(text, path, id_, catalog)
+    except Exception as exc:  # a defect of ours must not stop the other rules (or protect ones)
+        log.exception("rule %s: internal error while loading it", id_)
+        result, values, unknown_keys = LoadResult(), {}, True
+        diagnostic = Diagnostic("R000", f"internal error while loading the rule: {exc}", (0, 1))
+        result.diagnostics.append(SourceMap(text, path).locate(diagnostic))
+    if not result.rules:
+        errors = result.errors or result.diagnostics
+        # with a misspelt key the author may have meant `kind: protect`
+        kind = values.get("kind", None if unknown_keys else "delete")
+        result.broken.append(
+            BrokenRule(
+                id_,
+                path,
+                kind if isinstance(kind, str) else None,
+                values.get("enabled") is not False,
+                errors[0].diagnostic.message if errors else "the rule does not load",
+            )
+        )
+    return result
+
+
+def _parse_rule(
+    text: str, path: str, id_: str, catalog: Catalog
+) -> tuple[LoadResult, dict[str, object], bool]:
+    """The rule (or diagnostics), the keys' values that did parse, and whether any key was not
+    recognised."""
     result = LoadResult()
     doc, error = load_yaml(path, text)
     if doc is None:
         result.diagnostics.append(SourceMap(text, path).locate(error))
-        return result
+        return result, {}, True
 
     def report(code: str, node: yaml.Node | None, message: str, hint: str | None = None):
         span = doc.span(node) if node is not None else (0, 1)
@@ -268,10 +328,11 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
 
     if not isinstance(doc.root, yaml.MappingNode):
         report("R004", doc.root, "a rule file is a mapping of keys (name, media, when, ...)")
-        return result
+        return result, {}, True
 
     values: dict[str, object] = {}
     nodes: dict[str, yaml.Node] = {}
+    unknown_keys = False
     for key, key_node, value_node in doc.mapping(doc.root):
         if key in nodes:
             report("R005", key_node, f"`{key}` is given twice")
@@ -279,6 +340,7 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
         nodes[key] = key_node
         spec = KEYS.get(key)
         if spec is None:
+            unknown_keys = True
             close = difflib.get_close_matches(key, list(KEYS), n=1)
             report(
                 "R003",
@@ -323,7 +385,7 @@ def parse_rule(text: str, path: str, id_: str, catalog: Catalog = CORE) -> LoadR
     if program is not None and not result.errors:
         fields = {k: v for k, v in values.items() if k != "when"}
         result.rules.append(Rule(id=id_, path=path, when=values["when"], program=program, **fields))
-    return result
+    return result, values, unknown_keys
 
 
 def is_test_file(path: Path) -> bool:
@@ -353,10 +415,14 @@ def load_rules(paths: list[Path], catalog: Catalog = CORE) -> LoadResult:
             continue
         loaded = load_rule(file, root, catalog)
         result.diagnostics.extend(loaded.diagnostics)
+        result.broken.extend(loaded.broken)
         for rule in loaded.rules:
             if rule.id in seen:
                 diag = Diagnostic("R004", f"rule id `{rule.id}` is also defined by {seen[rule.id]}")
                 result.diagnostics.append(SourceMap(file.read_text(), str(file)).locate(diag))
+                result.broken.append(
+                    BrokenRule(rule.id, str(file), rule.kind, rule.enabled, diag.message)
+                )
                 continue
             seen[rule.id] = str(file)
             result.rules.append(rule)

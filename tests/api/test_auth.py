@@ -89,3 +89,27 @@ def test_unknown_endpoints_and_methods_answer_in_the_envelope(client):
     )
     wrong = client.client.simulate_delete("/api/settings", headers={"X-Api-Key": client.key})
     assert wrong.status_code == 405 and wrong.json["success"] is False
+
+
+def test_settings_mask_credentials_in_service_urls(api, tmp_path):
+    """`RADARR_URL=http://admin:pw@host` and keys in query strings were returned as they are."""
+    from prunerr.config import Config
+    from prunerr.plugins import PluginHost
+
+    env = {
+        "PRUNERR_DATA_DIR": str(tmp_path),
+        "RADARR_URL": "http://admin:radarr-pw@radarr:7878",
+        "RADARR_API_KEY": "k",
+        "PLEX_URL": "http://plex:32400/?X-Plex-Token=plex-token",
+        "PLEX_TOKEN": "t",
+    }
+    config = Config.load(PluginHost.create().config_schema(), env)
+    api = make_api(api.store, config, keys=api.keys)
+    client = Client(create_app(api), api.keys.current())
+    for answer in (
+        client.get("/api/settings"),
+        client.request("PUT", "/api/settings", json={"reminder_days": 2}),
+    ):
+        assert "radarr-pw" not in answer.text and "plex-token" not in answer.text
+        assert answer.json["data"]["radarr"][0]["url"] == "http://********@radarr:7878"
+        assert answer.json["data"]["plex"][0]["url"] == "http://plex:32400/?X-Plex-Token=********"

@@ -3,6 +3,8 @@ from the emulators, with the jobs run in Huey's immediate mode."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from pony.orm import db_session
 
@@ -226,3 +228,89 @@ def test_settings_change_while_running_and_the_environment_still_wins(setup):
         assert refused.json["error"].startswith(next(iter(body)))
     app.config.sources["tz"] = "TZ"  # as when the environment sets it
     assert client.request("PUT", "/api/settings", json={"tz": "Europe/Paris"}).status_code == 409
+
+
+def a_show_with_seasons(app) -> tuple[int, list[int], list[int]]:
+    """(show id, its season ids, its episode ids) of a show with two seasons or more."""
+    with db_session:
+        rows = app.store.execute(
+            "SELECT s.id, se.id, e.id FROM item s JOIN item se ON se.parent = s.id "
+            "JOIN item e ON e.parent = se.id WHERE s.type = 'show' ORDER BY s.id, se.id, e.id"
+        )
+    families: dict[int, tuple[dict, dict]] = {}
+    for show, season, episode in rows:
+        seasons, episodes = families.setdefault(show, ({}, {}))
+        seasons[season] = episodes[episode] = None
+    show, (seasons, episodes) = next((k, v) for k, v in families.items() if len(v[0]) >= 2)
+    return show, list(seasons), list(episodes)
+
+
+def test_protecting_a_show_protects_its_seasons_and_episodes(setup):
+    client, app, _ = setup
+    show, seasons, episodes = a_show_with_seasons(app)
+    queued = client.post(f"/api/library/{seasons[0]}/mark-deletion", json={})
+    assert queued.status_code == 201
+    assert client.post(f"/api/library/{show}/protect").status_code == 200
+    assert client.get("/api/queue").json["data"]["total"] == 0  # the season's entry ended
+    for item in (seasons[1], episodes[0]):
+        refused = client.post(f"/api/library/{item}/mark-deletion", json={})
+        assert refused.status_code == 409 and "protected" in refused.json["error"]
+    bulk = client.post("/api/library/bulk/mark-deletion", json={"ids": seasons}).json["data"]
+    assert not bulk["success"]
+    preview = client.post(
+        "/api/rules/preview",
+        json={"name": "all episodes", "mediaType": "episode", "when": "size >= 0 B"},
+    ).json["data"]
+    assert preview["wouldSkipProtected"] >= len(episodes)
+
+
+def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(setup):
+    client, app, emulators = setup
+    (movie,) = managed_movies(client, 1)
+    assert client.post(f"/api/library/{movie['id']}/mark-deletion", json={}).status_code == 201
+    keep = client.post(
+        "/api/rules",
+        json={"name": "keep", "mediaType": "movie", "kind": "protect", "when": "size > 1 PB"},
+    ).json["data"]
+    with db_session:  # the stored rule stops loading (a plugin's field went away, say)
+        app.store.execute(
+            "UPDATE rule SET definition=? WHERE id=?",
+            ('name: keep\nkind: protect\nmedia: movie\nwhen: lables contains "k"\n', keep["id"]),
+        )
+    client.post("/api/rules/reload")
+    refused = client.post("/api/queue/process", params={"force": "true"})
+    assert refused.status_code == 409 and "deletion is stopped" in refused.json["error"]
+    assert refused.json["details"] == [{"rule": f"api/{keep['id']}", "message": ANY_TEXT}]
+    marked = client.post("/api/library/bulk/mark-deletion", json={"ids": [movie["id"]]})
+    assert marked.status_code == 409
+    assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is True
+    # deleting the broken rule lets deletion go on
+    assert client.request("DELETE", f"/api/rules/{keep['id']}").status_code == 200
+    done = client.post("/api/queue/process", params={"force": "true"})
+    assert done.status_code == 200 and done.json["data"]["deleted"] == 1
+
+
+class _AnyText(str):
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+
+
+def test_concurrent_queueing_of_the_same_items_answers_already_queued(setup):
+    client, _, _ = setup
+    ids = [m["id"] for m in managed_movies(client, 10)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/api/library/bulk/mark-deletion", json={"ids": ids}),
+                range(16),
+            )
+        )
+    assert {a.status_code for a in answers} == {200}
+    queued = [i for a in answers for i in a.json["data"]["success"]]
+    assert sorted(queued) == sorted(ids)  # each item queued by exactly one request
+    assert client.get("/api/queue").json["data"]["total"] == len(ids)

@@ -404,3 +404,72 @@ def test_library_items_name_rules_by_database_id_and_path(client):
     assert {"id": stale["id"], "path": STALE_4K} in [
         {"id": r["id"], "path": r["path"]} for r in detail["rules"]
     ]
+
+
+# --- long and deep conditions (issue 11): a 200, a 201 or a 400 with E303, never a 500 ----------
+
+LONG = " and ".join(["play_count == 0", *(f"size > {i} B" for i in range(69))])  # 70 clauses
+DEEP = "not " * 1000 + "play_count == 0"  # the same as `play_count == 0`
+
+
+def _depth(explanation: dict) -> int:
+    depth = 1
+    while explanation["children"]:
+        (explanation,) = explanation["children"]
+        depth += 1
+    return depth
+
+
+@pytest.mark.parametrize("when", [LONG, DEEP], ids=["70 clauses", "1000 nested not"])
+def test_long_and_deep_conditions_are_previewed_and_created(client, when):
+    expected = preview(client)
+    seen = preview(client, when=when)
+    assert (seen["totalMatches"], seen["wouldQueue"]) == (
+        expected["totalMatches"],
+        expected["wouldQueue"],
+    )
+    assert seen["samples"]
+    if when == LONG:  # (the fields of DEEP are below the levels explanations show)
+        assert seen["samples"][0]["values"]["play_count"] == "0"
+    rule = create(client, when=when)
+    assert rule["when"] == when
+    movie = next(s for s in seen["samples"] if s["type"] == "movie")
+    detail = client.get(f"/api/library/{movie['id']}")
+    assert detail.status_code == 200
+    (shown,) = [r for r in detail.json["data"]["rules"] if r["id"] == rule["id"]]
+    assert shown["result"] == "match"
+    if when == DEEP:  # explanations show the first 100 levels
+        assert _depth(shown["explanation"]) == 100
+
+
+def test_a_condition_nested_too_deep_is_400_with_e303_where_the_limit_is_passed(client):
+    when = "not " * 2001 + "play_count == 0"
+    for path in ("/api/rules", "/api/rules/preview"):
+        result = client.post(path, json=body(when=when))
+        assert result.status_code == 400, result.json
+        (problem,) = result.json["details"]
+        assert (problem["code"], problem["field"], problem["line"]) == ("E303", "when", 1)
+        assert problem["column"] == len("not " * 2000) + 1  # the 2,001st `not`
+        assert "2,000 levels" in problem["message"] and problem["hint"]
+
+
+def _tree(count: int) -> dict:
+    leaf = {"kind": "condition", "field": "play_count", "operator": "equals", "value": 0}
+    return {"version": 2, "root": {"kind": "group", "logic": "AND", "children": [leaf] * count}}
+
+
+def test_a_condition_tree_of_70_conditions_is_previewed_and_created(client):
+    expected = preview(client)
+    seen = client.post("/api/rules/preview", json={"mediaType": "movie", **_tree(70)})
+    assert seen.status_code == 200, seen.json
+    assert seen.json["data"]["totalMatches"] == expected["totalMatches"]
+    rule = create(client, when=None, conditions=_tree(70))
+    assert rule["when"].count("\nand play_count == 0") == 69
+
+
+def test_a_condition_tree_of_too_many_conditions_is_400_naming_the_first_too_many(client):
+    result = client.post("/api/rules", json=body(when=None, conditions=_tree(10_001)))
+    assert result.status_code == 400
+    (problem,) = result.json["details"]
+    assert problem["field"] == "conditions.root.children[10000]"
+    assert "more than 10,000 conditions" in problem["message"]

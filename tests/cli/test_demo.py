@@ -50,8 +50,10 @@ def test_demo_runs_the_whole_loop_once_and_deletes_on_the_emulators(tmp_path):
     rows = re.findall(r"^  (\S+)(?: \*)? +(\d+) +(\d+) +(\d+) +(\d+) ", out, re.MULTILINE)
     assert sum(int(r[3]) for r in rows) > 0  # the protect rules of the copy are in force
     deleted = int(re.search(r"deleted (\d+) item\(s\), freed", out)[1])
+    unmonitored = re.search(r"; unmonitored (\d+) \(files kept\)", out)
     assert deleted > 0
-    assert f"history: {deleted} deletion(s) recorded" in out
+    recorded = deleted + (int(unmonitored[1]) if unmonitored else 0)
+    assert f"history: {recorded} deletion(s) recorded" in out
     assert "items queued for deletion" in out and f"## {deleted} item(s) deleted" in out
     assert "discord | Prunerr" in out
     assert "Not serving (--no-serve)" in out

@@ -3,6 +3,7 @@ in its own process, the way a user runs them."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,3 +138,34 @@ def test_plugins_lists_the_built_ins_with_their_roles():
     assert {"plex", "radarr", "sonarr", "tautulli", "seerr"} <= set(plugins)
     assert plugins["plex"]["services"] == {"plex": ["media_server", "watch_history"]}
     assert plugins["radarr"]["emulators"] == ["radarr"]
+
+
+def test_a_broken_protect_rule_stops_evaluate_and_plan_says_so(emulators, tmp_path):
+    _, services = emulators
+    rules_dir = tmp_path / "rules.d"
+    shutil.copytree(REPO / "rules.d", rules_dir)
+    (rules_dir / "protect" / "keep-tag.yaml").write_text(
+        'name: Keep tag\nkind: protect\nmedia: movie\nwhen: lables contains "keep"\n'
+    )
+    env = {k: v for s in services.values() for k, v in s["env"].items()}
+    env.update(PRUNERR_DATA_DIR=str(tmp_path), PRUNERR_RULES_DIR=str(rules_dir))
+    assert run(env, "sync").returncode == 0
+    evaluated = run(env, "evaluate", "--confirm")
+    assert evaluated.returncode == 1
+    assert "deletion is stopped" in evaluated.stderr and "protect/keep-tag" in evaluated.stderr
+    assert "unknown field `lables`" in evaluated.stderr
+    planned = run(env, "rules", "plan", "--format", "json")
+    assert planned.returncode == 1 and "deletion is stopped" in planned.stderr
+    result = json.loads(planned.stdout)
+    assert result["deletionStopped"] and [b["id"] for b in result["broken"]] == ["protect/keep-tag"]
+    assert "movies/stale-4k" in {r["rule"] for r in result["rules"]}  # the others are planned
+
+
+def test_a_misspelt_source_is_an_error_with_a_suggestion_not_an_empty_sync(emulators, tmp_path):
+    _, services = emulators
+    env = {k: v for s in services.values() for k, v in s["env"].items()}
+    env["PRUNERR_DATA_DIR"] = str(tmp_path)
+    synced = run(env, "sync", "--source", "radar")
+    assert synced.returncode == 2 and synced.stdout == ""
+    assert "no configured service named 'radar': did you mean 'radarr'?" in synced.stderr
+    assert "configured: " in synced.stderr and "sonarr" in synced.stderr

@@ -274,7 +274,7 @@ def test_configured_from_the_environment_with_the_url_masked(emulator, clock, tm
                 "DISCORD_EVENTS": "queud",
             },
             "discord instance 'discord': events: unknown event 'queud'; valid events: queued, "
-            "deletion_imminent, deleted, failed, sync_error, circuit_breaker",
+            "deletion_imminent, deleted, failed, sync_error, circuit_breaker, rules_broken",
         ),
         (
             {"DISCORD_WEBHOOK_URL": f"https://discord.com/channels/1/{TOKEN}"},

@@ -9,6 +9,7 @@ import math
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from prunerr.emulation import Faults, SyntheticLibrary, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ExternalIds, MediaFile, Play, ServerItem, ServiceError
 from prunerr_plugins.plex.client import (
+    FILE_FIELDS,
     KEYS_PAGE_SIZE,
     METADATA_BATCH,
     PAGE_SIZE,
@@ -96,18 +98,57 @@ def movies_of(library: SyntheticLibrary, section: str) -> list:
     return [m for m in library.movies if (m.file.resolution == "2160p") == four_k]
 
 
-def media_file(info) -> MediaFile:
-    return MediaFile(
-        info.path,
-        info.size,
-        info.resolution,
-        info.height,
-        info.video_codec,
-        info.audio_codec,
-        info.hdr,
-        info.bitrate_kbps,
-        info.runtime_s,
+def media_files(info, parts: int = 1) -> tuple[MediaFile, ...]:
+    """A file as Plex lists it: in `parts` Parts, the first the largest, each with the whole
+    file's runtime (the Media's duration)."""
+    share = info.size // parts
+    sizes = [info.size - share * (parts - 1)] + [share] * (parts - 1)
+    stem = info.path.removesuffix(".mkv")
+    return tuple(
+        MediaFile(
+            info.path if parts == 1 else f"{stem} - pt{n + 1}.mkv",
+            size,
+            info.resolution,
+            info.height,
+            info.video_codec,
+            info.audio_codec,
+            info.hdr,
+            info.bitrate_kbps,
+            info.runtime_s,
+        )
+        for n, size in enumerate(sizes)
     )
+
+
+SHOW_IDS = {  # the ids a show's agent names: (tmdb, tvdb, imdb)
+    "plex": lambda s: ExternalIds(s.tmdb_id, s.tvdb_id, s.imdb_id),
+    "thetvdb": lambda s: ExternalIds(tvdb=s.tvdb_id),
+    "hama-tvdb": lambda s: ExternalIds(tvdb=s.tvdb_id),
+    "themoviedb": lambda s: ExternalIds(tmdb=s.tmdb_id),
+    "hama-anidb": lambda s: ExternalIds(),
+}
+MOVIE_IDS = {
+    "plex": lambda m: ExternalIds(tmdb=m.tmdb_id, imdb=m.imdb_id),
+    "imdb": lambda m: ExternalIds(imdb=m.imdb_id),
+    "themoviedb": lambda m: ExternalIds(tmdb=m.tmdb_id),
+    "local": lambda m: ExternalIds(),
+}
+MEDIA_FIELDS = frozenset(
+    {"size", "resolution", "resolution_height", "video_codec", "audio_codec", "hdr"}
+    | {"bitrate", "runtime", "original_language"}
+)
+
+
+def movie_ratings(m) -> dict:
+    """The ratings Plex gives of a movie, by the source its images name."""
+    if m.agent != "plex":
+        return {}
+    by_source = {
+        "rottentomatoes": {"rating_rt": m.rating_rt, "rating_rt_audience": m.rating_rt_audience},
+        "imdb": {"rating_imdb": m.rating_imdb},
+        "themoviedb": {"rating_tmdb": m.rating_tmdb},
+    }[m.plex_ratings]
+    return {k: float(v) for k, v in by_source.items() if v is not None}
 
 
 def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
@@ -120,22 +161,24 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                 m.title,
                 section,
                 float(m.added),
-                ExternalIds(tmdb=m.tmdb_id, imdb=m.imdb_id),
+                MOVIE_IDS[m.agent](m),
                 m.year,
-                files=(media_file(m.file),),
+                files=media_files(m.file, m.parts) if m.listed_file else (),
                 genres=m.genres,
                 labels=m.labels,
                 collections=(m.collection,) if m.collection else (),
                 studio=m.studio,
                 content_rating=m.content_rating,
-                original_language=m.original_language,
-                audience_rating=m.rating_tmdb,
-                updated=float(m.added),
+                original_language=m.original_language if m.listed_file else None,
+                updated=float(m.added) if m.stamped else None,
+                unread=frozenset() if m.listed_file else MEDIA_FIELDS,
+                **movie_ratings(m),
             )
             for m in movies_of(library, section)
         ]
     items = []
     for show in library.shows:
+        ids = SHOW_IDS[show.agent](show)
         items.append(
             ServerItem(
                 str(show.rating_key),
@@ -143,16 +186,17 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                 show.title,
                 "2",
                 float(show.added),
-                ExternalIds(show.tmdb_id, show.tvdb_id, show.imdb_id),
+                ids,
                 show.year,
                 genres=show.genres,
                 labels=show.labels,
                 studio=show.network,
                 content_rating=show.content_rating,
-                audience_rating=show.rating,
+                rating_tmdb=show.rating if show.agent == "plex" else None,
                 updated=float(show.added),
             )
         )
+        named = ExternalIds() if show.agent == "plex" else ids  # a legacy guid names the show
         for season in show.seasons:
             items.append(
                 ServerItem(
@@ -161,9 +205,11 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                     f"Season {season.number}" if season.number else "Specials",
                     "2",
                     float(min(e.added for e in season.episodes)),
+                    named,
                     parent_key=str(show.rating_key),
                     index=season.number,
                     updated=float(show.added),
+                    unread=frozenset({"year", "studio", "content_rating"}),
                 )
             )
             items += [
@@ -173,14 +219,16 @@ def expected_items(library: SyntheticLibrary, section: str) -> list[ServerItem]:
                     e.title,
                     "2",
                     float(e.added),
+                    named,
                     year=time.gmtime(e.air_date).tm_year,
                     parent_key=str(season.rating_key),
                     grandparent_key=str(show.rating_key),
                     index=e.number,
-                    files=(media_file(e.file),),
+                    files=media_files(e.file),
                     content_rating=show.content_rating,
                     original_language=show.original_language,
-                    updated=float(e.added),
+                    updated=float(e.added) if e.stamped else None,
+                    unread=frozenset({"studio"}),
                 )
                 for e in season.episodes
             ]
@@ -275,7 +323,9 @@ def test_metadata_children_leaves_and_collections_match_the_spec(emulator, libra
     body = get(emulator, f"/library/metadata/{keys}").json()
     assert_matches_spec(V1, "/library/metadata/{ids}", body)
     assert [m["ratingKey"] for m in body["MediaContainer"]["Metadata"]] == keys.split(",")
-    assert ["Guid" in m for m in body["MediaContainer"]["Metadata"]] == [True, True, False]
+    # new agents list ids in Guid elements (a season has none); legacy agents and HAMA none
+    guids = [movie.agent == "plex", show.agent == "plex", False]
+    assert ["Guid" in m for m in body["MediaContainer"]["Metadata"]] == guids
     for key in (show.rating_key, season.rating_key):
         children = get(emulator, f"/library/metadata/{key}/children").json()
         assert_matches_spec(LEGACY, "/library/metadata/{ratingKey}/children", children)
@@ -320,10 +370,11 @@ def test_xml_is_the_default_with_plex_elements_and_string_attributes(emulator, l
     for movie in movies_of(library, "3"):
         video = videos_by_key[movie.rating_key]
         assert video.get("type") == "movie" and video.get("addedAt") == str(movie.added)
-        assert {g.get("id") for g in video.findall("Guid")} == {
-            f"imdb://{movie.imdb_id}",
-            f"tmdb://{movie.tmdb_id}",
-        }
+        guids = {g.get("id") for g in video.findall("Guid")}
+        plain = {f"imdb://{movie.imdb_id}", f"tmdb://{movie.tmdb_id}"}
+        assert guids == (plain if movie.agent == "plex" else set())
+        if not movie.listed_file or movie.parts > 1:
+            continue
         part = video.find("Media/Part")
         assert part.get("file") == movie.file.path and part.get("size") == str(movie.file.size)
         assert video.find("Media").get("videoResolution") == "4k"
@@ -574,7 +625,7 @@ def test_keys_read_past_attributes_and_elements_plex_sends_unasked(emulator, lib
     del emulator.node(movie.rating_key)["updatedAt"]
     plex = client(emulator)
     keys = plex.keys(library_of(plex, "1"))
-    assert keys == expected_keys(library, "1") | {str(movie.rating_key): 0.0}
+    assert keys == expected_keys(library, "1") | {str(movie.rating_key): None}
 
 
 @pytest.mark.parametrize("section", ["1", "2", "3"])
@@ -607,9 +658,10 @@ def test_every_dynamic_range_and_resolution_is_read_from_the_streams():
     library = generate("S", seed=11)
     with PlexEmulator(library, TOKEN) as emu:
         plex = client(emu)
-        files = [f for key in "13" for i in plex.items(library_of(plex, key)) for f in i.files]
-    read = Counter((f.hdr, f.resolution) for f in files)
-    assert read == Counter((m.file.hdr, m.file.resolution) for m in library.movies)
+        mains = [i.files[0] for key in "13" for i in plex.items(library_of(plex, key)) if i.files]
+    read = Counter((f.hdr, f.resolution) for f in mains)
+    listed = [m for m in library.movies if m.listed_file]
+    assert read == Counter((m.file.hdr, m.file.resolution) for m in listed)
     assert {hdr for hdr, _ in read} == {"none", "hdr10", "hdr10+", "dolby_vision", "hlg"}
     assert {resolution for _, resolution in read} == {"480p", "576p", "720p", "1080p", "2160p"}
 
@@ -885,3 +937,201 @@ def test_unknown_ids_and_paths_get_plex_404_pages(emulator):
         f"{emulator.url}/library/metadata/999999999", headers={"X-Plex-Token": TOKEN}
     )
     assert response.status_code == 404
+
+
+# what real servers send: every agent's identity, unread fields, ratings by their source
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "plex"
+SHOW_TVDB = ExternalIds(tvdb=81189)
+
+
+def item_of(kind: str, **attributes) -> dict:
+    """A listed item with the required attributes and the given ones (None drops one)."""
+    meta = {"ratingKey": "101", "type": kind, "title": "A Title", "addedAt": 1_600_000_000}
+    meta.update(attributes)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("kind", "guid", "guids", "ids"),
+    [
+        (
+            "movie",
+            "plex://movie/5d7768ba96b655001fdc0408",
+            ["imdb://tt0133093", "tmdb://603"],
+            ExternalIds(tmdb=603, imdb="tt0133093"),
+        ),
+        (
+            "movie",
+            "com.plexapp.agents.imdb://tt0133093?lang=en",
+            None,
+            ExternalIds(imdb="tt0133093"),
+        ),
+        ("movie", "com.plexapp.agents.themoviedb://603?lang=en", None, ExternalIds(tmdb=603)),
+        ("movie", "local://4021", None, ExternalIds()),
+        ("movie", "com.plexapp.agents.none://4021?lang=xn", None, ExternalIds()),
+        (
+            "show",
+            "plex://show/5d9c086c46115600200aa2fe",
+            ["imdb://tt0903747", "tmdb://1396", "tvdb://81189"],
+            ExternalIds(1396, 81189, "tt0903747"),
+        ),
+        ("show", "com.plexapp.agents.thetvdb://81189?lang=en", None, SHOW_TVDB),
+        ("season", "com.plexapp.agents.thetvdb://81189/2?lang=en", None, SHOW_TVDB),
+        ("episode", "com.plexapp.agents.thetvdb://81189/2/5?lang=en", None, SHOW_TVDB),
+        ("episode", "com.plexapp.agents.thetvdbdvdorder://81189/2/5?lang=de", None, SHOW_TVDB),
+        ("show", "com.plexapp.agents.themoviedb://1396?lang=en", None, ExternalIds(tmdb=1396)),
+        ("episode", "com.plexapp.agents.themoviedb://1396/1/1?lang=en", None, ExternalIds(1396)),
+        ("show", "com.plexapp.agents.hama://tvdb-81189?lang=en", None, SHOW_TVDB),
+        ("episode", "com.plexapp.agents.hama://tvdb2-81189/2/5?lang=en", None, SHOW_TVDB),
+        ("show", "com.plexapp.agents.hama://anidb-5101?lang=en", None, ExternalIds()),
+        ("episode", "com.plexapp.agents.hama://anidb-5101/1/3?lang=en", None, ExternalIds()),
+        # a new agent's episode lists its own ids, not its show's
+        (
+            "episode",
+            "plex://episode/5d9c1275e98e47001eb84029",
+            ["imdb://tt0959621", "tmdb://62085", "tvdb://349232"],
+            ExternalIds(),
+        ),
+        ("season", "plex://season/602e67e61d3358002c411c5d", None, ExternalIds()),
+    ],
+)
+def test_every_agent_plex_has_shipped_names_the_title_s_ids(kind, guid, guids, ids):
+    guid_list = {"Guid": [{"id": g} for g in guids]} if guids else {}
+    assert server_item(item_of(kind, guid=guid, **guid_list), "1", kind).ids == ids
+
+
+def test_recorded_legacy_agent_items_are_identified_and_rated_by_their_source():
+    """Home Assistant's recorded listings: a movie of the legacy IMDb agent with Rotten Tomatoes
+    ratings, a TheTVDB show, and an episode whose Media lacks its Part."""
+    movies = xml_container((RECORDED / "library_movies_all.xml").read_text())["Metadata"]
+    movie = server_item(movies[0], "1", "movie")
+    assert movie.ids == ExternalIds(imdb="tt0123456")
+    assert (movie.rating_rt, movie.rating_rt_audience, movie.rating_tmdb) == (90.0, 95.0, None)
+    assert movie.files == () and {"size", "resolution", "hdr"} <= movie.unread
+    [show] = xml_container((RECORDED / "library_tvshows_all.xml").read_text())["Metadata"]
+    show_item = server_item(show, "2", "show")
+    assert show_item.ids == ExternalIds(tvdb=12345)
+    assert (show_item.rating_imdb, show_item.rating_tmdb) == (None, None)  # no stated source
+    [episode] = xml_container((RECORDED / "children_20.xml").read_text())["Metadata"]
+    episode_item = server_item(episode, "2", "episode")
+    assert episode_item.ids == ExternalIds(tvdb=12345)
+    assert "size" in episode_item.unread and "studio" in episode_item.unread
+
+
+MEDIA = {"videoResolution": "1080", "height": 1080, "videoCodec": "h264", "audioCodec": "aac"}
+MEDIA_READ = {**MEDIA, "bitrate": 9000, "duration": 7_200_000}
+VIDEO = {"streamType": 1, "colorTrc": "bt709"}
+AUDIO = {"streamType": 2, "default": True, "language": "English"}
+
+
+@pytest.mark.parametrize(
+    ("media", "unread"),
+    [
+        (None, MEDIA_FIELDS),
+        ([], MEDIA_FIELDS),
+        ([{**MEDIA_READ}], MEDIA_FIELDS),  # a Media without its Part: no file
+        ([{**MEDIA_READ, "Part": [{"file": "/m/a.mkv"}]}], {"size", "hdr", "original_language"}),
+        (
+            [{**MEDIA_READ, "Part": [{"file": "/m/a.mkv", "size": 9, "Stream": [VIDEO, AUDIO]}]}],
+            set(),
+        ),
+        ([{**MEDIA, "Part": [{"size": 9, "Stream": [VIDEO, AUDIO]}]}], {"bitrate", "runtime"}),
+        ([{"Part": [{"size": 9, "Stream": [VIDEO, AUDIO]}]}], set(FILE_FIELDS)),
+        ([{**MEDIA_READ, "Part": [{"size": 9, "Stream": [AUDIO]}]}], {"hdr"}),
+        (
+            [{**MEDIA_READ, "Part": [{"size": 9, "Stream": [VIDEO, {"streamType": 2}]}]}],
+            {"original_language"},
+        ),
+        (
+            [{**MEDIA_READ, "Part": [{"size": 9, "Stream": [VIDEO, AUDIO]}, {"file": "/m/b"}]}],
+            {"size"},
+        ),
+    ],
+    ids=[
+        "no-media",
+        "empty-media",
+        "no-part",
+        "no-size-no-streams",
+        "all-read",
+        "no-bitrate-or-duration",
+        "no-media-attributes",
+        "no-video-stream",
+        "audio-without-language",
+        "one-part-without-size",
+    ],
+)
+def test_what_a_listing_does_not_say_of_an_item_s_files_is_unread(media, unread):
+    """Fields made from Media, Part and Stream elements are unread, never 0 or none, when
+    the element or the attribute is missing: a movie listed without its Media has no size."""
+    movie = server_item(
+        item_of("movie", year=2000, studio="A", contentRating="R", Media=media), "1", "movie"
+    )
+    assert movie.unread == frozenset(unread)
+    assert "size" in movie.unread or movie.files[0].size == 9
+
+
+def test_an_item_s_missing_attributes_are_unread_and_shows_have_no_file_fields():
+    movie = server_item(item_of("movie", Media=[]), "1", "movie")
+    assert {"year", "studio", "content_rating"} <= movie.unread
+    show = server_item(item_of("show", year=2001, studio="HBO", contentRating="TV-MA"), "2", "show")
+    assert show.unread == frozenset()
+    season = server_item(item_of("season", index=None), "2", "season")
+    assert "season_number" in season.unread
+
+
+def test_every_part_of_every_media_is_a_file_the_largest_first():
+    parts = [
+        {"file": "/m/pt1.mkv", "size": 4, "Stream": [VIDEO]},
+        {"file": "/m/pt2.mkv", "size": 6},
+    ]
+    media = [{**MEDIA_READ, "Part": parts}, {**MEDIA_READ, "Part": [{"file": "/m/v2", "size": 5}]}]
+    movie = server_item(item_of("movie", Media=media), "1", "movie")
+    assert [(f.path, f.size) for f in movie.files] == [
+        ("/m/pt2.mkv", 6),
+        ("/m/v2", 5),
+        ("/m/pt1.mkv", 4),
+    ]
+    assert all(f.runtime_s == 7200 for f in movie.files)  # the Media's, not a part's
+
+
+@pytest.mark.parametrize(
+    ("attributes", "ratings"),
+    [
+        ({"rating": 8.7, "ratingImage": "rottentomatoes://image.rating.ripe"}, {"rt": 87.0}),
+        ({"rating": 9.0, "ratingImage": "rottentomatoes://image.rating.certified"}, {"rt": 90.0}),
+        ({"rating": 3.1, "ratingImage": "rottentomatoes://image.rating.rotten"}, {"rt": 31.0}),
+        (
+            {"audienceRating": 7.4, "audienceRatingImage": "rottentomatoes://image.rating.upright"},
+            {"rt_audience": 74.0},
+        ),
+        (
+            {"audienceRating": 4.2, "audienceRatingImage": "rottentomatoes://image.rating.spilled"},
+            {"rt_audience": 42.0},
+        ),
+        ({"audienceRating": 7.3, "audienceRatingImage": "imdb://image.rating"}, {"imdb": 7.3}),
+        ({"rating": 7.3, "ratingImage": "imdb://image.rating"}, {"imdb": 7.3}),
+        (
+            {"audienceRating": 6.9, "audienceRatingImage": "themoviedb://image.rating"},
+            {"tmdb": 6.9},
+        ),
+        ({"rating": 7.0}, {}),  # a legacy agent's: no stated source
+        ({"audienceRating": 7.0, "audienceRatingImage": "thetvdb://image.rating"}, {}),
+    ],
+)
+def test_a_plex_rating_fills_only_the_field_of_the_source_its_image_names(attributes, ratings):
+    item = server_item(item_of("movie", **attributes), "1", "movie")
+    read = {
+        name: getattr(item, f"rating_{name}")
+        for name in ("imdb", "tmdb", "rt", "rt_audience")
+        if getattr(item, f"rating_{name}") is not None
+    }
+    assert read == ratings
+
+
+def test_items_without_an_update_time_have_none_in_the_light_listing(emulator, library):
+    unstamped = [e for show in library.shows for e in show.episodes if not e.stamped]
+    assert unstamped  # every generated library has some, as real episode listings do
+    plex = client(emulator)
+    keys = plex.keys(library_of(plex, "2"))
+    assert {keys[str(e.rating_key)] for e in unstamped} == {None}

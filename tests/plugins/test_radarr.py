@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from functools import partial
+from pathlib import Path
 
 import httpx
 import pytest
@@ -411,3 +412,49 @@ def test_the_plugin_configures_radarr_from_the_environment(served):
     assert isinstance(service, RadarrClient) and "library_manager" in service.roles
     assert service.health().ok
     assert KEY not in repr(service) and KEY not in str(config.public())
+
+
+# --- what a movie does not say ---------------------------------------------------------------
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "radarr"
+
+
+def recorded_movie(**changes) -> dict:
+    """pyarr's recorded Radarr movie, with `changes` (None drops a key)."""
+    movie = {**json.loads((RECORDED / "movie.json").read_text()), **changes}
+    return {k: v for k, v in movie.items() if v is not None}
+
+
+def listed(movie: dict):
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == f"{API}/tag":
+            return httpx.Response(200, json=[{"id": 1, "label": "keep"}])
+        return httpx.Response(200, json=[movie])
+
+    [item] = arr_common.fake_upstream_client(RadarrClient, upstream).items()
+    return item
+
+
+def test_a_movie_listed_without_its_tags_has_unknown_tags_not_none():
+    """A dropped `tags` would read as "no keep tag": the tags are unknown instead."""
+    assert listed(recorded_movie(tags=[1])).tags == ("keep",)
+    assert listed(recorded_movie(tags=[])).tags == ()
+    assert listed(recorded_movie(tags=None)).tags is None
+
+
+@pytest.mark.parametrize(
+    ("ratings", "expected"),
+    [
+        (None, (None, None, None)),
+        ("recorded", (7.3, 7.4, 72)),
+        ({"votes": 11076, "value": 7.4}, (None, 7.4, None)),  # Radarr 3: TMDb's
+        ({"imdb": {"votes": 0, "value": 0.0, "type": "user"}}, (None, None, None)),  # unrated
+        ({"rottenTomatoes": {"votes": 0, "value": 0, "type": "user"}}, (None, None, 0)),
+        ({"metacritic": {"votes": 0, "value": 72, "type": "user"}}, (None, None, None)),
+    ],
+    ids=["none", "radarr-4", "radarr-3-flat", "unrated", "rt-zero", "metacritic-only"],
+)
+def test_ratings_fill_the_fields_of_the_sources_they_name(ratings, expected):
+    movie = recorded_movie() if ratings == "recorded" else recorded_movie(ratings=ratings)
+    item = listed(movie)
+    assert (item.rating_imdb, item.rating_tmdb, item.rating_rt) == expected

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from functools import partial
+from pathlib import Path
 
 import httpx
 import pytest
@@ -456,3 +457,53 @@ def test_the_plugin_configures_sonarr_from_the_environment(served):
     service, _ = arr_common.configured_service(served)
     assert isinstance(service, SonarrClient) and service.media == "show"
     assert service.health().ok and KEY not in repr(service)
+
+
+# --- what a series does not say --------------------------------------------------------------
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "sonarr"
+
+
+def recorded_series(**changes) -> dict:
+    """pyarr's recorded Sonarr series, with `changes` (None drops a key)."""
+    series = {**json.loads((RECORDED / "series.json").read_text()), **changes}
+    return {k: v for k, v in series.items() if v is not None}
+
+
+def listed(series: dict):
+    bodies = {f"{API}/series": [series], f"{API}/tag": [{"id": 0, "label": "keep"}]}
+    client = arr_common.fake_upstream_client(SonarrClient, arr_common.json_by_path(bodies))
+    [item] = client.items()
+    return item
+
+
+def test_a_series_listed_without_its_tags_has_unknown_tags_not_none():
+    assert listed(recorded_series()).tags == ("keep",)
+    assert listed(recorded_series(tags=None)).tags is None
+
+
+def test_a_series_listed_without_its_seasons_is_an_error_not_a_series_without_seasons():
+    """Seasons missing would read as "no season is managed", a known null for each."""
+    with pytest.raises(ServiceError, match="'seasons' is missing"):
+        listed(recorded_series(seasons=None))
+
+
+@pytest.mark.parametrize(
+    ("ratings", "expected"),
+    [
+        ("recorded", (None, None, None)),  # flat, of no stated source
+        ({"votes": 547, "value": 8.6}, (None, None, None)),
+        (
+            {
+                "imdb": {"votes": 2_100_000, "value": 9.5, "type": "user"},
+                "tmdb": {"votes": 15_000, "value": 8.9, "type": "user"},
+            },
+            (9.5, 8.9, None),
+        ),
+    ],
+    ids=["recorded-flat", "flat", "by-source"],
+)
+def test_sonarr_ratings_are_read_and_fill_only_the_fields_of_sources_they_name(ratings, expected):
+    series = recorded_series() if ratings == "recorded" else recorded_series(ratings=ratings)
+    item = listed(series)
+    assert (item.rating_imdb, item.rating_tmdb, item.rating_rt) == expected

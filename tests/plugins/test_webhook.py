@@ -194,6 +194,7 @@ def test_configured_from_the_environment_with_the_secret_masked(receiver, tmp_pa
         "failed",
         "sync_error",
         "circuit_breaker",
+        "rules_broken",
     )
 
 

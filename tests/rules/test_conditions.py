@@ -460,3 +460,56 @@ def test_collection_ids_need_the_callers_titles():
     assert to_dsl(conditions, collections=COLLECTIONS) == 'collections contains "Pixar"'
     with pytest.raises(ConditionError, match="no collection with id 8"):
         to_dsl(conditions)
+
+
+# --- wide trees (issue 11): converted rules compile however many conditions a group holds ------
+
+
+def test_a_group_of_70_conditions_converts_to_a_rule_that_compiles():
+    """The compiler used to nest one level per clause: 67 clauses were a SyntaxError."""
+    older = [leaf("year", "greater_than", 1900 + i) for i in range(70)]
+    assert evaluate({"version": 2, "root": group("AND", *older)}) is True
+    assert evaluate({"version": 2, "root": group("AND", *older)}, year=1950) is False
+    assert evaluate({"conditions": older, "logic": "OR"}, year=1901) is True
+    guarded = [leaf("rating_imdb", "greater_than", 1 + i / 100) for i in range(70)]
+    tree = {"version": 2, "root": group("NOT", group("OR", *guarded))}
+    assert evaluate(tree) is False
+    assert evaluate(tree, **{"rating.imdb": 0.5}) is True
+    assert evaluate(tree, **{"rating.imdb": None}) is False  # null never makes it match
+
+
+def test_a_tree_of_10000_conditions_converts_to_a_rule_that_compiles():
+    titles = [leaf("title", "equals", f"Movie {i}") for i in range(9_999)]
+    tree = {"version": 2, "root": group("OR", *titles, leaf("year", "equals", 1982))}
+    assert to_dsl(tree).count("\nor ") == 9_999
+    assert evaluate(tree) is True
+    assert evaluate(tree, year=1983) is False
+
+
+@pytest.mark.parametrize(
+    ("conditions", "path"),
+    [
+        ({"root": group("OR", *[YEAR] * 10_001)}, "conditions.root.children[10000]"),
+        (
+            {"root": group("AND", group("OR", *[YEAR] * 6_000), group("OR", *[YEAR] * 6_000))},
+            "conditions.root.children[1].children[4000]",
+        ),
+        ([YEAR] * 10_001, "conditions[10000]"),
+    ],
+    ids=["one group", "two groups", "v1"],
+)
+def test_more_than_10000_conditions_are_refused_at_the_first_one_too_many(conditions, path):
+    with pytest.raises(ConditionError) as error:
+        to_dsl(conditions)
+    assert error.value.path == path
+    assert "more than 10,000 conditions" in error.value.message
+
+
+def test_a_value_nested_deeper_than_any_json_is_named_not_a_crash():
+    value: object = "1982"
+    for _ in range(5_000):
+        value = [value]
+    with pytest.raises(ConditionError) as error:
+        to_dsl([leaf("year", "equals", value)])
+    assert error.value.path == "conditions[0].value"
+    assert error.value.message.startswith("expected a number, got [[[")

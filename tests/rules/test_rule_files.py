@@ -126,3 +126,48 @@ def test_the_same_id_twice_is_an_error(rules_dir: Path):
     result = load_rules([rules_dir])
     assert len(result.rules) == 1
     assert [d.diagnostic.code for d in result.errors] == ["R004"]
+
+
+PROTECT = 'name: keep\nkind: protect\nmedia: movie\nwhen: labels contains "keep"\n'
+
+
+def test_a_defect_while_loading_one_rule_is_r000_and_the_others_still_load(tmp_path, monkeypatch):
+    import prunerr.rules.model as model
+
+    (tmp_path / "keep.yaml").write_text(PROTECT)
+    (tmp_path / "other.yaml").write_text(RULE)
+    real = model.compile_condition
+
+    def failing(text, *args, **kwargs):
+        if "keep" in text:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(model, "compile_condition", failing)
+    result = load_rules([tmp_path])
+    assert [r.id for r in result.rules] == ["other"]
+    assert [d.diagnostic.code for d in result.errors] == ["R000"]
+    ((broken),) = result.broken
+    assert (broken.id, broken.kind, broken.stops_deletion) == ("keep", None, True)
+
+
+def test_what_a_broken_rule_file_says_of_its_kind_decides_whether_it_stops_deletion(tmp_path):
+    files = {
+        "delete-typo": RULE.replace("size >", "sise >"),  # known delete rule
+        "protect-typo": PROTECT.replace("labels", "lables"),
+        "disabled": PROTECT.replace("labels", "lables") + "enabled: false\n",
+        "misspelt-key": PROTECT.replace("kind:", "knid:"),  # may have meant protect
+        "not-yaml": "name: [unclosed\n",
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    (tmp_path / "not-utf8.yaml").write_bytes(b"name: \xff\xfe\n")
+    broken = {b.id: b.stops_deletion for b in load_rules([tmp_path]).broken}
+    assert broken == {
+        "delete-typo": False,
+        "protect-typo": True,
+        "disabled": False,
+        "misspelt-key": True,
+        "not-yaml": True,
+        "not-utf8": True,
+    }
