@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # Prunerr production image; docs/install.md explains how to run it.
 
-FROM python:3.11-slim AS build
+FROM python:3.13-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/prunerr
 WORKDIR /src
 COPY . .
 RUN /opt/prunerr/bin/pip install ".[postgres,redis,apprise]"
 
-FROM python:3.11-slim
+FROM python:3.13-slim
 # tzdata so that TZ applies to log times too (newer Debian slim images no longer carry it);
 # unpinned, as time zone rules must stay current.
 # hadolint ignore=DL3008

@@ -1,6 +1,9 @@
-"""The wheel is what users install: it must carry the grammar once and run the CLI on its own."""
+"""The wheel is what users install: it must carry the grammar once, run the CLI on its own and
+declare the Python versions that `make test` and CI test."""
 
+import configparser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,11 +45,46 @@ def wheel(tmp_path_factory) -> Path:
     return wheel
 
 
+def minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def supported_pythons() -> list[str]:
+    """The versions of setup.cfg's classifiers, oldest first, e.g. ["3.11", "3.12", "3.13"]."""
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    classifiers = config["metadata"]["classifiers"]
+    return sorted(
+        re.findall(r"^Programming Language :: Python :: (3\.\d+)$", classifiers, re.M), key=minor
+    )
+
+
+def test_supported_pythons_agree_across_setup_cfg_makefile_and_ruff():
+    versions = supported_pythons()
+    oldest, newest = minor(versions[0]), minor(versions[-1])
+    assert [minor(v) for v in versions] == list(range(oldest, newest + 1))  # no gap
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    assert config["options"]["python_requires"] == f">=3.{oldest},<3.{newest + 1}"
+    makefile = (REPO / "Makefile").read_text()
+    tested = re.search(r"^PYTHONS \?= (.+)$", makefile, re.M).group(1).split()
+    assert tested == versions[::-1]  # newest first: the newest runs the whole suite
+    assert f'target-version = "py3{oldest}"' in (REPO / "pyproject.toml").read_text()
+
+
 def test_wheel_ships_the_grammar_and_its_reference_once(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.endswith(".lark")] == ["prunerr/grammar/prunerr.lark"]
     assert "prunerr/grammar/README.md" in names
     assert not any(n.startswith(("grammar/", "tests/", "rules.d/")) for n in names)
+
+
+def test_wheel_requires_a_supported_python(wheel: Path):
+    (metadata,) = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("/METADATA")]
+    lines = zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+    versions = supported_pythons()
+    requires = f"Requires-Python: <3.{minor(versions[-1]) + 1},>={versions[0]}"
+    assert requires in lines
 
 
 def test_installed_wheel_runs_rules_check(wheel: Path, tmp_path: Path):

@@ -1,28 +1,24 @@
-"""Contract checks: validate emulator responses against the upstream OpenAPI documents in
-../shared/specs (read at test time, never copied into the repository)."""
+"""Contract checks: validate emulator responses against the upstream OpenAPI documents, and compare
+them with responses recorded by upstream client libraries. Both are kept in the repository, under
+tests/fixtures/ (specs/ and fixtures/ side by side; tests/fixtures/SOURCES.md says where each
+file comes from and how it was trimmed)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import cache
 from pathlib import Path
 
 import jsonschema
-import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def specs_dir() -> Path:
-    path = Path(os.environ.get("PRUNERR_SPECS_DIR", REPO.parent / "shared" / "specs"))
-    if not path.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"upstream specs not found at {path}")
-        pytest.skip(f"upstream specs not found at {path}")
-    return path
+    """The upstream API documents: OpenAPI specs and Tautulli's API reference."""
+    return FIXTURES / "specs"
 
 
 @cache
@@ -73,7 +69,8 @@ def response_schema(spec: dict, path: str, method: str = "GET", status: int = 20
 
 
 def fixtures_dir() -> Path:
-    """Recorded upstream responses in ../shared/fixtures."""
+    """Responses recorded by upstream client libraries' test suites, beside specs_dir() (where
+    tests/plugins/test_seerr.py looks for them too)."""
     return specs_dir().parent / "fixtures"
 
 
