@@ -20,8 +20,8 @@ def rules_dir(tmp_path: Path) -> Path:
     return path
 
 
-# Database backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL (and, once
-# the queue tests exist, Redis) fails the run instead of silently skipping backend tests.
+# Database and queue backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL or
+# Redis fails the run instead of silently skipping backend tests.
 POSTGRES_URL = os.environ.get("PRUNERR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("PRUNERR_REQUIRE_SERVICES") == "1"
 

@@ -280,7 +280,8 @@ def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(setup):
     client.post("/api/rules/reload")
     refused = client.post("/api/queue/process", params={"force": "true"})
     assert refused.status_code == 409 and "deletion is stopped" in refused.json["error"]
-    assert refused.json["details"] == [{"rule": f"api/{keep['id']}", "message": ANY_TEXT}]
+    (detail,) = refused.json["details"]
+    assert detail == {"rule": f"api/{keep['id']}", "message": "unknown field `lables`"}
     marked = client.post("/api/library/bulk/mark-deletion", json={"ids": [movie["id"]]})
     assert marked.status_code == 409
     assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is True
@@ -288,16 +289,6 @@ def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(setup):
     assert client.request("DELETE", f"/api/rules/{keep['id']}").status_code == 200
     done = client.post("/api/queue/process", params={"force": "true"})
     assert done.status_code == 200 and done.json["data"]["deleted"] == 1
-
-
-class _AnyText(str):
-    def __eq__(self, other) -> bool:
-        return isinstance(other, str) and bool(other)
-
-    __hash__ = str.__hash__
-
-
-ANY_TEXT = _AnyText()
 
 
 def test_concurrent_queueing_of_the_same_items_answers_already_queued(setup):
