@@ -21,7 +21,6 @@ RUN apt-get update \
     && mkdir /config \
     && chown prunerr:prunerr /config
 COPY --from=build /opt/prunerr /opt/prunerr
-COPY rules.d /usr/share/prunerr/rules.d
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/prunerr-entrypoint
 
 # Settings of the app (docs/configuration.md); PUID, PGID and UMASK are the entrypoint's.

@@ -2,7 +2,8 @@
 
     python bench/sync.py [--size M] [--seed 1] [--database-url URL] [--rules 20]
 
-Prints one table: durations, upstream requests, items and history rows, peak RSS. Targets
+Prints one table: durations, upstream requests (the media servers' detail fetches by key,
+`/library/metadata/{ids}`, apart), items and history rows, peak RSS. Targets
 (issue #3): full sync of M <= 30 s and of L <= 120 s with peak RSS <= 1 GB on the 2-core machine,
 re-sync <= 25% of the full sync, `rules plan` of 20 rules over L <= 5 s.
 """
@@ -55,12 +56,64 @@ class Emulators:
         self.process.wait(timeout=30)
 
 
+class DetailRequests:
+    """Counts the media servers' requests for items by key (`/library/metadata/...`), client
+    side: the emulators count only totals."""
+
+    def __init__(self, services):
+        self.count = 0
+        for service in services.with_role("media_server"):
+            http = getattr(service, "http", None)
+            if http is not None:
+                http.request = self._counting(http.request)
+
+    def _counting(self, request):
+        def counted(method, path, **kwargs):
+            if path.startswith("/library/metadata/") and method == "GET":
+                self.count += 1
+            return request(method, path, **kwargs)
+
+        return counted
+
+
+class DetailTimer:
+    """Times the sync's detail fetches (run after a media server's listing is written, while
+    the other sources are written)."""
+
+    def __init__(self, sync: SyncService):
+        self.seconds = 0.0
+        fetch = sync._fetch_details
+
+        def timed(server):
+            t = time.perf_counter()
+            try:
+                return fetch(server)
+            finally:
+                self.seconds += time.perf_counter() - t
+
+        sync._fetch_details = timed
+
+
+def _details(report, requests: int, fetch_s: float) -> str:
+    """The detail fetches of a sync: items, requests by key, time to fetch them."""
+    parts = [
+        f"{r.source.partition(':')[0]} {r.records:,} items{'' if r.ok else ' FAILED'}"
+        for r in report.results
+        if r.source.endswith(":media_details")
+    ]
+    return f"{', '.join(parts) or 'none'}: {requests:,} requests by key, fetched in {fetch_s:.1f} s"
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _by_source(report) -> str:
-    return ", ".join(f"{r.source.split(':')[0]} {r.seconds:.1f} s" for r in report.results)
+    def name(source: str) -> str:
+        service, _, role = source.partition(":")
+        return f"{service} details" if role == "media_details" else service
+
+    return ", ".join(f"{name(r.source)} {r.seconds:.1f} s" for r in report.results)
 
 
 def main() -> None:
@@ -81,15 +134,20 @@ def main() -> None:
     services = host.services(config)
     store = open_store(args.database_url, data_dir)
     sync = SyncService(store, services)
+    detail_requests = DetailRequests(services)
+    detail_timer = DetailTimer(sync)
     try:
         t = time.perf_counter()
         first = sync.run()
         full_s = time.perf_counter() - t
         full_requests = emulators.requests()
+        full_details, full_details_s = detail_requests.count, detail_timer.seconds
         t = time.perf_counter()
         second = sync.run()
         resync_s = time.perf_counter() - t
         resync_requests = emulators.requests() - full_requests
+        resync_details = detail_requests.count - full_details
+        resync_details_s = detail_timer.seconds - full_details_s
     finally:
         emulators.stop()
     sync_rss = peak_rss_mb()
@@ -122,7 +180,9 @@ def main() -> None:
             f"{full_s:.1f} s, {full_requests:,} requests, {'ok' if first.ok else 'PARTIAL'}",
         ),
         ("full sync by source", _by_source(first)),
+        ("details of the full sync", _details(first, full_details, full_details_s)),
         ("re-sync by source", _by_source(second)),
+        ("details of the re-sync", _details(second, resync_details, resync_details_s)),
         (
             "re-sync (no changes)",
             f"{resync_s:.1f} s ({resync_s / full_s:.0%} of full), "

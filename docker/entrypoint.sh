@@ -1,13 +1,12 @@
 #!/bin/sh
-# Container entrypoint: prepare the data directory, seed rules.d on first start, then run the
-# command as PUID:PGID (when started as root) with UMASK applied.
+# Container entrypoint: prepare the data directory and an empty rules directory, then run the
+# command as PUID:PGID (when started as root) with UMASK applied. No rule is installed by itself:
+# `prunerr rules init` copies the examples, each delete rule disabled.
 #
 #   PUID, PGID          ids to run as when started as root (default 1000:1000)
 #   UMASK               umask of the command (default 022)
 #   PRUNERR_DATA_DIR    the data directory, the /config volume (default /config)
 #   PRUNERR_RULES_DIR   rules directory (default $PRUNERR_DATA_DIR/rules.d)
-#   PRUNERR_SEED_RULES  example rules copied into an absent rules directory
-#                       (default /usr/share/prunerr/rules.d; empty: no seeding)
 #   PRUNERR_SYSROOT     root of the passwd and group files to edit (default /; for tests)
 #
 # A first argument that is not a program is a prunerr command: `worker` runs `prunerr worker`.
@@ -18,7 +17,6 @@ PGID=${PGID:-1000}
 UMASK=${UMASK:-022}
 DATA_DIR=${PRUNERR_DATA_DIR:-/config}
 RULES_DIR=${PRUNERR_RULES_DIR:-$DATA_DIR/rules.d}
-SEED_RULES=${PRUNERR_SEED_RULES-/usr/share/prunerr/rules.d}
 SYSROOT=${PRUNERR_SYSROOT:-}
 USER_NAME=prunerr
 
@@ -56,14 +54,9 @@ set_ids() {
     fi
 }
 
-# Create the data directory and, on first start, the rules directory from the seed. mkdir is the
-# lock when several containers share the volume: only the one that creates rules.d fills it.
+# Create the data directory and the rules directory, empty when it is new.
 prepare_dirs() {
-    mkdir -p "$DATA_DIR" "$(dirname "$RULES_DIR")" || return 1
-    if [ -n "$SEED_RULES" ] && [ -d "$SEED_RULES" ] && mkdir "$RULES_DIR" 2>/dev/null; then
-        cp -R "$SEED_RULES/." "$RULES_DIR/"
-        log "seeded $RULES_DIR with the example rules"
-    fi
+    mkdir -p "$DATA_DIR" "$RULES_DIR"
 }
 
 # Give PUID:PGID what they do not own yet in the data directory and the rules directory, without

@@ -18,7 +18,7 @@ import httpx
 
 from prunerr.config import Config, ServiceKind, Setting
 from prunerr.emulation import Emulator, EmulatorSpec, Faults, SyntheticLibrary, json_body
-from prunerr.http import HttpClient
+from prunerr.http import HttpClient, HttpError, Upstream
 from prunerr.sdk import Health, LibraryManager, ServiceError, ServiceList
 
 if TYPE_CHECKING:
@@ -211,6 +211,7 @@ class ArrClient(LibraryManager):
             backoff=backoff,
             sleep=sleep,
             transport=transport,
+            upstream=Upstream(self.app_name, "API key", "Settings > General > Security"),
         )
 
     def close(self) -> None:
@@ -226,14 +227,41 @@ class ArrClient(LibraryManager):
             return Health(False, str(exc))
         ms = (time.perf_counter() - started) * 1000
         if app != self.app_name:
-            return Health(False, f"{self.name}: expected {self.app_name}, found {app}", ms, version)
+            error = self._wrong_app(f"GET {API}/system/status", app, version)
+            return Health(False, str(error), ms, version)
         return Health(True, f"{app} {version}", ms, version)
 
+    def _wrong_app(self, where: str, app: str, version: str | None) -> HttpError:
+        found = f"{app} {version}" if version else app
+        return self.http.problem(
+            where,
+            "service",
+            f"this address is {found}, not {self.app_name}",
+            f"give {self.app_name}'s URL for {self.name} (this one is {app}'s)",
+        )
+
+    def _get_json(self, path: str, params: Mapping[str, object]) -> object:
+        """GET JSON; a 404 asks /system/status which app answered, to say so when it is the
+        wrong one (a Sonarr URL given as Radarr's)."""
+        try:
+            return self.http.get_json(path, params=params)
+        except HttpError as exc:
+            if exc.status != 404 or path == f"{API}/system/status":
+                raise
+            try:
+                status = Reader(self.name, "", self.http.get_json(f"{API}/system/status"))
+                app, version = status.maybe_text("appName"), status.maybe_text("version")
+            except ServiceError:
+                raise exc from None
+            if app is None or app == self.app_name:
+                raise
+            raise self._wrong_app(f"GET {path}", app, version) from None
+
     def get(self, path: str, **params) -> Reader:
-        return Reader(self.name, f"GET {path}", self.http.get_json(path, params=params))
+        return Reader(self.name, f"GET {path}", self._get_json(path, params))
 
     def get_list(self, path: str, **params) -> list[Reader]:
-        return records(self.name, f"GET {path}", self.http.get_json(path, params=params))
+        return records(self.name, f"GET {path}", self._get_json(path, params))
 
     def tag_labels(self) -> dict[int, str]:
         return {tag.integer("id"): tag.text("label") for tag in self.get_list(f"{API}/tag")}

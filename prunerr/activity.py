@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from prunerr.database import Store
+from prunerr.engine import item_names
 
 ACTOR_TYPES = ("user", "rule", "scheduler")
 
@@ -35,7 +36,8 @@ def record(
     target: tuple[str, int | None, str | None],
     **metadata: object,
 ) -> None:
-    """Add one entry inside the caller's db_session; `target` is (type, id, title)."""
+    """Add one entry inside the caller's db_session; `target` is (type, id, title), an item's
+    title its display title (`engine.display_title`)."""
     target_type, target_id, target_title = target
     store.execute(
         "INSERT INTO activity (created_at, event_type, action, actor_type, actor_id, actor_name, "
@@ -71,13 +73,22 @@ COLUMNS = (
 
 
 def _entries(store: Store, where: str, params: tuple, limit: int, offset: int) -> list[dict]:
+    """A page of entries; an item's under its current display title (entries recorded before
+    seasons and episodes had one say "Season 1")."""
     rows = store.execute(
         f"SELECT {', '.join(COLUMNS)} FROM activity{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
-    return [
+    entries = [
         {**dict(zip(COLUMNS, row, strict=True)), "metadata": json.loads(row[9])} for row in rows
     ]
+    items = {e["target_id"] for e in entries if e["target_type"] == "item"} - {None}
+    names = item_names(store, items) if items else {}
+    for entry in entries:
+        name = names.get(entry["target_id"]) if entry["target_type"] == "item" else None
+        if name is not None:
+            entry["target_title"] = name.display
+    return entries
 
 
 def search(
@@ -93,9 +104,14 @@ def search(
     if event_types:
         clauses.append(f"event_type IN ({', '.join('?' for _ in event_types)})")
         params += event_types
-    if text:
-        clauses.append("(LOWER(target_title) LIKE ? OR LOWER(actor_name) LIKE ?)")
-        params += [f"%{text.lower()}%"] * 2
+    if text:  # an item's show's title finds its entries too, those stored "Season 1" included
+        clauses.append(
+            "(LOWER(target_title) LIKE ? OR LOWER(actor_name) LIKE ? OR (target_type='item' AND "
+            "target_id IN (SELECT i.id FROM item i JOIN item s ON s.id = CASE WHEN "
+            "i.type='season' THEN i.parent WHEN i.type='episode' THEN i.show END "
+            "WHERE LOWER(s.title) LIKE ?)))"
+        )
+        params += [f"%{text.lower()}%"] * 3
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     (total,) = store.execute(f"SELECT COUNT(*) FROM activity{where}", tuple(params))[0]
     return _entries(store, where, tuple(params), limit, offset), total

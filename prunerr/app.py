@@ -110,7 +110,7 @@ class Prunerr:
 
     @cached_property
     def notifications(self) -> Notifications:
-        return Notifications.of(self.services)
+        return Notifications.of(self.services, lambda: bool(self.config["dry_run"]))
 
     @cached_property
     def evaluator(self) -> Evaluator:

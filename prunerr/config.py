@@ -17,6 +17,7 @@ from the YAML file:
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -140,6 +141,16 @@ def _action(value: object) -> str:
     return text
 
 
+SYNC_ON_START = ("stale", "always", "never")
+
+
+def _sync_on_start(value: object) -> str:
+    text = _text(value).strip().lower()
+    if text not in SYNC_ON_START:
+        raise ValueError(f"expected one of {', '.join(SYNC_ON_START)}")
+    return text
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
     "text": _text,
     "url": _url,
@@ -152,6 +163,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "cron": _cron,
     "zone": _zone,
     "action": _action,
+    "sync_on_start": _sync_on_start,
 }
 
 
@@ -300,6 +312,14 @@ CORE_SETTINGS = (
         "PRUNERR_SYNC_SCHEDULE",
         "0 */6 * * *",
         "cron",
+    ),
+    Setting(
+        "sync_on_start",
+        "Sync the library when Prunerr starts: stale (when the last successful sync is older "
+        "than the sync schedule's interval), always, or never (wait for the schedule).",
+        "PRUNERR_SYNC_ON_START",
+        "stale",
+        "sync_on_start",
     ),
     Setting(
         "evaluation_schedule",
@@ -479,7 +499,8 @@ class Config:
 
         data_setting = schema.settings["data_dir"]
         data_dir = _env(env, data_setting.env) or data_setting.default
-        file_values = cls._read_file(Path(str(data_dir)) / CONFIG_FILE)
+        file = _YamlFile.read(Path(str(data_dir)) / CONFIG_FILE)
+        file_values = file.data
 
         for key, setting in schema.settings.items():
             raw, source = setting.default, "default"
@@ -493,44 +514,45 @@ class Config:
             try:
                 values[key] = None if raw is None else setting.parse(raw)
             except ValueError as exc:
+                if source == CONFIG_FILE:
+                    raise ConfigError(f"{file.at(key)}: {key}: {exc}") from None
                 raise ConfigError(f"{key} (from {source}): {exc}") from None
             sources[key] = source
 
         instances: dict[str, list[dict[str, object]]] = {}
         for kind in schema.services.values():
-            instances[kind.name] = cls._instances(kind, file_values.get(kind.name), env)
-        unknown = set(file_values) - set(schema.settings) - set(schema.services)
-        if unknown:
-            raise ConfigError(f"{CONFIG_FILE}: unknown key {sorted(unknown)[0]!r}")
+            instances[kind.name] = cls._instances(kind, file_values.get(kind.name), env, file)
+        known = [*schema.settings, *schema.services]
+        for key in file_values:
+            if key not in known:
+                raise ConfigError(
+                    f"{file.at(key, key=True)}: unknown key {key!r}{_near(key, known)}"
+                )
         return cls(values, sources, instances, schema)
 
     @staticmethod
-    def _read_file(path: Path) -> dict:
-        if not path.exists():
-            return {}
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            # not str(exc): it quotes the offending line, which may hold a key or a URL
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(exc, "problem", None) or type(exc).__name__
-            raise ConfigError(f"{path}: invalid YAML: {problem}{where}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings")
-        return data
-
-    @staticmethod
-    def _instances(kind: ServiceKind, listed: object, env: Mapping[str, str]) -> list[dict]:
+    def _instances(
+        kind: ServiceKind, listed: object, env: Mapping[str, str], file: _YamlFile | None = None
+    ) -> list[dict]:
+        """The instances of a service kind: the file's list, and the one its environment
+        variables configure (merged into the file's entry of the same name). A problem in a
+        file entry names its key path and position (`radarr[0].url`), one from the
+        environment the instance."""
+        file = file or _YamlFile(Path(CONFIG_FILE), {}, {})
         entries = listed or []
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise ConfigError(f"{CONFIG_FILE}: {kind.name}: expected a list of instances")
+            raise ConfigError(
+                f"{file.at(kind.name)}: {kind.name}: expected a list of instances "
+                f"(- name: ..., {', '.join(f'{f.key}: ...' for f in kind.fields)})"
+            )
         by_name: dict[str, dict] = {}
+        index: dict[str, int] = {}  # an instance's entry in the file
         for i, entry in enumerate(entries):
             name = str(entry.get("name", kind.name if i == 0 else f"{kind.name}-{i + 1}"))
             if name in by_name:
-                raise ConfigError(f"{CONFIG_FILE}: {kind.name}: two instances named {name!r}")
-            by_name[name] = {**entry, "name": name}
+                at = file.at(kind.name, i, "name") if "name" in entry else file.at(kind.name, i)
+                raise ConfigError(f"{at}: {kind.name}[{i}]: two instances named {name!r}")
+            by_name[name], index[name] = {**entry, "name": name}, i
         from_env = {f.key: _env(env, f.env) for f in kind.fields if f.env}
         from_env = {k: v for k, v in from_env.items() if v is not None}
         if from_env:
@@ -538,21 +560,119 @@ class Config:
         fields = {f.key: f for f in kind.fields}
         result = []
         for name, entry in by_name.items():
+            i = index.get(name)
+            env_keys = set(from_env) if name == kind.name else set()
+
+            def where(key: str | None, is_key: bool = False, i=i, name=name, env_keys=env_keys):
+                """How a problem with `key` (None: the whole entry) is placed."""
+                if i is None or key in env_keys:
+                    return f"{kind.name} instance {name!r}" + (f": {key}" if key else "")
+                keys = (kind.name, i) if key is None else (kind.name, i, key)
+                path = f"{kind.name}[{i}]" + (f".{key}" if key else "")
+                return f"{file.at(*keys, key=is_key)}: {path} (instance {name!r})"
+
             instance: dict[str, object] = {"name": name}
             for key, value in entry.items():
                 if key == "name":
                     continue
                 if key not in fields:
-                    raise ConfigError(f"{kind.name} instance {name!r}: unknown key {key!r}")
+                    if i is None or key in env_keys:
+                        raise ConfigError(f"{where(None)}: unknown key {key!r}")
+                    raise ConfigError(
+                        f"{where(key, True)}: unknown key{_near(key, ['name', *fields])}"
+                    )
                 try:
                     instance[key] = fields[key].parse(value)
                 except ValueError as exc:
-                    raise ConfigError(f"{kind.name} instance {name!r}: {key}: {exc}") from None
+                    raise ConfigError(f"{where(key)}: {exc}") from None
             for key, f in fields.items():
                 if key not in instance:
                     if f.default is None:
-                        where = f" (set {f.env})" if f.env else ""
-                        raise ConfigError(f"{kind.name} instance {name!r}: missing {key}{where}")
+                        hint = f" (set {f.env})" if f.env else ""
+                        raise ConfigError(f"{where(None)}: missing {key}{hint}")
                     instance[key] = f.default
             result.append(instance)
         return result
+
+
+def _near(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _YamlFile:
+    """prunerr.yaml's values and where each key and value is written in it, for messages that
+    say `FILE:LINE:COLUMN: key.path: problem` (never the line itself: it may hold a secret)."""
+
+    def __init__(self, path: Path, data: dict, marks: dict[tuple, tuple[int, int]]):
+        self.path, self.data, self.marks = path, data, marks
+
+    def at(self, *keys: str | int, key: bool = False) -> str:
+        """`FILE:LINE:COLUMN` of a value (or, with `key`, of its key), or `FILE` unknown."""
+        mark = self.marks.get((keys, key)) or self.marks.get((keys, not key))
+        return f"{self.path}:{mark[0]}:{mark[1]}" if mark else str(self.path)
+
+    @classmethod
+    def read(cls, path: Path) -> _YamlFile:
+        if not path.exists():
+            return cls(path, {}, {})
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            marks: dict[tuple, tuple[int, int]] = {}
+            if node is not None:
+                _walk(path, node, (), marks)
+            data = loader.construct_document(node) if node is not None else {}
+        except yaml.MarkedYAMLError as exc:
+            raise ConfigError(_yaml_problem(path, exc)) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({type(exc).__name__})") from None
+        finally:
+            loader.dispose()
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}:1:1: expected a mapping of settings (key: value lines)")
+        return cls(path, data, marks)
+
+
+def _position(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _walk(path: Path, node: yaml.Node, keys: tuple, marks: dict) -> None:
+    """Record where each key and value under `node` starts; a key given twice is an error
+    (PyYAML would quietly keep the last, dropping a whole service's instances, say)."""
+    marks[(keys, False)] = _position(node.start_mark)
+    if isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _walk(path, child, (*keys, i), marks)
+    elif isinstance(node, yaml.MappingNode):
+        seen: dict[str, tuple[int, int]] = {}
+        for key_node, value in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                continue
+            name, at = key_node.value, _position(key_node.start_mark)
+            if name in seen:
+                shown = ".".join(map(str, (*keys, name))).replace(".[", "[")
+                raise ConfigError(
+                    f"{path}:{at[0]}:{at[1]}: {shown}: given twice (first on line {seen[name][0]})"
+                )
+            seen[name] = at
+            marks[((*keys, name), True)] = at
+            _walk(path, value, (*keys, name), marks)
+
+
+def _yaml_problem(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    """`FILE:LINE:COLUMN: problem (context at LINE:COLUMN)` of a YAML syntax error. Not
+    str(exc), which quotes the file's line (a key or a URL, maybe) and names `<unicode
+    string>`."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    problem = (exc.problem or "invalid YAML").replace("'<stream end>'", "the end of the file")
+    context = ""
+    if exc.context:
+        at = exc.context_mark
+        start = f" from {at.line + 1}:{at.column + 1}" if at and at is not mark else ""
+        context = f" ({exc.context}{start})"
+    return f"{where}: invalid YAML: {problem}{context}"

@@ -392,6 +392,13 @@ _V7 = [
     "UPDATE sync_state SET full_sync_at=NULL WHERE role='media_server'",
 ]
 
+_V8 = [
+    # when the media server was last asked for an item's details (the stream-level fields its
+    # listings lack), and the item's change time in that answer: asked again only on a change
+    "ALTER TABLE item ADD COLUMN details_fetched_at {real}",
+    "ALTER TABLE item ADD COLUMN details_updated_at {real}",
+]
+
 MIGRATIONS = [
     Migration(1, "library, keys, accounts, plays and requests", _V1),
     Migration(2, "per-source sync state and sync runs", _V2),
@@ -400,6 +407,7 @@ MIGRATIONS = [
     Migration(5, "rules, the deletion queue, activity, deletions, collections and jobs", _V5),
     Migration(6, "completed plays also per season and show key, by the keys of each play", _V6),
     Migration(7, "fields not read per item, every file's path, ratings by source", _V7),
+    Migration(8, "when each item's details were last fetched from its media server", _V8),
 ]
 LATEST = MIGRATIONS[-1].version
 
@@ -559,7 +567,9 @@ def migrate(
 ) -> int:
     """Apply the migrations after the database's version, each in its own transaction. One
     process migrates at a time (an API and its workers start together): the others wait for
-    it, then find the work done."""
+    it, then find the work done. A database created here (from nothing to the latest version)
+    is a new installation: it starts with the saved setting `dry_run: true`, in the same
+    transaction as its first tables, so nothing is deleted before its user chooses."""
     with _sqlite_file_lock(store):
         with db_session:
             current = _current_version(store)
@@ -586,6 +596,10 @@ def migrate(
                     store.execute(statement)
                 if migration.version == 1:
                     store.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+                    if target == LATEST:
+                        # a new installation starts in dry run, until its user turns it off;
+                        # an existing one (created by an earlier version) keeps deleting
+                        store.execute("INSERT INTO setting (key, value) VALUES ('dry_run', 'true')")
                 else:
                     store.execute(
                         "UPDATE meta SET value=? WHERE key='schema_version'",

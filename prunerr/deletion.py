@@ -199,16 +199,20 @@ class Processor:
         if report.deleted:
             self.notifications.send(
                 "deleted",
-                f"{len(report.deleted)} item(s) deleted",
-                f"{format_size(report.freed)} freed.",
-                tuple((d["title"], d["action"]) for d in report.deleted[:25]),
+                f"{len(report.deleted)} item(s) {'would be deleted' if dry else 'deleted'}",
+                f"{format_size(sum(d['size'] for d in report.deleted))} would be freed."
+                if dry
+                else f"{format_size(report.freed)} freed.",
+                tuple((d["title"], d["action"]) for d in report.deleted),
+                dry_run=dry,
             )
         if report.failed:
             self.notifications.send(
                 "failed",
                 f"{len(report.failed)} deletion(s) failed",
                 "They are retried with backoff; see the activity log.",
-                tuple((f["title"], f["error"]) for f in report.failed[:25]),
+                tuple((f["title"], f["error"]) for f in report.failed),
+                dry_run=dry,
             )
         return report
 

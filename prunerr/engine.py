@@ -64,6 +64,7 @@ class LibraryItem:
     id: int
     fields: dict[str, object]
     ancestors: tuple[int, ...] = ()  # a season's show; an episode's season and show
+    display_title: str = ""  # the name people know it by (`display_title()`), always known
 
     @property
     def title(self) -> str:
@@ -73,6 +74,91 @@ class LibraryItem:
     def size(self) -> int:
         size = self.fields.get("size", 0)
         return size if isinstance(size, int) else 0
+
+
+DASH = " — "
+
+
+def display_title(
+    kind: str,
+    title: str | None,
+    *,
+    year: int | None = None,
+    show: str | None = None,
+    season: int | None = None,
+    episode: int | None = None,
+) -> str:
+    """The one name of an item wherever people read it (queue, API, notifications, history,
+    plans): a movie or a show "Title (Year)", a season "Show — Season 2" ("Show — Specials"
+    for season 0), an episode "Show — S02E05 — Title". What is unknown is left out, never
+    shown as 0 or None; a season or an episode whose show is unknown goes by its own title."""
+    title = (title or "").strip()
+    if kind in ("movie", "show"):
+        return f"{title} ({year})" if year and title else title
+    show = (show or "").strip()
+    if kind == "season":
+        if not show:
+            return title
+        if season is None:
+            return DASH.join(p for p in (show, title) if p)
+        return f"{show}{DASH}{'Specials' if season == 0 else f'Season {season}'}"
+    if kind == "episode":
+        code = "".join(
+            f"{letter}{number:02d}"
+            for letter, number in (("S", season), ("E", episode))
+            if number is not None
+        )
+        return DASH.join(p for p in (show, code, title) if p)
+    return title
+
+
+def listing_title(kind: str | None, title: str | None, display: str) -> str | None:
+    """The `title` the API lists: a movie's or a show's own (what clients of the original
+    Prunerr API, which had only those, expect), a season's or an episode's display title
+    (its own, "Season 1", names nothing)."""
+    return title if kind in ("movie", "show") else display
+
+
+@dataclass(frozen=True)
+class ItemName:
+    """How an item is named: its type, its own title and its `display_title`."""
+
+    type: str
+    title: str
+    display: str
+
+
+def item_names(store: Store, item_ids: Collection[int]) -> dict[int, ItemName]:
+    """The names of those of these items the database holds (tombstoned ones too: history
+    names what was deleted), read inside the caller's db_session."""
+    rows = _in(
+        store,
+        "SELECT i.id, i.type, i.title, i.year, i.season_number, i.episode_number, s.title "
+        "FROM item i LEFT JOIN item s ON s.id = CASE WHEN i.type = 'season' THEN i.parent "
+        "WHEN i.type = 'episode' THEN i.show END WHERE i.id IN ({ids})",
+        set(item_ids),
+    )
+    return {
+        item_id: ItemName(
+            kind,
+            title,
+            display_title(kind, title, year=year, show=show, season=season, episode=episode),
+        )
+        for item_id, kind, title, year, season, episode, show in rows
+    }
+
+
+def _display_title(r: dict, by_id: dict) -> str:
+    """`display_title` of a row `load_items` read (its show among `by_id`), as `item_names`."""
+    show = _title_of(r, by_id) if r["type"] in ("season", "episode") else None
+    return display_title(
+        r["type"],
+        r["title"],
+        year=r["year"],
+        show=show["title"] if show is not None else None,
+        season=r["season_number"],
+        episode=r["episode_number"],
+    )
 
 
 _COLUMNS = (
@@ -99,6 +185,7 @@ _COLUMNS = (
     "content_rating",
     "original_language",
     "season_number",
+    "episode_number",
     "tmdb_id",
     "tvdb_id",
     "imdb_id",
@@ -253,7 +340,7 @@ def load_items(
             _request_fields(fields, r, by_id, requested)
         catalog.derive(fields, r["type"])
         ancestors = tuple(dict.fromkeys(a for a in (r["parent"], r["show"]) if a is not None))
-        items.append(LibraryItem(r["id"], fields, ancestors))
+        items.append(LibraryItem(r["id"], fields, ancestors, _display_title(r, by_id)))
     return items
 
 
@@ -488,7 +575,13 @@ class RulePlan:
             "matchedBytes": self.matched_bytes,
             "queueBytes": self.queue_bytes,
             "explained": [
-                {"id": item.id, "title": item.title, "size": item.size, "explanation": e.as_dict()}
+                {
+                    "id": item.id,
+                    "title": listing_title(item.fields["type"], item.title, item.display_title),
+                    "displayTitle": item.display_title,
+                    "size": item.size,
+                    "explanation": e.as_dict(),
+                }
                 for item, e in self.explained
             ],
         }

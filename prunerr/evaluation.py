@@ -39,7 +39,9 @@ BREAKER_FLOOR = 10  # the circuit breaker ignores runs that would queue fewer it
 
 @dataclass
 class RuleRun:
-    """What one evaluation of one delete rule did."""
+    """What one evaluation of one delete rule did. Every match is counted once, in one of
+    `queued`, `already_queued`, `protected`, `held`, `deleted_before` and `gone` (`accounted`);
+    `unknown` items are not matches (the rule could not be decided for them)."""
 
     rule: int
     name: str
@@ -48,12 +50,28 @@ class RuleRun:
     unknown: int = 0
     protected: int = 0
     queued: int = 0
-    already_queued: int = 0
+    already_queued: int = 0  # queued before, by this rule or another one, and not done yet
+    held: int = 0  # not queued: the circuit breaker tripped
+    deleted_before: int = 0  # not queued again: an earlier entry deleted it
+    gone: int = 0  # not queued: it left the library since the snapshot was read
     released: int = 0
     queued_bytes: int = 0
     tripped: bool = False  # the circuit breaker refused to queue
+    confirmed: bool = False  # the circuit breaker would have tripped; the run was confirmed
     would_queue: int = 0
     entries: list[int] = field(default_factory=list)
+
+    @property
+    def accounted(self) -> int:
+        """The matches, counted by what became of them: equals `matched`."""
+        return (
+            self.queued
+            + self.already_queued
+            + self.protected
+            + self.held
+            + self.deleted_before
+            + self.gone
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -65,9 +83,13 @@ class RuleRun:
             "protected": self.protected,
             "queued": self.queued,
             "alreadyQueued": self.already_queued,
+            "held": self.held,
+            "deletedBefore": self.deleted_before,
+            "gone": self.gone,
             "released": self.released,
             "queuedBytes": self.queued_bytes,
             "circuitBreakerTripped": self.tripped,
+            "circuitBreakerConfirmed": self.confirmed,
             "wouldQueue": self.would_queue,
         }
 
@@ -188,18 +210,22 @@ class Evaluator:
                 run.already_queued = len(rule_plan.to_queue) - len(fresh)
                 limit = max(self.breaker_share * rule_plan.candidates, BREAKER_FLOOR)
                 if len(fresh) > limit and not confirm:
-                    run.tripped = True
+                    run.tripped, run.held = True, len(fresh)
                     self._trip(book_rule, run, len(fresh), actor)
                 else:
+                    run.confirmed = len(fresh) > limit
                     result = self.queue.enqueue(
-                        [Candidate(i.id, i.title, i.size) for i in fresh],
+                        [Candidate(i.id, i.display_title, i.size) for i in fresh],
                         options_of(book_rule.rule),
                         Actor.rule(book_rule.id, book_rule.rule.name),
                         rule=book_rule.id,
                         skip_done=True,
                     )
                     run.queued, run.queued_bytes = len(result.queued), result.queued_bytes
-                    run.protected += sum(r == "protected" for r in result.skipped.values())
+                    run.already_queued += len(result.already)  # queued meanwhile by another
+                    skipped = list(result.skipped.values())
+                    run.protected += skipped.count("protected")
+                    run.deleted_before, run.gone = skipped.count("done"), skipped.count("gone")
                     run.entries = result.queued
                 run.released = self._release_unmatched(book_rule, snapshot, ctx)
             runs.append(run)
@@ -282,7 +308,7 @@ class Evaluator:
         shielded = protected_ids(self.book.rules(), relatives, ctx) & set(item_ids)
         with db_session:
             result = self.queue.enqueue(
-                [Candidate(i.id, i.title, i.size) for i in known if i.id not in shielded],
+                [Candidate(i.id, i.display_title, i.size) for i in known if i.id not in shielded],
                 options,
                 actor,
             )

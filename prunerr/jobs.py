@@ -30,6 +30,7 @@ from pony.orm import TransactionError, db_session
 
 from prunerr.config import Config, mask_url
 from prunerr.database import Store, database_error
+from prunerr.dsl.units import format_duration
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 120.0  # seconds without a heartbeat before a run counts as dead
@@ -187,6 +188,13 @@ class Runs:
                 self.store.disconnect()
             return write(*args, **kwargs)
 
+    def last_synced(self) -> float | None:
+        """When the last library sync that read every source finished (None: never)."""
+        with db_session:
+            return self.store.execute("SELECT MAX(finished_at) FROM sync_run WHERE status='ok'")[0][
+                0
+            ]
+
     def failures(self) -> list[str]:
         """The runs that failed on the database since the last run that succeeded (the last
         of each job): until one succeeds again, jobs may not be able to run at all."""
@@ -255,6 +263,37 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def interval(schedule: str, moment: datetime) -> float:
+    """The seconds between the runs of a cron schedule around `moment` (zone-aware): those of
+    its last run before it and its next one."""
+    following = croniter(schedule, moment).get_next(datetime)
+    previous = croniter(schedule, moment).get_prev(datetime)
+    return following.timestamp() - previous.timestamp()
+
+
+def sync_at_start(config: Config, last_synced: float | None, now: float) -> str | None:
+    """Why the library syncs as Prunerr starts (`sync_on_start`), or None: `always`; `stale`,
+    the default, when it never synced in full or longer ago than the sync schedule's interval."""
+    mode = config["sync_on_start"]
+    if mode == "never":
+        return None
+    if mode == "always":
+        return "sync_on_start is always"
+    if last_synced is None:
+        return "the library was never synced in full"
+    every = interval(str(config["sync_schedule"]), datetime.fromtimestamp(now, _zone(config)))
+    if now - last_synced <= every:
+        return None
+    return (
+        f"the last full sync was {format_duration(now - last_synced)} ago, longer than the "
+        f"sync schedule's interval ({format_duration(every)})"
+    )
+
+
+def _zone(config: Config) -> ZoneInfo:
+    return ZoneInfo(str(config["tz"]))
 
 
 def due(schedule: str, moment: datetime) -> bool:

@@ -15,7 +15,14 @@ from prunerr import activity
 from prunerr.activity import USER, Actor
 from prunerr.database import Store
 from prunerr.dsl import Catalog
-from prunerr.engine import Availability, LibraryItem, availability, by_type, load_items
+from prunerr.engine import (
+    Availability,
+    LibraryItem,
+    availability,
+    by_type,
+    item_names,
+    load_items,
+)
 from prunerr.sdk import ServiceList
 from prunerr.sync import choose_watch_service
 
@@ -88,10 +95,11 @@ class LibraryIndex:
         """Protect or unprotect a live item (user state: no sync ever changes it), recorded."""
         with db_session:
             rows = self.store.execute(
-                "SELECT title FROM item WHERE id=? AND tombstoned_at IS NULL", (item_id,)
+                "SELECT id FROM item WHERE id=? AND tombstoned_at IS NULL", (item_id,)
             )
             if not rows:
                 return False
+            name = item_names(self.store, [item_id])[item_id]
             self.store.execute(
                 "UPDATE item SET protected=?, protection_reason=? WHERE id=?",
                 (protected, reason, item_id),
@@ -102,7 +110,7 @@ class LibraryIndex:
                 "protection",
                 "protected" if protected else "unprotected",
                 actor,
-                ("item", item_id, rows[0][0]),
+                ("item", item_id, name.display),
                 reason=reason,
             )
         with self._lock:  # the snapshot follows at once, without a reload
@@ -277,7 +285,11 @@ def list_items(
     needle = search.casefold() if search else None
     selected = []
     for item in view:
-        if needle and needle not in str(item.fields.get("title", "")).casefold():
+        if (
+            needle
+            and needle not in str(item.fields.get("title", "")).casefold()
+            and needle not in item.display_title.casefold()  # a season by its show's title
+        ):
             continue
         # without watch data an item is neither watched nor unwatched: it is left out of both
         plays = item.fields.get("play_count")

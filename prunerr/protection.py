@@ -10,13 +10,23 @@ Protection then spreads both ways along show → season → episode:
 
 Siblings are not covered: protecting one episode keeps its season and show, not the other
 episodes. Queueing, planning and the check right before deleting all go through `spread`.
+
+`protect` is how a user protects an item, from the API or the command line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from pony.orm import db_session
 
 from prunerr.database import Store
+
+if TYPE_CHECKING:  # they build on this module
+    from prunerr.activity import Actor
+    from prunerr.library import LibraryIndex
+    from prunerr.queue import Entry, Queue
 
 CHUNK = 500  # ids per `IN (...)` list
 FAMILY = frozenset({"show", "season", "episode"})  # the media types protection spreads over
@@ -68,3 +78,15 @@ def family(store: Store, item_ids: Collection[int]) -> set[int]:
         found.update(children)
         level = children
     return found
+
+
+def protect(
+    library: LibraryIndex, queue: Queue, item_id: int, reason: str, actor: Actor
+) -> list[Entry] | None:
+    """Protect a live item, recorded, and end as `protected` the queued entries it now shields
+    (its own, those of the seasons and episodes under it and of its season and show). None
+    when no live item has that id, else the entries ended."""
+    if not library.set_protection(item_id, True, reason, actor):
+        return None
+    with db_session:
+        return queue.shield([item_id], actor, reason)

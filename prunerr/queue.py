@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prunerr import activity, protection
 from prunerr.activity import Actor
 from prunerr.database import Store
+from prunerr.engine import ItemName, item_names
 from prunerr.protection import chunks
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 
@@ -69,6 +70,10 @@ ENTRY_COLUMNS = (
 
 @dataclass(frozen=True)
 class Entry:
+    """A queue entry. `title` is the item's display title (`engine.display_title`), read from
+    the item when the database holds it, else the one stored at queue time; `media_type` and
+    `item_title` (the item's own title) are None when the item is not held."""
+
     id: int
     item: int
     rule: int | None
@@ -90,6 +95,8 @@ class Entry:
     steps: tuple[str, ...]
     finished_at: float | None
     reason: str | None
+    media_type: str | None = None
+    item_title: str | None = None
 
     @classmethod
     def from_row(cls, row: tuple) -> Entry:
@@ -98,6 +105,13 @@ class Entry:
         values["reset_requests"] = bool(values["reset_requests"])
         values["import_exclusion"] = bool(values["import_exclusion"])
         return cls(**values)
+
+    def named(self, name: ItemName | None) -> Entry:
+        """The entry under its item's current name (entries queued before seasons and episodes
+        had display titles stored "Season 1")."""
+        if name is None:
+            return self
+        return replace(self, title=name.display, media_type=name.type, item_title=name.title)
 
     def days_remaining(self, now: float) -> int:
         return max(0, -int(-(self.delete_after - now) // DAY))
@@ -113,7 +127,8 @@ class QueueOptions:
 
 @dataclass(frozen=True)
 class Candidate:
-    """An item to queue, as the caller's snapshot sees it (title and size at queue time)."""
+    """An item to queue, as the caller's snapshot sees it (size at queue time; the entry is
+    titled by the item's display title, `title` only if the item's row cannot be read)."""
 
     id: int
     title: str
@@ -136,10 +151,16 @@ class Queue:
     # -- reading (inside the caller's db_session)
 
     def entry(self, entry_id: int) -> Entry | None:
-        rows = self.store.execute(
+        entries = self._read(
             f"SELECT {', '.join(ENTRY_COLUMNS)} FROM queue_entry WHERE id=?", (entry_id,)
         )
-        return Entry.from_row(rows[0]) if rows else None
+        return entries[0] if entries else None
+
+    def _read(self, sql: str, params: tuple) -> list[Entry]:
+        """Entries, named after their items (`Entry.named`)."""
+        entries = [Entry.from_row(r) for r in self.store.execute(sql, params)]
+        names = item_names(self.store, {e.item for e in entries}) if entries else {}
+        return [e.named(names.get(e.item)) for e in entries]
 
     def entries(self, states: Collection[str] = LIVE, item: int | None = None) -> list[Entry]:
         marks = ", ".join("?" for _ in states)
@@ -147,7 +168,7 @@ class Queue:
         params: tuple = tuple(states)
         if item is not None:
             sql, params = sql + " AND item=?", (*params, item)
-        return [Entry.from_row(r) for r in self.store.execute(sql + " ORDER BY id", params)]
+        return self._read(sql + " ORDER BY id", params)
 
     def live_items(self) -> dict[int, int]:
         """Item id -> its live entry's id."""
@@ -217,6 +238,7 @@ class Queue:
         shielded = self.protected_items([c.id for c in candidates if c.id not in live])
         gone = self._gone([c.id for c in candidates])
         done = self._done() if skip_done else set()
+        names = item_names(self.store, [c.id for c in candidates])
         for c in candidates:
             if c.id in gone:
                 result.skipped[c.id] = "gone"
@@ -228,6 +250,7 @@ class Queue:
                 result.skipped[c.id] = "done"
             else:
                 deadline = now + options.grace_days * DAY
+                title = names[c.id].display if c.id in names else c.title
                 # another request may have queued it since `live` was read: the unique index
                 # of live entries decides, and the loser answers "already queued"
                 inserted = self.store.execute(
@@ -242,7 +265,7 @@ class Queue:
                         options.action,
                         options.reset_requests,
                         options.import_exclusion,
-                        c.title,
+                        title,
                         c.size,
                         now,
                         deadline,
@@ -263,7 +286,7 @@ class Queue:
                     "rule_match" if actor.type == "rule" else "manual_action",
                     "item_queued",
                     actor,
-                    ("item", c.id, c.title),
+                    ("item", c.id, title),
                     entryId=entry_id,
                     gracePeriodDays=options.grace_days,
                     deleteAfter=deadline,
@@ -347,13 +370,22 @@ class Queue:
             (json.dumps(done), entry_id, attempt_id),
         )
 
-    def shield(self, item_ids: Iterable[int], actor: Actor, reason: str) -> int:
+    def cancel(
+        self, entry_id: int, actor: Actor, reason: str = "removed from the queue by a user"
+    ) -> bool:
+        """Take a queued entry out of the queue, kept as `cancelled` (a rule may queue its item
+        again); False when it is not queued (any more)."""
+        return self.transition(entry_id, "cancelled", actor, reason, expect=("queued",))
+
+    def shield(self, item_ids: Iterable[int], actor: Actor, reason: str) -> list[Entry]:
         """Protection was added: the queued entries of the items, of the seasons and episodes
-        under them and of the season and show holding them end as `protected`."""
-        ended = 0
+        under them and of the season and show holding them end as `protected`. Answers the
+        entries it ended (as they were before)."""
+        ended = []
         for item_id in sorted(protection.family(self.store, set(item_ids))):
             for entry in self.entries(("queued",), item=item_id):
-                ended += self.transition(entry.id, "protected", actor, reason, expect=("queued",))
+                if self.transition(entry.id, "protected", actor, reason, expect=("queued",)):
+                    ended.append(entry)
         return ended
 
     def protected_items(self, item_ids: Collection[int]) -> set[int]:

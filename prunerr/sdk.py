@@ -196,8 +196,11 @@ class MediaServer(Service):
 
     def items(self, library: Library, keys: Collection[str] | None = None) -> Iterator[ServerItem]:
         """Every item of the library (movies, or shows with their seasons and episodes), or
-        only those with the given keys (keys the server no longer has are left out). Raises
-        ServiceError if the listing cannot be completed."""
+        only those with the given keys (keys the server no longer has are left out). Records
+        fetched by key are complete: they carry what a listing may leave out (a file's streams:
+        `hdr`, `original_language`), and the sync fetches by key the items whose such fields a
+        listing left unread. A server whose listings carry everything needs nothing more.
+        Raises ServiceError if the listing cannot be completed."""
         raise NotImplementedError
 
     def accounts(self) -> list[Account]:
@@ -278,12 +281,14 @@ EVENTS = (
 @dataclass(frozen=True)
 class Notification:
     """One message for people: what happened (`event`, one of EVENTS), a title, a body and
-    labelled details."""
+    labelled details. `dry_run`: sent in a dry run, nothing was changed (the title and body
+    say so too)."""
 
     event: str
     title: str
     body: str
     fields: tuple[tuple[str, str], ...] = ()
+    dry_run: bool = False
 
 
 class Notifier(Service):

@@ -6,7 +6,9 @@ supplies as unknown. Of one item, the fields a media server's answer did not giv
 its `unread` column: unknown too, never null, 0 or empty. Writes of one source happen in one
 transaction, so a crash leaves the previous state. Items keep their row when the server gives them
 a new key (re-linked by external ids); items missing from a complete listing become tombstones;
-nothing a user set (protection) is ever written here.
+nothing a user set (protection) is ever written here. After a media server's listing, the items
+whose details (DETAIL_FIELDS) are unknown and that are new or changed since their details were
+last asked for are fetched by key, as the source `<server>:media_details`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ FULL_LISTING_EVERY_S = 86400.0
 # fields read from a file's Streams, which listings do not carry and fetches of single items
 # do: a listing that did not read them keeps what an earlier fetch read
 DETAIL_FIELDS = frozenset({"hdr", "original_language"})
+# An item whose details are still unknown after a fetch (a file without streams, say) is asked
+# again when its change time differs from the one that fetch saw; one whose change time the
+# server does not give, at most once per this period (not on every sync).
+DETAILS_RECHECK_S = 7 * 86400.0
 
 
 def source_name(service_name: str, role: str) -> str:
@@ -104,6 +110,8 @@ class SyncService:
         self.services = services
         self.watch_source = watch_source
         self.clock = clock
+        # per media server, the libraries its last listing read (for the detail fetches)
+        self._listed: dict[str, list[Library]] = {}
 
     def run(self, only: Iterable[str] | None = None) -> SyncReport:
         """Sync the named services (all when None). Every source is read at the same time;
@@ -127,6 +135,8 @@ class SyncService:
                     continue
                 assert isinstance(service, kind)
                 self._ensure_state(service.name, role)
+                if role == "media_server":
+                    self._ensure_state(service.name, "media_details")
                 jobs.append((service, role, fetch))
         with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
             fetched = [
@@ -136,9 +146,14 @@ class SyncService:
                 # popped, so a written listing is freed before the next (say Tautulli's long
                 # history) is waited for: they are not all held at once
                 service, role, future = fetched.pop(0)
-                report.results.append(
-                    self._run_source(service.name, role, started, lambda f=future: f.result()())
+                result = self._run_source(
+                    service.name, role, started, lambda f=future: f.result()()
                 )
+                report.results.append(result)
+                if role == "media_server" and result.ok:
+                    # fetched while the other sources are written, and written after them
+                    details = pool.submit(self._fetch_details, service)
+                    fetched.append((service, "media_details", details))
         report.seconds = self.clock() - started
         with db_session:
             self.store.execute(
@@ -215,6 +230,7 @@ class SyncService:
         full = self.full or last_full is None or self.clock() - last_full > FULL_LISTING_EVERY_S
         listings: list[tuple[Library, list[ServerItem], set[str]]] = []
         failures = []
+        self._listed[server.name] = []
         for library in server.libraries():
             try:
                 listings.append((library, *self._listing(server, library, full)))
@@ -226,7 +242,11 @@ class SyncService:
             with db_session:
                 writer = _ItemWriter(self.store, server.name, self.clock())
                 for library, items, present in listings:
-                    writer.write_library(library.key, library.title, items, present)
+                    # between full listings, the records are fetches by key: details
+                    writer.write_library(
+                        library.key, library.title, items, present, details=not full
+                    )
+                    self._listed[server.name].append(library)
                 self._replace_accounts(server.name, accounts)
                 if full and not failures:
                     self.store.execute(
@@ -264,6 +284,101 @@ class SyncService:
         ]
         items = list(server.items(library, changed)) if changed else []
         return items, set(current)
+
+    def _fetch_details(self, server: MediaServer) -> Callable[[], int]:
+        """Fetch by key (`items(library, keys)`: full records) the items `_needing_details`
+        names in every library just listed. What arrived before a failure is written, then the
+        failure raised: what was not fetched stays unknown, and is asked for again next time."""
+        now, fetched, failures = self.clock(), [], []
+        for library in self._listed.pop(server.name, []):
+            with db_session:
+                keys = self._needing_details(server.name, library.key, now)
+            if not keys:
+                continue
+            items: list[ServerItem] = []
+            try:
+                items.extend(server.items(library, keys))
+            except ServiceError as exc:
+                failures.append(f"{library.title}: {exc}")
+            log.info("details of %d of %d items of %s", len(items), len(keys), library.title)
+            fetched.append((library, items))
+
+        def write() -> int:
+            with db_session:
+                for library, items in fetched:
+                    changed = self._write_details(server.name, items)
+                    if changed:  # since the listing: written as a sync between listings does
+                        writer = _ItemWriter(self.store, server.name, self.clock())
+                        writer.write_library(
+                            library.key, library.title, changed, None, details=True
+                        )
+            if failures:
+                raise ServiceError(server.name, "details not fetched: " + "; ".join(failures))
+            return sum(len(items) for _, items in fetched)
+
+        return write
+
+    def _write_details(self, server: str, items: list[ServerItem]) -> list[ServerItem]:
+        """Write the DETAIL_FIELDS of the fetched items whose row has the same main file and
+        change time (the common case: only those columns change); the others are returned."""
+        now, updates, changed = self.clock(), [], []
+        for start in range(0, len(items), 500):
+            part = items[start : start + 500]
+            stored = {
+                key: rest
+                for key, *rest in self.store.execute(
+                    "SELECT server_key, id, file_path, size, server_updated_at, unread FROM item "
+                    f"WHERE server=? AND server_key IN ({', '.join('?' for _ in part)}) "
+                    "AND tombstoned_at IS NULL",
+                    (server, *(item.key for item in part)),
+                )
+            }
+            for item in part:
+                row = stored.get(item.key)
+                if row is None or (*row[1:3], row[3]) != (*_main_file(item), item.updated):
+                    changed.append(item)
+                    continue
+                unread = set(json.loads(row[4] or "[]")) - DETAIL_FIELDS | (
+                    item.unread & DETAIL_FIELDS
+                )
+                main = item.files[0] if item.files else None
+                updates.append(
+                    (
+                        main and main.hdr,
+                        item.original_language,
+                        json.dumps(sorted(unread)) if unread else None,
+                        now,
+                        item.updated,
+                        row[0],
+                    )
+                )
+        self.store.executemany(
+            "UPDATE item SET hdr=?, original_language=?, unread=?, details_fetched_at=?, "
+            "details_updated_at=? WHERE id=?",
+            updates,
+        )
+        return changed
+
+    def _needing_details(self, server: str, library_key: str, now: float) -> list[str]:
+        """The live items of a library some DETAIL_FIELDS of which are unknown, whose details
+        were never asked for, or were asked for before the item changed (its change time
+        differs from the one that answer gave), or, when the server gives no change time, more
+        than DETAILS_RECHECK_S ago."""
+        unread = " OR ".join("unread LIKE ?" for _ in sorted(DETAIL_FIELDS))
+        rows = self.store.execute(
+            "SELECT server_key FROM item WHERE server=? AND library_key=? "
+            f"AND tombstoned_at IS NULL AND ({unread}) AND (details_fetched_at IS NULL "
+            "OR (server_updated_at IS NOT NULL AND (details_updated_at IS NULL "
+            "OR details_updated_at <> server_updated_at)) "
+            "OR (server_updated_at IS NULL AND details_fetched_at <= ?)) ORDER BY id",
+            (
+                server,
+                library_key,
+                *(f'%"{name}"%' for name in sorted(DETAIL_FIELDS)),
+                now - DETAILS_RECHECK_S,
+            ),
+        )
+        return [key for (key,) in rows]
 
     def _replace_accounts(self, source: str, accounts) -> None:
         self.store.execute("DELETE FROM account WHERE source=?", (source,))
@@ -455,6 +570,13 @@ class SyncService:
         return len(requests)
 
 
+def _main_file(item: ServerItem) -> tuple[str | None, int]:
+    """(file_path, size) as an item's row has them: the main file's path, every file's size."""
+    main = item.files[0] if item.files else None  # the client lists the main file first
+    size = 0 if "size" in item.unread else sum(f.size or 0 for f in item.files)
+    return (main and main.path, size)
+
+
 class _ItemWriter:
     """Upserts one media server's listings inside the caller's transaction."""
 
@@ -499,15 +621,26 @@ class _ItemWriter:
         return keys
 
     def write_library(
-        self, library_key: str, library: str, items: list[ServerItem], present: set[str]
+        self,
+        library_key: str,
+        library: str,
+        items: list[ServerItem],
+        present: set[str] | None,
+        *,
+        details: bool = False,
     ) -> None:
         """Upsert `items`, then tombstone the library's live items whose key is not `present`
-        (the complete set of keys the server lists now)."""
+        (the complete set of keys the server lists now; None: not known, nothing is). With
+        `details`, the items are full records fetched by key: their details were asked for now.
+        """
         order = {"movie": 0, "show": 0, "season": 1, "episode": 2}  # parents before children
-        self.details = self._stored_details(items)
+        # what a fetch of details did not read is unknown; what a listing did not, kept
+        self.details = {} if details else self._stored_details(items)
         for item in sorted(items, key=lambda i: order.get(i.type, 3)):
-            self._upsert(item, library_key, library)
+            self._upsert(item, library_key, library, details)
         self.details = {}
+        if present is None:
+            return
         live = self.store.execute(
             "SELECT id, server_key FROM item WHERE server=? AND library_key=? "
             "AND tombstoned_at IS NULL",
@@ -516,7 +649,9 @@ class _ItemWriter:
         gone = [(self.now, item_id) for item_id, key in live if key not in present]
         self.store.executemany("UPDATE item SET tombstoned_at=? WHERE id=?", gone)
 
-    def _upsert(self, item: ServerItem, library_key: str, library: str) -> int | None:
+    def _upsert(
+        self, item: ServerItem, library_key: str, library: str, details: bool = False
+    ) -> int | None:
         parent = self.item_by_key.get(item.parent_key) if item.parent_key else None
         show = self.item_by_key.get(item.grandparent_key) if item.grandparent_key else None
         season_number = item.index if item.type == "season" else None
@@ -581,7 +716,10 @@ class _ItemWriter:
             item_id = next((self.by_ids[k] for k in identity if k in self.by_ids), None)
         if item_id in self.tombstoned and item.added <= self.tombstoned[item_id]:
             return None  # a stale listing of something removed: only a re-add revives it
-        if item_id is not None and unread & DETAIL_FIELDS:
+        if details:
+            row["details_fetched_at"] = self.now
+            row["details_updated_at"] = item.updated
+        elif item_id is not None and unread & DETAIL_FIELDS:
             self._keep_details(item_id, row, unread)
         row["unread"] = json.dumps(sorted(unread)) if unread else None
         if item_id is None:
@@ -627,9 +765,13 @@ class _ItemWriter:
 
     def _keep_details(self, item_id: int, row: dict, unread: set[str]) -> None:
         """Keep what an earlier answer read of the DETAIL_FIELDS this one did not read (a
-        listing carries no Streams), while the main file is the same one."""
+        listing carries no Streams), while the main file is the same one; once it is another,
+        its details are to be asked for again."""
         stored = self.details.get(item_id)
-        if stored is None or stored[:2] != (row["file_path"], row["size"]):
+        if stored is None:
+            return
+        if stored[:2] != (row["file_path"], row["size"]):
+            row["details_fetched_at"] = None
             return
         hdr, language, stored_unread = stored[2:]
         known = DETAIL_FIELDS & unread - set(json.loads(stored_unread or "[]"))

@@ -16,7 +16,7 @@ from prunerr import collections
 from prunerr.activity import Actor
 from prunerr.app import Prunerr
 from prunerr.database import database_error
-from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due
+from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due, sync_at_start
 from prunerr.library import stats
 from prunerr.queue import DAY, Queue
 from prunerr.sync import SyncService
@@ -72,9 +72,28 @@ class Tasks:
 
     # -- the jobs
 
+    def sync_at_start(self) -> bool:
+        """Enqueue the library sync when Prunerr starts, if `sync_on_start` says so: the same
+        job as the scheduled one, run by a worker. Whether it was enqueued."""
+        self.app.refresh_config()
+        reason = sync_at_start(self.app.config, self.runs.last_synced(), self.app.clock())
+        if reason is None:
+            mode = self.app.config["sync_on_start"]
+            why = "sync_on_start is never" if mode == "never" else "the last full one is recent"
+            log.info("no library sync at start: %s", why)
+            return False
+        log.info("library sync at start: %s", reason)
+        self.sync()
+        return True
+
     def _sync(self, actor: str = "scheduler") -> dict | None:
-        def work(progress):
+        def work(job_progress):
             app = self.app
+
+            def progress(text: str) -> None:
+                log.info("library sync: %s", text)
+                job_progress(text)
+
             progress(f"reading {len(app.services.services)} service(s)")
             report = SyncService(
                 app.store, app.services, watch_source=app.config["watch_history"]
@@ -92,6 +111,7 @@ class Tasks:
                     "Rules treat the data of these sources as unknown until they sync again.",
                     tuple((r.source, r.message) for r in failed),
                 )
+            log.info("library sync %s", "done" if report.ok else "incomplete")
             return {**report.as_dict(), "collections": found}
 
         return self._guarded("sync", actor, work)
@@ -155,7 +175,7 @@ class Tasks:
                     f"{len(soon)} item(s) will be deleted within {days} day(s)",
                     "Remove them from the queue (DELETE /api/queue/:id) or protect them to keep "
                     "them.",
-                    tuple((e.title, f"{e.days_remaining(now)} day(s) left") for e in soon[:25]),
+                    tuple((e.title, f"{e.days_remaining(now)} day(s) left") for e in soon),
                 )
             return {"reminded": len(soon)}
 

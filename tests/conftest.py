@@ -64,11 +64,23 @@ def database_url(request, tmp_path: Path):
         cursor.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+def choose_deletions(store) -> None:
+    """Turn off the dry run a new installation starts in, as its user would (the saved
+    setting): tests of deletion expect real deletions."""
+    from pony.orm import db_session
+
+    with db_session:
+        store.execute("DELETE FROM setting WHERE key='dry_run'")
+        store.execute("INSERT INTO setting (key, value) VALUES ('dry_run', 'false')")
+
+
 @pytest.fixture
 def store(database_url: str, tmp_path: Path):
+    """A new installation's database whose user has turned dry run off."""
     from prunerr.database import open_store
 
     opened = open_store(database_url, tmp_path)
+    choose_deletions(opened)
     yield opened
     opened.disconnect()
 

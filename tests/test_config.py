@@ -180,7 +180,7 @@ def test_invalid_yaml_is_reported_without_quoting_the_file(schema, tmp_path):
     )
     with pytest.raises(ConfigError) as error:
         load(schema, {}, tmp_path)
-    assert "invalid YAML" in str(error.value) and "line 3" in str(error.value)
+    assert str(error.value).startswith(f"{tmp_path / 'prunerr.yaml'}:3:1: invalid YAML: ")
     assert "pw@" not in str(error.value) and "k3y" not in str(error.value)
 
 
@@ -238,3 +238,73 @@ def test_a_saved_setting_out_of_range_is_ignored_not_fatal(schema, tmp_path, cap
     assert config["reminder_days"] == 1 and config.sources["reminder_days"] == "default"
     assert config["max_attempts"] == 7
     assert "ignoring the saved setting reminder_days" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "radarr:\n  - {url: 'http://admin:pw@radarr:7878', api_key: k3y\n",
+            ":3:1: invalid YAML: expected ',' or '}', but got the end of the file "
+            "(while parsing a flow mapping from 2:5)",
+        ),
+        ("port: 4000\n  tz: UTC\n", ":2:5: invalid YAML: mapping values are not allowed here"),
+        ("tz: UTC\n\tport: 1\n", ":2:1: invalid YAML: found character '\\t' that cannot start"),
+        ("- port\n", ":1:1: expected a mapping of settings"),
+    ],
+)
+def test_yaml_syntax_errors_say_file_line_column_and_what_was_expected(
+    schema, tmp_path, text, message
+):
+    path = tmp_path / "prunerr.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load(schema, {}, tmp_path)
+    shown = str(error.value)
+    assert shown.startswith(f"{path}{message}"), shown
+    assert "<unicode string>" not in shown and "pw@" not in shown and "k3y" not in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tz: UTC\nport: http\n", ":2:7: port: expected a port number from 1 to 65535"),
+        ("tz: UTC\nprot: 1\n", ":2:1: unknown key 'prot'; did you mean 'port'?"),
+        (
+            "radarr:\n  - name: radarr-4k\n    url: radarr4k:7878\n    api_key: s3cret\n",
+            ":3:10: radarr[0].url (instance 'radarr-4k'): expected an http:// or https:// URL",
+        ),
+        (
+            "radarr:\n  - name: radarr-4k\n    url: http://r:7878\n    apikey: s3cret\n",
+            ":4:5: radarr[0].apikey (instance 'radarr-4k'): unknown key; did you mean 'api_key'?",
+        ),
+        (
+            "radarr:\n  - {url: 'http://r:7878', api_key: k}\n  - {name: four, url: 'http://f:7878'}\n",
+            ":3:5: radarr[1] (instance 'four'): missing api_key",
+        ),
+        ("sonarr:\n  url: http://s:8989\n", ":2:3: sonarr: expected a list of instances"),
+        (
+            "radarr:\n  - {name: a, url: 'http://r:1', api_key: k}\nradarr: []\n",
+            ":3:1: radarr: given twice (first on line 1)",
+        ),
+    ],
+)
+def test_wrong_values_and_unknown_keys_in_the_file_name_the_key_path_and_line(
+    schema, tmp_path, text, message
+):
+    path = tmp_path / "prunerr.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load(schema, {}, tmp_path)
+    assert str(error.value).startswith(f"{path}{message}"), str(error.value)
+    assert "s3cret" not in str(error.value)
+
+
+def test_the_command_line_prints_the_position(capsys, monkeypatch, tmp_path):
+    from prunerr.cli import main
+
+    (tmp_path / "prunerr.yaml").write_text("port: 4000\nsync_schedule: [\n")
+    monkeypatch.setenv("PRUNERR_DATA_DIR", str(tmp_path))
+    assert main(["config"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'prunerr.yaml'}:3:1: invalid YAML: expected the node content" in err

@@ -121,8 +121,9 @@ def test_unmonitor_and_delete_removes_the_file_records_the_calls_and_tombstones(
             tombstoned = app.store.execute(
                 "SELECT COUNT(*) FROM item WHERE tombstoned_at IS NOT NULL"
             )[0][0]
+            years = dict(app.store.execute("SELECT id, year FROM item WHERE type='movie'"))
         assert {(h[0], h[1], h[2], h[3]) for h in history} == {
-            (r[0], r[2], r[3], r[3]) for r in rows
+            (r[0], f"{r[2]} ({years[r[0]]})", r[3], r[3]) for r in rows
         }
         calls = json.loads(history[0][5])
         assert any("PUT /api/v3/movie/" in c for c in calls)

@@ -26,7 +26,6 @@ from prunerr.plugins import PluginHost
 
 REPO = Path(__file__).resolve().parent.parent
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
-SEED = REPO / "rules.d"
 PRUNERR = Path(sys.executable).parent / "prunerr"
 
 as_root = pytest.mark.skipif(
@@ -47,12 +46,11 @@ GSHADOW = "root:*::\nwww-data:*::\nusers:*::\nprunerr:!::\n"
 @pytest.fixture
 def box():
     """A world-readable temp dir (pytest's own are private to root, so a dropped user could not
-    reach them) with the entrypoint, the seed rules and the image's user database under etc/."""
+    reach them) with the entrypoint and the image's user database under etc/."""
     with tempfile.TemporaryDirectory() as name:
         path = Path(name)
         path.chmod(0o755)
         shutil.copy(ENTRYPOINT, path / "entrypoint.sh")
-        shutil.copytree(SEED, path / "seed")
         (path / "etc").mkdir()
         (path / "etc" / "passwd").write_text(PASSWD)
         (path / "etc" / "group").write_text(GROUP)
@@ -66,7 +64,6 @@ def entrypoint(box: Path, *command: str, as_uid: int | None = None, **env: str):
     full_env = {
         "PATH": os.environ["PATH"],
         "PRUNERR_DATA_DIR": str(box / "config"),
-        "PRUNERR_SEED_RULES": str(box / "seed"),
         "PRUNERR_SYSROOT": str(box),
         **env,
     }
@@ -107,8 +104,8 @@ def test_entrypoint_runs_the_command_as_puid_pgid_owning_the_data_dir(box):
     assert "prunerr:x:12346:" in (box / "etc" / "group").read_text()
     config = box / "config"
     assert owner(config) == (12345, 12346)
-    assert tree(config / "rules.d") == tree(SEED)
-    assert {owner(p) for p in (config / "rules.d").rglob("*")} == {(12345, 12346)}
+    assert tree(config / "rules.d") == []  # no rule is installed by itself
+    assert owner(config / "rules.d") == (12345, 12346)
 
 
 @as_root
@@ -132,17 +129,26 @@ def test_entrypoint_creates_the_user_when_missing(box):
 
 
 @as_root
-def test_rules_are_seeded_on_first_start_only(box):
+def test_the_rules_directory_starts_empty_and_the_users_rules_are_left_alone(box):
+    """No example rule is seeded (`prunerr rules init` copies them, disabled, when asked)."""
     assert entrypoint(box, "true").returncode == 0
     rules = box / "config" / "rules.d"
-    edited = rules / "movies" / "stale-4k.yaml"
-    edited.write_text("name: mine\n")
-    (rules / "movies" / "never-watched-90d.yaml").unlink()
+    assert rules.is_dir() and tree(rules) == []
+    mine = rules / "movies" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text("name: mine\n")
     again = entrypoint(box, "true")
     assert again.returncode == 0, again.stderr
-    assert "seeded" not in again.stderr
-    assert edited.read_text() == "name: mine\n"
-    assert not (rules / "movies" / "never-watched-90d.yaml").exists()
+    assert tree(rules) == ["movies", "movies/mine.yaml"]
+    assert mine.read_text() == "name: mine\n"
+
+
+@as_root
+def test_a_rules_directory_outside_the_data_directory_is_created_too(box):
+    rules = box / "rules"
+    result = entrypoint(box, "true", PRUNERR_RULES_DIR=str(rules), PUID="12345", PGID="12346")
+    assert result.returncode == 0, result.stderr
+    assert tree(rules) == [] and owner(rules) == (12345, 12346)
 
 
 @as_root
@@ -181,7 +187,7 @@ def test_started_as_non_root_it_just_runs_the_command(box):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["23456", "23456"]
     assert (box / "etc" / "passwd").read_text() == PASSWD
-    assert tree(config / "rules.d") == tree(SEED)
+    assert tree(config / "rules.d") == []
     assert owner(config / "rules.d") == (23456, 23456)
 
 
@@ -232,7 +238,7 @@ def runs_as_another_user() -> bool:
 
 
 @as_root
-def test_entrypoint_serves_the_api_as_puid_with_the_seeded_rules(box):
+def test_entrypoint_serves_the_api_as_puid_with_an_empty_rules_directory(box):
     if not runs_as_another_user():
         pytest.skip("this venv's prunerr or its interpreter cannot be run by another user")
     port = free_port()
@@ -241,7 +247,6 @@ def test_entrypoint_serves_the_api_as_puid_with_the_seeded_rules(box):
         "PORT": str(port),
         "PRUNERR_DATA_DIR": str(box / "config"),
         "PRUNERR_RULES_DIR": str(box / "config" / "rules.d"),
-        "PRUNERR_SEED_RULES": str(box / "seed"),
         "PRUNERR_SYSROOT": str(box),
         "PUID": "12345",
         "PGID": "12346",
@@ -395,9 +400,9 @@ def test_dockerfile_runs_prunerr_serve_through_the_entrypoint_with_a_healthcheck
     options, _, command = steps["HEALTHCHECK"].partition(" CMD ")
     assert json.loads(command) == ["python", "-m", "prunerr.healthcheck"]  # exec form
     assert "--timeout=15s" in options  # above the probe's own timeout
-    # the example rules land where the entrypoint seeds them from
-    seed = ENTRYPOINT.read_text().split("PRUNERR_SEED_RULES-", 1)[1].split("}", 1)[0]
-    assert f"rules.d {seed}" in copies
+    # the example rules are in the package (`prunerr rules init`), not seeded into /config
+    assert not any(args.split()[0] == "rules.d" for args in copies)
+    assert "SEED" not in ENTRYPOINT.read_text()
 
 
 def test_image_env_names_real_settings_and_keeps_state_in_the_volume():

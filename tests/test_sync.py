@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from prunerr.emulation import Faults, generate
 from prunerr.engine import availability, load_items, plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
-from prunerr.sync import SyncService, choose_watch_service
+from prunerr.sync import DETAILS_RECHECK_S, SyncService, choose_watch_service
+from prunerr_plugins.plex.client import METADATA_BATCH
 from prunerr_plugins.sonarr import SonarrClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -365,16 +367,20 @@ def test_several_instances_of_a_service_are_synced_as_separate_sources(store, li
 
 
 def test_a_medium_library_syncs_in_well_under_a_thousand_requests(tmp_path):
+    """Paged listings, and the details listings lack fetched a hundred items per request."""
     library = generate("M", seed=2)
     store = open_store(None, tmp_path)
     try:
         with emulated(library) as (env, emulators):
             report = Harness(store, env, tmp_path).run()
             requests = {name: e.request_total for name, e in emulators.items()}
+            details = metadata_requests(emulators["plex"])
+            assert details == detail_batches(emulators["plex"])
     finally:
         store.disconnect()
     assert report.ok
-    assert sum(requests.values()) < 250, requests
+    assert sum(requests.values()) - details < 250, requests
+    assert sum(requests.values()) < 1000, requests
 
 
 def test_flaky_services_never_make_a_rule_match_more(tmp_path):
@@ -608,36 +614,173 @@ def test_incremental_syncs_converge_on_items_without_an_update_time(store, libra
     assert fetched == [0, 0]
 
 
-def test_a_stream_field_read_by_a_fetch_is_kept_by_a_listing_without_streams(
+# details: Plex lists no Stream elements; the sync fetches them by key, in batches
+
+
+def metadata_requests(plex) -> int:
+    """GET /library/metadata/{ids} requests the Plex emulator served."""
+    return sum(
+        n
+        for (method, route), n in plex.requests.items()
+        if method == "GET" and route.startswith("/library/metadata")
+    )
+
+
+def detail_batches(plex) -> int:
+    """Requests of METADATA_BATCH keys that fetching every movie's and episode's details takes:
+    one run of batches per library."""
+    return sum(
+        math.ceil(len(keys) / METADATA_BATCH)
+        for (_, type_number), keys in plex.listings.items()
+        if type_number in (1, 4)  # movies, episodes
+    )
+
+
+def stream_truth(library) -> dict[int, tuple[str, str]]:
+    """(hdr, original_language) of every movie and episode Plex lists with its file."""
+    truth = {
+        m.rating_key: (m.file.hdr, m.original_language) for m in library.movies if m.listed_file
+    }
+    for show in library.shows:
+        truth.update({e.rating_key: (e.file.hdr, show.original_language) for e in show.episodes})
+    return truth
+
+
+def details_of(harness, keys) -> dict[int, tuple]:
+    fields = fields_by_key(harness)
+    return {
+        k: (fields[k].get("hdr", MISSING), fields[k].get("original_language", MISSING))
+        for k in keys
+    }
+
+
+def test_a_full_sync_fetches_the_stream_fields_listings_lack_in_batches(store, library, tmp_path):
+    """The listings carry no Streams: the sync fetches the new items by key, a hundred per
+    request, and a later full listing keeps what was read without asking again."""
+    truth = stream_truth(library)
+    with emulated(library) as (env, emulators):
+        plex = emulators["plex"]
+        assert not plex.streams_in_listings
+        harness = Harness(store, env, tmp_path)
+        report = harness.run()
+        assert report.ok, report.as_dict()
+        assert metadata_requests(plex) == detail_batches(plex) < len(truth) / 50
+        details = next(r for r in report.results if r.source == "plex:media_details")
+        assert details.records == len(truth) + sum(not m.listed_file for m in library.movies)
+        assert details_of(harness, truth) == truth
+        plex.reset_counts()
+        harness.sync.full = True
+        assert harness.run().ok
+        assert metadata_requests(plex) == 0
+    assert details_of(harness, truth) == truth
+
+
+def test_an_item_changed_since_its_details_were_read_alone_is_fetched_again(
     store, library, tmp_path
 ):
-    """Plex lists no Stream elements: hdr and the language read before (by a fetch of the
-    item) stay while the item's file is the same; never read, they are unknown, not null."""
-    movie = next(m for m in library.movies if m.listed_file and m.parts == 1)
-    moved = next(m for m in library.movies if m.listed_file and m is not movie)
+    """A movie Plex lists without its file has unknown details even after a fetch: it is
+    asked again when its `updatedAt` changes (by a full listing, or an incremental one's
+    fetch of what changed), not on every sync."""
+    touched = next(m for m in library.movies if not m.listed_file and m.stamped)
+    fetched, now = [], [float(library.now)]
     with emulated(library) as (env, emulators):
+        plex = emulators["plex"]
         harness = Harness(store, env, tmp_path)
-        assert harness.run().ok  # this emulator's listings carry Streams
+        harness.sync.clock = lambda: now[0]
+        harness.sync.full = True
+        assert harness.run().ok
+        for touch, full in ((None, True), (3600, True), (7200, False), (None, False)):
+            if touch is not None:
+                plex.touch(touched.rating_key, touched.added + touch)
+            now[0] += 60
+            plex.reset_counts()
+            harness.sync.full = full
+            assert harness.run().ok
+            fetched.append(metadata_requests(plex))
+    assert fetched == [0, 1, 1, 0]
+    with db_session:
+        again = store.execute(
+            "SELECT server_key, details_updated_at FROM item WHERE details_fetched_at > ?",
+            (library.now,),
+        )
+    assert again == [(str(touched.rating_key), touched.added + 7200)]
+
+
+def test_details_of_items_without_a_change_time_are_asked_again_only_after_a_while(
+    store, library, tmp_path
+):
+    """An item Plex gives no `updatedAt` whose details stay unknown is asked again once
+    DETAILS_RECHECK_S has passed, not by every sync."""
+    episode = next(e for s in library.shows for e in s.episodes if not e.stamped)
+    now = [float(library.now)]
+    with emulated(library) as (env, emulators):
+        plex = emulators["plex"]
+        for part in plex.node(episode.rating_key)["Media"][0]["Part"]:
+            del part["Stream"]  # a file Plex has not analysed
+        harness = Harness(store, env, tmp_path)
+        harness.sync.clock = lambda: now[0]
+        assert harness.run().ok
+        assert details_of(harness, [episode.rating_key])[episode.rating_key] == (MISSING, MISSING)
+        fetched = []
+        for days in (1, 3, 6.9, 7.1, 8):
+            now[0] = library.now + days * 86400
+            plex.reset_counts()
+            assert harness.run().ok
+            fetched.append(metadata_requests(plex))
+    assert DETAILS_RECHECK_S == 7 * 86400
+    assert fetched == [0, 0, 0, 1, 0]
+    assert harness.row("server_key=?", (str(episode.rating_key),))["details_fetched_at"] == (
+        library.now + 7.1 * 86400
+    )
+
+
+def test_a_failed_detail_fetch_leaves_the_fields_unknown_and_is_reported(store, library, tmp_path):
+    """Details that could not be fetched stay unknown (never null) and the sync says so; the
+    listing is kept, the media server's other fields stay known, and details read before are
+    kept while the file is the same."""
+    truth = stream_truth(library)
+    failing = {"plex": Faults(error_rate=1.0, path_pattern=r"^/library/metadata/")}
+
+    def run(harness):
+        for service in harness.services.services:
+            if hasattr(service, "http"):
+                service.http.backoff = 0.001
+        harness.sync.full = True
+        return harness.run()
+
+    with emulated(library, failing) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        report = run(harness)
+    assert [r.source for r in report.results if not r.ok] == ["plex:media_details"]
+    details = next(r for r in report.results if r.source == "plex:media_details")
+    assert details.message.startswith("plex: details not fetched: Movies: ")
+    assert harness.items()  # the media server's source is available
+    for key, got in details_of(harness, truth).items():
+        assert got == (MISSING, MISSING), key
+    movie = next(m for m in library.movies if m.listed_file and m.parts == 1)
+    assert fields_by_key(harness)[movie.rating_key]["size"] == movie.file.size
+
+    with emulated(library) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        assert run(harness).ok
+    assert details_of(harness, truth) == truth
+
+    # a file replaced while details cannot be fetched: its old details are not kept
+    moved = next(m for m in library.movies if m.listed_file and m is not movie)
     other = copy.deepcopy(library)
     index = library.movies.index(moved)
     new_file = dataclasses.replace(moved.file, path=moved.file.path + ".new", size=1)
     other.movies[index] = dataclasses.replace(moved, file=new_file)
+    with emulated(other, failing) as (env, _):
+        harness = Harness(store, env, tmp_path)
+        assert not run(harness).ok
+    got = details_of(harness, truth)
+    assert got[moved.rating_key] == (MISSING, MISSING)
+    assert {k: v for k, v in got.items() if k != moved.rating_key} == {
+        k: v for k, v in truth.items() if k != moved.rating_key
+    }
     with emulated(other) as (env, emulators):
-        emulators["plex"].streams_in_listings = False
         harness = Harness(store, env, tmp_path)
-        harness.sync.full = True
-        assert harness.run().ok
-    fields = fields_by_key(harness)
-    assert fields[movie.rating_key]["hdr"] == movie.file.hdr
-    assert fields[movie.rating_key]["original_language"] == movie.original_language
-    assert not {"hdr", "original_language"} & fields[moved.rating_key].keys()
-
-
-def test_items_first_listed_without_streams_have_unknown_stream_fields(store, library, tmp_path):
-    with emulated(library) as (env, emulators):
-        emulators["plex"].streams_in_listings = False
-        harness = Harness(store, env, tmp_path)
-        assert harness.run().ok
-    for key, got in fields_by_key(harness).items():
-        if got["type"] in ("movie", "episode"):
-            assert not {"hdr", "original_language"} & got.keys(), key
+        assert run(harness).ok
+        assert metadata_requests(emulators["plex"]) == 1
+    assert details_of(harness, [moved.rating_key])[moved.rating_key] == truth[moved.rating_key]

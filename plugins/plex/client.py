@@ -6,14 +6,17 @@ reported unread, never as none or 0."""
 
 from __future__ import annotations
 
+import contextvars
 import time
+from collections import deque
 from collections.abc import Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from prunerr import __version__
-from prunerr.http import HttpClient
+from prunerr.http import HttpClient, Upstream
 from prunerr.sdk import (
     Account,
     ExternalIds,
@@ -30,6 +33,7 @@ from prunerr.sdk import (
 PAGE_SIZE = 1000
 KEYS_PAGE_SIZE = 5000  # rows of the light listing are tiny
 METADATA_BATCH = 100  # ratingKeys per GET /library/metadata/{ids}
+METADATA_AHEAD = 2  # batches requested while the one before is read (one request at a time)
 # Response customization for the light listing: only these attributes, no child elements (an
 # empty include list). Plex treats it as a request, so the listing reads past anything extra.
 KEYS_ONLY = {"includeFields": "ratingKey,updatedAt", "includeElements": ""}
@@ -412,6 +416,9 @@ class PlexClient(MediaServer, WatchHistory):
                 "X-Plex-Version": __version__,
                 "X-Plex-Client-Identifier": f"prunerr-{name}",
             },
+            upstream=Upstream(
+                "Plex", "token", "see Plex's help article 'Finding an authentication token'"
+            ),
             **http,
         )
 
@@ -457,8 +464,16 @@ class PlexClient(MediaServer, WatchHistory):
     def health(self) -> Health:
         started = time.monotonic()
         try:
+            root = self.http.get_json("/")
+            if not isinstance(root, dict) or not isinstance(root.get("MediaContainer"), dict):
+                raise self.http.problem(
+                    "GET /",
+                    "service",
+                    "the answer is JSON, but not Plex's (no MediaContainer)",
+                    "give the URL of Plex Media Server itself (port 32400 by default)",
+                )
             with self._reading("GET /"):
-                server = self._container("/")
+                server = media_container(root)
                 version = _str(server, "version")
                 deletion = _true(server.get("allowMediaDeletion", True))
         except ServiceError as exc:
@@ -505,26 +520,50 @@ class PlexClient(MediaServer, WatchHistory):
                     yield server_item(meta, library.key, kind)
 
     def _fetched(self, library: Library, keys: Collection[str]) -> Iterator[ServerItem]:
-        """GET /library/metadata/{k1,k2,...} per METADATA_BATCH keys. Items Plex no longer has,
-        or now has in another library, are left out."""
+        """GET /library/metadata/{k1,k2,...} per METADATA_BATCH keys, the next batch requested
+        while one is read. Items Plex no longer has, or now has in another library, are left
+        out."""
         kinds = {kind for _, kind in LISTINGS[library.type]}
         wanted = list(dict.fromkeys(keys))
-        for start in range(0, len(wanted), METADATA_BATCH):
-            batch = wanted[start : start + METADATA_BATCH]
-            pending = set(batch)
-            path = "/library/metadata/" + ",".join(quote(key, safe="") for key in batch)
-            with self._reading(f"GET /library/metadata/{{{len(batch)} ids from {batch[0]}}}"):
-                for meta in self._metadata(path):
-                    if not isinstance(meta, dict):
-                        raise BadData("an item is not an object")
-                    key, section = _str(meta, "ratingKey", True), _str(meta, "librarySectionID")
-                    if key not in pending or section not in (None, library.key):
-                        continue
-                    kind = _str(meta, "type")
-                    if kind not in kinds:
-                        raise BadData(f"item {key}: type {kind!r} in a {library.type} library")
-                    pending.discard(key)
-                    yield server_item(meta, library.key, kind)
+        batches = iter(
+            [wanted[s : s + METADATA_BATCH] for s in range(0, len(wanted), METADATA_BATCH)]
+        )
+        requested: deque[tuple[list[str], Future]] = deque()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-metadata")
+
+        def request_next() -> None:
+            batch = next(batches, None)
+            if batch is not None:
+                path = "/library/metadata/" + ",".join(quote(key, safe="") for key in batch)
+                context = contextvars.copy_context()  # calls are recorded where they are made
+                requested.append((batch, pool.submit(context.run, self._metadata, path)))
+
+        try:
+            for _ in range(METADATA_AHEAD):
+                request_next()
+            while requested:
+                batch, answer = requested.popleft()
+                request_next()
+                yield from self._fetched_batch(library, kinds, batch, answer)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetched_batch(
+        self, library: Library, kinds: set[str], batch: list[str], answer: Future
+    ) -> Iterator[ServerItem]:
+        pending = set(batch)
+        with self._reading(f"GET /library/metadata/{{{len(batch)} ids from {batch[0]}}}"):
+            for meta in answer.result():
+                if not isinstance(meta, dict):
+                    raise BadData("an item is not an object")
+                key, section = _str(meta, "ratingKey", True), _str(meta, "librarySectionID")
+                if key not in pending or section not in (None, library.key):
+                    continue
+                kind = _str(meta, "type")
+                if kind not in kinds:
+                    raise BadData(f"item {key}: type {kind!r} in a {library.type} library")
+                pending.discard(key)
+                yield server_item(meta, library.key, kind)
 
     def _metadata(self, path: str) -> list[dict]:
         """The items of a /library/metadata answer; none when Plex has none of them (HTTP 404).

@@ -7,6 +7,7 @@ or query argument (every `X-Plex-*` header may come as a query argument), contai
 deletes that really remove items (refused while the server pref `allowMediaDeletion` is off).
 Sections: "Movies" (1, below 2160p), "TV Shows" (2) and "4K Movies" (3). Metadata is built lazily
 and cached per ratingKey; `updatedAt` is kept per ratingKey (`touch` plays a metadata refresh).
+Section listings carry no `Stream` elements, as PMS's do not (fetches by key have them).
 The library's quirks are served as a real server has them: legacy-agent and HAMA guids without a
 `Guid` list, movies without Media or in several Parts, items without `updatedAt`, ratings whose
 images name Rotten Tomatoes, IMDb or TMDb.
@@ -262,8 +263,8 @@ class PlexEmulator(Emulator):
         self.page_limit: int | None = None  # PMS may cap a page below the requested size
         self.customizes = True  # False: ignore includeFields & co, as PMS may
         # False: section listings without Stream elements, as PMS lists them (fetches by key
-        # keep them); on by default until the sync fetches stream details itself
-        self.streams_in_listings = True
+        # keep them); True plays a server whose listings carry them
+        self.streams_in_listings = False
         seed = f"prunerr-plex-{library.seed}"
         self.machine_identifier = hashlib.sha1(seed.encode()).hexdigest()
         self.section_uuids = {
@@ -630,13 +631,20 @@ class PlexEmulator(Emulator):
     def _listed(self, rk: int, guids: bool) -> dict:
         """An item of a section listing."""
         node = self.metadata(rk, guids)
-        if self.streams_in_listings or "Media" not in node:
+        if self.streams_in_listings or not isinstance(node.get("Media"), list):
             return node
-        media = [
-            {**m, "Part": [{k: v for k, v in p.items() if k != "Stream"} for p in m["Part"]]}
-            for m in node["Media"]
-        ]
-        return {**node, "Media": media}
+
+        def without_streams(media):  # a node a test corrupted is listed as it is
+            parts = media.get("Part") if isinstance(media, dict) else None
+            if not isinstance(parts, list):
+                return media
+            parts = [
+                {k: v for k, v in p.items() if k != "Stream"} if isinstance(p, dict) else p
+                for p in parts
+            ]
+            return {**media, "Part": parts}
+
+        return {**node, "Media": [without_streams(m) for m in node["Media"]]}
 
     def metadata(self, rk: int, guids: bool = True, detail: bool = False) -> dict:
         """An item as listed; `detail` adds the section attributes `/library/metadata/{id}`

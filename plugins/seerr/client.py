@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prunerr.http import HttpClient
+from prunerr.http import HttpClient, Upstream
 from prunerr.sdk import ExternalIds, Health, MediaRequest, RequestTracker, ServiceError
 
 PAGE_SIZE = 1000
@@ -50,7 +50,13 @@ class SeerrClient(RequestTracker):
     ):
         super().__init__(name)
         self.page_size = page_size
-        self.http = HttpClient(name, url, headers={"X-Api-Key": api_key}, **http)
+        self.http = HttpClient(
+            name,
+            url,
+            headers={"X-Api-Key": api_key},
+            upstream=Upstream("Seerr", "API key", "Settings > General > API Key"),
+            **http,
+        )
 
     def requests(self) -> Iterator[MediaRequest]:
         for row in self._listing("/api/v1/request", {"filter": "all", "sortDirection": "asc"}):
@@ -131,6 +137,13 @@ class SeerrClient(RequestTracker):
             status = self.http.get_json("/api/v1/status")
             ms = (time.perf_counter() - began) * 1000
             version = status.get("version") if isinstance(status, dict) else None
+            if not isinstance(version, str):
+                raise self.http.problem(
+                    "GET /api/v1/status",
+                    "service",
+                    "the answer is JSON, but not Seerr's (no version)",
+                    "give the URL of Seerr (Overseerr, Jellyseerr), port 5055 by default",
+                )
             self.http.get_json("/api/v1/auth/me")
         except ServiceError as exc:
             return Health(False, str(exc))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prunerr.http import HttpClient
+from prunerr.http import HttpClient, Upstream
 from prunerr.sdk import Account, Health, Play, ServiceError, WatchHistory
 
 PAGE_SIZE = 5000
@@ -47,7 +47,13 @@ class TautulliClient(WatchHistory):
     ):
         super().__init__(name)
         self.page_size = page_size
-        self.http = HttpClient(name, url, params={"apikey": api_key}, **http)
+        self.http = HttpClient(
+            name,
+            url,
+            params={"apikey": api_key},
+            upstream=Upstream("Tautulli", "API key", "Settings > Web Interface > API"),
+            **http,
+        )
 
     def _call(self, cmd: str, **params: object) -> Any:
         """Run a command and return its `data`; an error answer (HTTP 400 with a message)
@@ -55,9 +61,22 @@ class TautulliClient(WatchHistory):
         body = self.http.get_json("/api/v2", params={"cmd": cmd, **params}, expect=(200, 400))
         response = body.get("response") if isinstance(body, dict) else None
         if not isinstance(response, dict) or "result" not in response:
-            raise ServiceError(self.name, f"{cmd}: the answer has no response envelope")
+            raise self.http.problem(
+                cmd,
+                "service",
+                "the answer is JSON, but not Tautulli's (no response envelope)",
+                "give the URL of Tautulli (port 8181 by default)",
+            )
         if response["result"] != "success":
             message = str(response.get("message") or "error").split(". Possible commands")[0]
+            if "apikey" in message.lower():  # "Invalid apikey", "Parameter apikey is required"
+                raise self.http.problem(
+                    cmd,
+                    "key",
+                    f"the API key was refused (Tautulli: {message})",
+                    "check the API key configured for this service (Tautulli: Settings > Web "
+                    "Interface > API)",
+                )
             raise ServiceError(self.name, f"{cmd}: {message}")
         return response.get("data")
 

@@ -28,11 +28,12 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def envelope(notification: Notification, now: int) -> dict[str, Any]:
-    """The JSON body; a label given twice keeps both values, one per line."""
+    """The JSON body; a label given twice keeps both values, one per line. `dryRun: true` marks
+    what a dry run sends (nothing was changed), so automations can tell."""
     fields: dict[str, str] = {}
     for label, value in notification.fields:
         fields[label] = f"{fields[label]}\n{value}" if label in fields else value
-    return {
+    body = {
         "event": notification.event,
         "title": notification.title,
         "body": notification.body,
@@ -40,6 +41,7 @@ def envelope(notification: Notification, now: int) -> dict[str, Any]:
         "timestamp": dt.datetime.fromtimestamp(now, dt.UTC).isoformat().replace("+00:00", "Z"),
         "version": VERSION,
     }
+    return {**body, "dryRun": True} if notification.dry_run else body
 
 
 class WebhookNotifier(EventNotifier):

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import falcon
 from pony.orm import db_session
 
-from prunerr import library
+from prunerr import library, protection
 from prunerr.activity import USER
 from prunerr.dsl import Catalog, EvalContext
-from prunerr.engine import LibraryItem
+from prunerr.engine import LibraryItem, listing_title
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
 
@@ -37,13 +37,15 @@ def summary_json(
     queued: Collection[int] = frozenset(),
 ) -> dict:
     """An item as the original's library listing shows it; unknown values are null, and the
-    fields whose source is unavailable are listed in `unknownFields`."""
+    fields whose source is unavailable are listed in `unknownFields`. `title` is a movie's or a
+    show's own, a season's or an episode's display title; `displayTitle` is every item's."""
     f, ident = item.fields, snapshot.identity.get(item.id)
     managed_by_sonarr = f["type"] != "movie"
     plays = f.get("play_count")
     return {
         "id": item.id,
-        "title": f.get("title"),
+        "title": listing_title(f["type"], f.get("title"), item.display_title),
+        "displayTitle": item.display_title,
         "type": "tv" if f["type"] == "show" else f["type"],
         "year": f.get("year"),
         "size": f.get("size"),
@@ -162,27 +164,23 @@ class Protection:
     def __init__(self, api):
         self.api = api
 
-    def _set(self, item_id: str, protected: bool, reason: str | None) -> dict:
-        number = params.path_id(item_id)
-        if not self.api.library.set_protection(number, protected, reason):
-            raise ApiError(404, f"Library item {item_id} not found")
-        if protected:  # its queued entry, if any, ends as `protected`
-            with db_session:
-                self.api.evaluator.queue.shield([number], USER, reason or "protected by a user")
-        return {"id": number, "isProtected": protected, "reason": reason}
-
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         reason = params.nul_free(params.body(req).get("reason"), "reason")
         if reason is not None and not isinstance(reason, str):
             raise invalid("reason", "expected a string")
-        ok(
-            resp,
-            self._set(item_id, True, reason or "protected by a user"),
-            message="Item protected",
-        )
+        reason = reason or "protected by a user"
+        number = params.path_id(item_id)
+        # its queued entries, and those of its seasons and episodes, end as `protected`
+        ended = protection.protect(self.api.library, self.api.evaluator.queue, number, reason, USER)
+        if ended is None:
+            raise ApiError(404, f"Library item {item_id} not found")
+        ok(resp, {"id": number, "isProtected": True, "reason": reason}, message="Item protected")
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        ok(resp, self._set(item_id, False, None), message="Protection removed")
+        number = params.path_id(item_id)
+        if not self.api.library.set_protection(number, False, None, USER):
+            raise ApiError(404, f"Library item {item_id} not found")
+        ok(resp, {"id": number, "isProtected": False, "reason": None}, message="Protection removed")
 
 
 class Stats:

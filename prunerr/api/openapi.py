@@ -116,12 +116,21 @@ _REASON = {
 }
 
 
+_TITLE = (
+    "A movie's or a show's own title (null when unknown); a season's or an episode's display "
+    "title, as in displayTitle"
+)
+_DISPLAY_TITLE = (
+    "The name people know the item by: movie or show “Title (Year)”, season “Show — Season 2” "
+    "(“Show — Specials”), episode “Show — S02E05 — Title”; what is unknown is left out"
+)
 LIBRARY_ITEM = {
     "type": "object",
-    "required": ["id", "title", "type", "status", "isProtected", "unknownFields"],
+    "required": ["id", "title", "displayTitle", "type", "status", "isProtected", "unknownFields"],
     "properties": {
         "id": {"type": "integer"},
-        "title": _nullable("string"),
+        "title": {**_nullable("string"), "description": _TITLE},
+        "displayTitle": {"type": "string", "description": _DISPLAY_TITLE},
         "type": {"enum": ["movie", "tv", "season", "episode"]},
         "year": _nullable("integer"),
         "size": _nullable("integer"),
@@ -441,17 +450,29 @@ _RUN_COUNTS = (
     "protected",
     "queued",
     "alreadyQueued",
+    "held",
+    "deletedBefore",
+    "gone",
     "released",
     "queuedBytes",
     "wouldQueue",
 )
 RULE_RUN = {
     "type": "object",
-    "required": ["ruleId", "name", "circuitBreakerTripped", *_RUN_COUNTS, "rule", "summary"],
+    "required": [
+        "ruleId",
+        "name",
+        "circuitBreakerTripped",
+        "circuitBreakerConfirmed",
+        *_RUN_COUNTS,
+        "rule",
+        "summary",
+    ],
     "properties": {
         "ruleId": {"type": "integer"},
         "name": {"type": "string"},
         "circuitBreakerTripped": {"type": "boolean"},
+        "circuitBreakerConfirmed": {"type": "boolean"},
         **{name: _COUNT for name in _RUN_COUNTS},
         "rule": {
             "type": "object",
@@ -588,11 +609,20 @@ def _rules_paths() -> dict:
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 QUEUE_ENTRY = {
     "type": "object",
-    "required": ["id", "mediaItemId", "title", "state", "deleteAt", "daysRemaining"],
+    "required": [
+        "id",
+        "mediaItemId",
+        "title",
+        "displayTitle",
+        "state",
+        "deleteAt",
+        "daysRemaining",
+    ],
     "properties": {
         "id": {"type": "integer"},
         "mediaItemId": {"type": "integer"},
-        "title": {"type": "string"},
+        "title": {"type": "string", "description": _TITLE.replace(" (null when unknown)", "")},
+        "displayTitle": {"type": "string", "description": _DISPLAY_TITLE},
         "type": {"enum": ["movie", "tv", "season", "episode", None]},
         "size": _COUNT,
         "state": {"enum": ["queued", "processing"]},

@@ -8,6 +8,7 @@ from pony.orm import db_session
 
 from prunerr import activity, collections
 from prunerr.activity import USER
+from prunerr.engine import listing_title
 from prunerr.jobs import JOBS, Runs
 from prunerr.library import accounts
 from prunerr.queue import ACTION_LABELS, LIVE, Entry, Queue, QueueOptions
@@ -19,6 +20,7 @@ from .library import iso
 
 
 def entry_json(api, entry: Entry, now: float) -> dict:
+    """`title` as in the library listing (`engine.listing_title`); `displayTitle` the entry's."""
     snapshot = api.library.snapshot()
     item = snapshot.by_id.get(entry.item)
     ident = snapshot.identity.get(entry.item)
@@ -27,7 +29,8 @@ def entry_json(api, entry: Entry, now: float) -> dict:
     return {
         "id": entry.id,
         "mediaItemId": entry.item,
-        "title": entry.title,
+        "title": listing_title(entry.media_type, entry.item_title, entry.title) or entry.title,
+        "displayTitle": entry.title,
         "type": "tv" if kind == "show" else kind,
         "size": entry.size,
         "state": entry.state,
@@ -110,9 +113,7 @@ class QueueEntry:
             entry = queue.entry(number)
             if entry is None:
                 raise ApiError(404, f"Queue entry {entry_id} not found")
-            if not queue.transition(
-                number, "cancelled", USER, "removed from the queue by a user", expect=("queued",)
-            ):
+            if not queue.cancel(number, USER):
                 raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
         ok(resp, {"id": number, "state": "cancelled"}, message="Removed from the queue")
 

@@ -374,11 +374,12 @@ TEMPLATES = (
     ),
     Template(
         "completed-shows",
-        "Old TV Shows",
-        "TV shows not watched (or added) in the last 60 days",
+        "Ended TV Shows, Watched",
+        "Series that have ended (Sonarr status: nothing more will air), were watched, and "
+        "nobody has watched in the last 60 days",
         "tv",
         ("show",),
-        "last_watched ?? added < 60 days ago",
+        'series_status == "ended"\nand last_watched is not null\nand last_watched < 60 days ago',
     ),
     Template(
         "low-quality",
@@ -580,7 +581,7 @@ class RunRule:
             },
         }
         message = (
-            f"Circuit breaker tripped: the rule would queue {run.would_queue - run.already_queued} "
+            f"Circuit breaker tripped: the rule would queue {run.held} "
             "items, more than the configured share of its candidates; nothing was queued. "
             "Run it again with confirm=true to queue them."
             if run.tripped

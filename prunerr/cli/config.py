@@ -24,6 +24,10 @@ def cmd_config(args) -> int:
 
 
 def register(commands) -> None:
-    p = commands.add_parser("config", help="show the effective configuration (secrets masked)")
+    p = commands.add_parser(
+        "config",
+        help="show the effective configuration (secrets masked)",
+        epilog="prunerr config\nprunerr config --format json",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_config)

@@ -22,14 +22,14 @@ from pathlib import Path
 from pony.orm import db_session
 from waitress.server import create_server
 
-from prunerr import activity
+from prunerr import activity, example_rules, settings
 from prunerr.activity import Actor
 from prunerr.api import create_app
 from prunerr.app import Prunerr
 from prunerr.dsl.units import format_duration, format_size
 from prunerr.emulation import Emulator, Faults, generate
 from prunerr.emulation.synthetic import SIZES
-from prunerr.evaluation import BREAKER_FLOOR, RuleRun
+from prunerr.evaluation import RuleRun
 from prunerr.jobs import JOBS, create_huey
 from prunerr.library import stats
 from prunerr.plugins import PluginHost
@@ -43,6 +43,7 @@ EVERY_MINUTE = "* * * * *"  # queue processing while serving, so due entries go 
 GRACE_LINE = re.compile(r"^grace_period:.*$", re.MULTILINE)
 EXAMPLES = 3  # titles shown per rule
 FIELDS = 5  # fields shown per Discord message
+MORE = re.compile(r"^  - …: and (\d+) more$")  # the last field of a long list (notify.listed)
 
 
 def _stop(*_) -> None:
@@ -77,20 +78,22 @@ class _Out:
         )
 
     def discord(self, text: str) -> None:
-        """A message the emulated Discord received, its list of fields cut to a few."""
-        lines, fields = [""], 0
-        for line in text.splitlines():
+        """A message the emulated Discord received, its list of fields cut to a few; what is
+        left out is counted, with the items the message itself counts in its last field."""
+        lines, fields, hidden = [""], 0, 0
+        for line in [*text.splitlines(), ""]:
+            more = MORE.match(line)
             if line.startswith("  - "):
                 fields += 1
-                if fields > FIELDS:
+                if fields > FIELDS or more:
+                    hidden += int(more[1]) if more else 1
                     continue
             else:
-                if fields > FIELDS:  # the first line after the fields left out
-                    lines.append(f"    - … and {fields - FIELDS} more")
-                fields = 0
+                if hidden:  # the first line after the fields left out
+                    lines.append(f"    - … and {hidden} more")
+                fields = hidden = 0
             lines.append(f"  {line}")
-        if fields > FIELDS:
-            lines.append(f"    - … and {fields - FIELDS} more")
+        lines.pop()  # the blank line that ended the last list of fields
         with self._lock:
             if self._held is not None:
                 self._held.extend(lines)
@@ -120,7 +123,7 @@ def _days(days: float) -> str:
 def _copy_rules(source: Path, target: Path, rules: list[Rule], grace: float | None) -> int:
     """Copy rules.d into the data directory; with `grace`, set the grace period of every delete
     rule to it, in the copy. Returns the number of rule files rewritten."""
-    shutil.copytree(source, target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     if grace is None:
         return 0
     rewritten = 0
@@ -226,27 +229,43 @@ def _evaluate(tasks: Tasks, app: Prunerr) -> list[RuleRun]:
     return runs
 
 
+# what became of the matches besides queued, already queued and protected: (column, RuleRun
+# attribute, meaning), shown when some rule has any
+OTHER_OUTCOMES = (
+    ("HELD", "held", "the circuit breaker stopped the run, so nothing was queued"),
+    ("DELETED BEFORE", "deleted_before", "an earlier entry deleted it; it is not queued again"),
+    ("GONE", "gone", "it left the library after the sync"),
+)
+
+
 def _plan_table(app: Prunerr, runs: list[RuleRun], out: _Out) -> None:
+    """Each rule's matches by what became of them (the columns after MATCHED add up to it, as
+    the evaluator counted them), with a total row."""
     by_id = app.book.contents().rules
     share = app.evaluator.breaker_share
-    rows, breaker = [], []
+    others = [o for o in OTHER_OUTCOMES if any(getattr(r, o[1]) for r in runs)]
+    header = ("RULE", "MATCHED", "QUEUED", "ALREADY QUEUED", "PROTECTED")
+    header += (*(o[0] for o in others), "UNKNOWN", "SIZE", "GRACE")
+
+    def counts(run: RuleRun) -> tuple:
+        outcomes = (run.queued, run.already_queued, run.protected)
+        return (run.matched, *outcomes, *(getattr(run, o[1]) for o in others), run.unknown)
+
+    rows = []
     for run in runs:
         rule = by_id[run.rule].rule
-        past_breaker = run.queued > max(share * run.candidates, BREAKER_FLOOR)
-        if past_breaker:
-            breaker.append(rule.id)
         rows.append(
             (
-                rule.id + (" *" if past_breaker else ""),
-                run.matched,
-                run.queued,
-                run.protected,
-                run.unknown,
+                rule.id + (" *" if run.confirmed else ""),
+                *counts(run),
                 format_size(run.queued_bytes),
                 _days(rule.grace_period / DAY),
             )
         )
-    out.table(("RULE", "MATCHED", "QUEUED", "PROTECTED", "UNKNOWN", "SIZE", "GRACE"), rows)
+    if runs:
+        total = [sum(column) for column in zip(*(counts(r) for r in runs), strict=True)]
+        rows.append(("all rules", *total, format_size(sum(r.queued_bytes for r in runs)), ""))
+    out.table(header, rows)
     with db_session:
         queue = Queue(app.store)
         for run in runs:
@@ -255,14 +274,23 @@ def _plan_table(app: Prunerr, runs: list[RuleRun], out: _Out) -> None:
             titles = [e.title for e in (queue.entry(i) for i in run.entries[:EXAMPLES]) if e]
             more = f", and {run.queued - len(titles)} more" if run.queued > len(titles) else ""
             out(f"  {by_id[run.rule].rule.id}: {run.name}", f"    {'; '.join(titles)}{more}")
-    if breaker:
+    if any(r.confirmed for r in runs):
         out(
-            f"  * queued more than {share:.0%} of its candidates: the circuit breaker stops such a",
-            "    run until it is confirmed; the demo confirms it, as the library is synthetic",
+            f"  * would queue more than {share:.0%} of its candidates: the circuit breaker "
+            "stops such a run until",
+            "    it is confirmed; the demo confirms it, as the library is synthetic",
         )
+    sums = " + ".join(("QUEUED", "ALREADY QUEUED", "PROTECTED", *(o[0] for o in others)))
+    limit = int(app.config["max_deletions_per_run"])
     out(
-        "  unknown: the data to decide is unavailable, so nothing is queued for it;",
-        "  protected: a protect rule (rules.d/protect) or a user shields it",
+        f"  MATCHED = {sums}: each match is counted once;",
+        "  already queued: by a rule that ran before (by priority) or by an earlier run;",
+        "  protected: a protect rule (rules.d/protect) or a user shields it;",
+        *(f"  {o[0].lower()}: {o[2]};" for o in others),
+        "  unknown: the data to decide is unavailable, so it is no match and nothing is queued;",
+        "  an item matched by several rules counts in each row, but is queued once;",
+        "  queued items are deleted once their grace period is over, at most",
+        f"  {limit} deletions or {app.config['max_gb_per_run']} GB per run (see Deletions)",
     )
 
 
@@ -287,6 +315,8 @@ def _process(tasks: Tasks, app: Prunerr, out: _Out, serving: bool) -> None:
     )
     for d in report.deleted[:EXAMPLES]:
         out(f"    {d['title']} ({d['action']}, {format_size(d['size'])})")
+    if len(report.deleted) > EXAMPLES:
+        out(f"    … and {len(report.deleted) - EXAMPLES} more")
     if report.deleted:
         out("  upstream calls for the first:", *(f"    {c}" for c in report.deleted[0]["calls"]))
     if report.deferred:
@@ -327,13 +357,9 @@ def _curl(key: str, url: str, method: str = "") -> str:
 
 
 def cmd_demo(args) -> int:
-    rules_source = Path(args.rules_dir)
+    rules_source = Path(args.rules_dir) if args.rules_dir else example_rules.directory()
     if not rules_source.is_dir():
-        print(
-            f"prunerr demo: no rules directory {str(rules_source)!r}; run it from the Prunerr "
-            "repository (its rules.d holds the example rules) or pass --rules-dir",
-            file=sys.stderr,
-        )
+        print(f"prunerr demo: no rules directory {str(rules_source)!r}", file=sys.stderr)
         return 2
     if args.data_dir and Path(args.data_dir).exists() and any(Path(args.data_dir).iterdir()):
         print(
@@ -396,6 +422,13 @@ def cmd_demo(args) -> int:
         if problem:
             print(f"prunerr demo: {problem}", file=sys.stderr)
             return 1
+        with db_session:  # as a user would, once sure of the rules
+            settings.save(app.store, app.config, {"dry_run": False})
+        app.refresh_config()
+        out(
+            "  dry run turned off: the demo really deletes, on the emulators (a new installation "
+            "starts in dry run until `prunerr settings set dry_run false`)"
+        )
         tasks = Tasks(app, create_huey(app.config))
         api = app.api(tasks=tasks)
         key = api.keys.current()
@@ -489,6 +522,7 @@ def register(commands) -> None:
         description="Start emulators over a generated library, sync it into a fresh database, "
         "evaluate the example rules, delete what is past its grace period, then serve the API "
         "and jobs until Ctrl-C.",
+        epilog="prunerr demo\nprunerr demo --size XS --grace 0 --no-serve",
     )
     p.add_argument("--size", choices=sorted(SIZES), default="S", help="library size (default S)")
     p.add_argument("--seed", type=int, default=1, help="seed of the generated library")
@@ -498,8 +532,7 @@ def register(commands) -> None:
     p.add_argument(
         "--rules-dir",
         metavar="DIR",
-        default="rules.d",
-        help="the rules to run (default: rules.d of the current directory)",
+        help="the rules to run (default: the example rules installed with Prunerr)",
     )
     p.add_argument(
         "--grace",

@@ -27,8 +27,9 @@ def register(commands) -> None:
         "api-key",
         help="print the API key (send it as X-Api-Key)",
         description="Print the API key, generated and stored in the database on first use "
-        'unless PRUNERR_API_KEY sets it. Example: curl -H "X-Api-Key: $(prunerr api-key)" '
-        "http://localhost:3000/api/stats",
+        "unless PRUNERR_API_KEY sets it.",
+        epilog='curl -H "X-Api-Key: $(prunerr api-key)" http://localhost:3000/api/stats\n'
+        "prunerr api-key --regenerate",
     )
     p.add_argument(
         "--regenerate", action="store_true", help="replace it; the old key stops working at once"

@@ -1,4 +1,4 @@
-"""`prunerr sync`, `prunerr emulate` and `prunerr plugins`."""
+"""`prunerr sync`, `prunerr protect|unprotect`, `prunerr emulate` and `prunerr plugins`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pony.orm import db_session
+
+from prunerr import protection
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults, generate
 from prunerr.emulation.synthetic import DAY, NOW, SIZES
+from prunerr.engine import LibraryItem
 from prunerr.plugins import PluginHost
+from prunerr.queue import Queue
 from prunerr.sync import SyncService
+
+from . import ACTOR, pick
 
 # the present of an emulated library unless --now says: a fixed midnight, so the outputs a
 # document shows are the same any day (and its dates whole days)
@@ -67,6 +74,73 @@ def cmd_sync(args) -> int:
             )
         print(f"sync {'complete' if report.ok else 'partial'} in {report.seconds:.1f}s")
     return 0 if report.ok else 1
+
+
+def _library_item(app: Prunerr, text: str) -> LibraryItem | None:
+    """The synced item ITEM names: an item id, or a piece of a movie's or a show's title."""
+    snapshot = app.library.snapshot(fresh=True)
+    return pick(
+        text,
+        [i for i in snapshot.items if i.fields["type"] in ("movie", "show")],
+        by_id=snapshot.by_id.get,
+        names=lambda i: (i.title, i.display_title),
+        describe=lambda i: f"{i.id:>6}  {i.fields['type']:<7}  {i.display_title}",
+        what="library item",
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def cmd_protect(args) -> int:
+    app = Prunerr.from_environment()
+    item = _library_item(app, args.item)
+    if item is None:
+        return 1
+    reason = args.reason or "protected by a user"
+    ended = protection.protect(app.library, Queue(app.store, app.clock), item.id, reason, ACTOR)
+    if ended is None:
+        print(f"prunerr: item {item.id} is no longer in the library", file=sys.stderr)
+        return 1
+    kind = item.fields["type"]
+    print(f"protected {kind} {item.id}: {item.display_title} ({reason})")
+    under = [i for i in app.library.snapshot().items if item.id in i.ancestors]
+    if under:
+        counts = {t: sum(i.fields["type"] == t for i in under) for t in ("season", "episode")}
+        print(
+            "  and with it "
+            + " and ".join(_plural(n, t) for t, n in counts.items() if n)
+            + " under it"
+        )
+    if item.ancestors:
+        print(f"  its {'season and show' if kind == 'episode' else 'show'} are kept too")
+    for entry in ended:
+        print(f"  queue entry {entry.id} ended as protected: {entry.title}")
+    if not ended:
+        print("  no queued entry ended")
+    return 0
+
+
+def cmd_unprotect(args) -> int:
+    app = Prunerr.from_environment()
+    item = _library_item(app, args.item)
+    if item is None:
+        return 1
+    if not app.library.set_protection(item.id, False, None, ACTOR):
+        print(f"prunerr: item {item.id} is no longer in the library", file=sys.stderr)
+        return 1
+    print(f"unprotected {item.fields['type']} {item.id}: {item.display_title}")
+    with db_session:
+        still = Queue(app.store).protected_items([item.id])
+    if still:
+        print(
+            "  still protected through a collection it is in, or its show or season, or a "
+            "season or episode it holds"
+        )
+    else:
+        print("  rules may queue it again")
+    return 0
 
 
 def cmd_emulate(args) -> int:
@@ -137,7 +211,11 @@ def cmd_plugins(args) -> int:
 
 
 def register(commands) -> None:
-    p = commands.add_parser("sync", help="sync the library from the configured services")
+    p = commands.add_parser(
+        "sync",
+        help="sync the library from the configured services",
+        epilog="prunerr sync\nprunerr sync --source radarr --full\nprunerr sync --format json",
+    )
     p.add_argument(
         "--source", action="append", metavar="NAME", help="only this service (repeatable)"
     )
@@ -149,7 +227,11 @@ def register(commands) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_sync)
 
-    p = commands.add_parser("emulate", help="run emulators of the upstream services")
+    p = commands.add_parser(
+        "emulate",
+        help="run emulators of the upstream services",
+        epilog="prunerr emulate --size XS --env-file emulators.env\nprunerr emulate plex radarr",
+    )
     p.add_argument("services", nargs="*", metavar="SERVICE")
     p.add_argument("--size", choices=sorted(SIZES), default="S")
     p.add_argument("--seed", type=int, default=1)
@@ -169,6 +251,28 @@ def register(commands) -> None:
     )
     p.set_defaults(handler=cmd_emulate)
 
-    p = commands.add_parser("plugins", help="list loaded plugins")
+    p = commands.add_parser(
+        "plugins",
+        help="list loaded plugins",
+        epilog="prunerr plugins\nprunerr plugins --format json",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_plugins)
+
+    item_help = "an item id, or a piece of a movie's or a show's title (seasons, episodes: by id)"
+    p = commands.add_parser(
+        "protect",
+        help="protect a library item (a show with its seasons and episodes) from deletion",
+        epilog='prunerr protect "blade runner" --reason "a classic"\nprunerr protect 1234',
+    )
+    p.add_argument("item", metavar="ITEM", help=item_help)
+    p.add_argument("--reason", metavar="TEXT", help="why (default: protected by a user)")
+    p.set_defaults(handler=cmd_protect)
+
+    p = commands.add_parser(
+        "unprotect",
+        help="remove a library item's protection",
+        epilog='prunerr unprotect "blade runner"\nprunerr unprotect 1234',
+    )
+    p.add_argument("item", metavar="ITEM", help=item_help)
+    p.set_defaults(handler=cmd_unprotect)

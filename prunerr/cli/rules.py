@@ -22,15 +22,17 @@ from prunerr.dsl.items import load_item
 from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
 from prunerr.dsl.units import format_size
-from prunerr.engine import availability, load_items, plan
+from prunerr.engine import Availability, LibraryItem, availability, load_items, plan
 from prunerr.plugins import PluginHost
 from prunerr.protection import FAMILY
 from prunerr.rulebook import ProtectionBroken
-from prunerr.rules import load_rules, run_tests
+from prunerr.rules import Rule, load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
 from prunerr.rules.schema import rule_schema_json
 from prunerr.rules.testing import check_test_file, outcome
 from prunerr.sync import choose_watch_service
+
+from . import pick
 
 
 def catalog() -> Catalog:
@@ -144,16 +146,75 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _synced(app: Prunerr, media: set[str]) -> tuple[Availability, list[LibraryItem]]:
+    """What rules see of the synced library: the sources available, and the live items of the
+    given media types (all of show, season and episode if one: protection follows them)."""
+    watch = choose_watch_service(app.services, app.config["watch_history"])
+    watch_name = watch.name if watch else None
+    available = availability(app.store, app.services, watch_name)
+    types = set(media)
+    if types & FAMILY:
+        types |= FAMILY
+    return available, load_items(app.store, available, watch_name, app.catalog, types)
+
+
+def _explain_synced(
+    app: Prunerr, rule: Rule, every_rule: list[Rule], title: str, ctx: EvalContext
+) -> int:
+    """A rule's decision for a synced item as a real run makes it: the item loaded with its
+    show, season, seasons and episodes, planned with every protect rule."""
+    _, items = _synced(app, {rule.media})
+    candidates = {i.id: i for i in items if i.fields["type"] == rule.media}
+    item = pick(
+        title,
+        list(candidates.values()),
+        by_id=candidates.get,
+        names=lambda i: (i.title, i.display_title),
+        describe=lambda i: f"{i.id:>6}  {i.fields['type']:<7}  {i.display_title}",
+        what=rule.media,
+    )
+    if item is None:
+        return 1
+    family = [i for i in items if i is item or i.id in item.ancestors or item.id in i.ancestors]
+    (result,) = plan([rule], family, ctx, all_rules=every_rule)  # only `item` is of its type
+    if result.candidates == 0:
+        verdict = "out of the rule's scope"
+    elif result.unknown:
+        verdict = "unknown on the data available: never queued"
+    elif not result.matched:
+        verdict = "no match"
+    elif rule.kind == "protect":
+        verdict = "protected by this rule"
+    elif result.protected:
+        verdict = "matches, but it is protected: not queued"
+    else:
+        verdict = "matches: a run would queue it"
+    print(f"{outcome(rule.evaluate(item.fields, ctx))}  {rule.id} ({rule.name})")
+    print(f"item: {item.display_title} ({item.fields['type']} {item.id})")
+    print(f"verdict: {verdict}")
+    libraries = f" in {', '.join(rule.libraries)}" if rule.libraries else ""
+    print(f"scope: {rule.media}{libraries} -> {format_value(rule.in_scope(item.fields), BOOL)}")
+    print(rule.program.explain(item.fields, ctx).render())
+    return 0
+
+
 def cmd_explain(args) -> int:
-    language = catalog()
-    loaded = load_rules([Path(args.rules_dir) if args.rules_dir else default_rules_dir()], language)
+    app = Prunerr.from_environment() if args.title is not None else None
+    language = app.catalog if app else catalog()
+    if args.rules_dir:
+        rules_dir = Path(args.rules_dir)
+    else:
+        rules_dir = app.rules_dir if app else default_rules_dir()
+    loaded = load_rules([rules_dir], language)
     rule = next((r for r in loaded.rules if r.id == args.rule_id), None)
     if rule is None:
         known = ", ".join(sorted(r.id for r in loaded.rules)) or "none"
         print(f"prunerr: no valid rule with id {args.rule_id!r} (rules: {known})", file=sys.stderr)
         return 1
-    item = {"type": rule.media, **_load_item_or_exit(args.item, language)}
     ctx = _context(args.now)
+    if app is not None:
+        return _explain_synced(app, rule, loaded.rules, args.title, ctx)
+    item = {"type": rule.media, **_load_item_or_exit(args.item, language)}
     libraries = f" in {', '.join(rule.libraries)}" if rule.libraries else ""
     print(f"{outcome(rule.evaluate(item, ctx))}  {rule.id} ({rule.name})")
     print(f"scope: {rule.media}{libraries} -> {format_value(rule.in_scope(item), BOOL)}")
@@ -219,13 +280,7 @@ def cmd_plan(args) -> int:
         print(f"prunerr: no valid rule with id {missing[0]!r}", file=sys.stderr)
         return 1
     selected = [r for r in loaded.rules if not args.rule_ids or r.id in args.rule_ids]
-    watch = choose_watch_service(app.services, app.config["watch_history"])
-    watch_name = watch.name if watch else None
-    available = availability(app.store, app.services, watch_name)
-    types = {rule.media for rule in selected}
-    if types & FAMILY:  # protection follows show → season → episode
-        types |= FAMILY
-    items = load_items(app.store, available, watch_name, app.catalog, types)
+    available, items = _synced(app, {rule.media for rule in selected})
     plans = plan(selected, items, _context(args.now), all_rules=loaded.rules, explain=args.explain)
     stopping = [b for b in loaded.broken if b.stops_deletion]
     if stopping:
@@ -285,7 +340,7 @@ def cmd_plan(args) -> int:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     for p in plans:
         for item, explanation in p.explained:
-            print(f"\n{p.rule.id}: {item.title} ({format_size(item.size)})")
+            print(f"\n{p.rule.id}: {item.display_title} ({format_size(item.size)})")
             print(explanation.render(depth=1))
     return 1 if loaded.errors else 0
 
@@ -295,21 +350,97 @@ def cmd_schema(args) -> int:
     return 0
 
 
+INIT_LINE = "enabled: false  # set by `prunerr rules init`: true (or no line) lets it queue items\n"
+
+
+def disabled(text: str) -> str:
+    """A delete rule file's text with `enabled: false`: its own line replaced, or one added
+    before its first key (after the leading comments), the rest of the file as it was."""
+    lines = text.splitlines(keepends=True)
+    keys = [i for i, line in enumerate(lines) if line[:1].isalpha()]
+    at = next((i for i in keys if lines[i].startswith("enabled:")), None)
+    if at is not None:
+        lines[at] = INIT_LINE
+    else:
+        lines.insert(keys[0] if keys else len(lines), INIT_LINE)
+    return "".join(lines)
+
+
+def cmd_init(args) -> int:
+    """Copy the example rules and their tests into a rules directory, each delete rule
+    disabled; never over an existing file."""
+    from prunerr.example_rules import directory
+
+    source = directory()
+    target = (
+        Path(args.dir) if args.dir else Path(str(Prunerr.from_environment().config["rules_dir"]))
+    )
+    copied, skipped, delete, protect = [], [], [], 0
+    for file, _ in discover([source]):
+        relative = file.relative_to(source)
+        destination = target / relative
+        if destination.exists():
+            skipped.append(destination)
+            continue
+        text = file.read_text(encoding="utf-8")
+        if not is_test_file(file):
+            if (yaml.safe_load(text) or {}).get("kind", "delete") == "delete":
+                text = disabled(text)
+                delete.append(relative.with_suffix("").as_posix())
+            else:
+                protect += 1
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(text, encoding="utf-8")
+        copied.append(destination)
+    for path in copied:
+        print(f"copied  {path}")
+    for path in skipped:
+        print(f"skipped {path}: it exists (left as it is)")
+    print(
+        f"{len(copied)} file(s) copied to {target}: {len(delete)} delete rule(s), disabled; "
+        f"{protect} protect rule(s), enabled; {len(copied) - len(delete) - protect} test file(s)"
+    )
+    if delete:
+        print(
+            "To enable a delete rule, set `enabled: true` in its file (or remove the line); "
+            f"first see what it would queue: prunerr rules plan {delete[0]}"
+        )
+    return 0
+
+
 def register(commands) -> None:
-    rules = commands.add_parser("rules", help="check, test, evaluate and explain rules")
+    rules = commands.add_parser(
+        "rules",
+        help="check, test, evaluate and explain rules",
+        epilog="prunerr rules check\nprunerr rules test\nprunerr rules plan --explain 3",
+    )
     sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", required=True)
     fmt = argparse.ArgumentParser(add_help=False)
     fmt.add_argument("--format", choices=("text", "json"), default="text")
 
-    p = sub.add_parser("check", parents=[fmt], help="validate rule and test files")
+    p = sub.add_parser(
+        "check",
+        parents=[fmt],
+        help="validate rule and test files",
+        epilog="prunerr rules check\nprunerr rules check rules.d/movies --format json",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (rules.d)")
     p.set_defaults(handler=cmd_check)
 
-    p = sub.add_parser("test", help="run the rules' *.test.yaml files")
+    p = sub.add_parser(
+        "test",
+        help="run the rules' *.test.yaml files",
+        epilog="prunerr rules test\nprunerr rules test rules.d/movies/never-watched-90d.test.yaml",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (rules.d)")
     p.set_defaults(handler=cmd_test)
 
-    p = sub.add_parser("eval", help="evaluate one expression against one item")
+    p = sub.add_parser(
+        "eval",
+        help="evaluate one expression against one item",
+        epilog="prunerr rules eval 'size > 10 GB' --item movie.yaml --explain\n"
+        "prunerr rules eval 'play_count == 0 and added < 90 days ago' --media movie --item -",
+    )
     p.add_argument("expr", metavar="EXPR")
     p.add_argument("--item", metavar="FILE", help="item as JSON or YAML; - for stdin")
     p.add_argument("--now", metavar="DATETIME", help="evaluate as of this time (default: now)")
@@ -317,20 +448,49 @@ def register(commands) -> None:
     p.add_argument("--explain", action="store_true", help="show every sub-expression's value")
     p.set_defaults(handler=cmd_eval)
 
-    p = sub.add_parser("explain", help="explain a rule's decision for one item")
+    p = sub.add_parser(
+        "explain",
+        help="explain a rule's decision for one item",
+        epilog='prunerr rules explain movies/never-watched-90d --title "blade runner"\n'
+        "prunerr rules explain movies/never-watched-90d --item movie.yaml --now 2025-01-01",
+    )
     p.add_argument("rule_id", metavar="RULE_ID")
-    p.add_argument(
-        "--item", metavar="FILE", required=True, help="item as JSON or YAML; - for stdin"
+    item = p.add_mutually_exclusive_group(required=True)
+    item.add_argument("--item", metavar="FILE", help="item as JSON or YAML; - for stdin")
+    item.add_argument(
+        "--title",
+        metavar="TEXT",
+        help="a synced item of the rule's media type: its id, or a piece of its title",
     )
     p.add_argument("--now", metavar="DATETIME")
-    p.add_argument("--rules-dir", metavar="DIR", help="default: $PRUNERR_RULES_DIR or rules.d")
+    p.add_argument(
+        "--rules-dir",
+        metavar="DIR",
+        help="default: $PRUNERR_RULES_DIR or rules.d (with --title: the configured one)",
+    )
     p.set_defaults(handler=cmd_explain)
 
-    p = sub.add_parser("fields", parents=[fmt], help="list the fields rules can use")
+    p = sub.add_parser(
+        "fields",
+        parents=[fmt],
+        help="list the fields rules can use",
+        epilog="prunerr rules fields\nprunerr rules fields --format json",
+    )
     p.set_defaults(handler=cmd_fields)
-    p = sub.add_parser("functions", parents=[fmt], help="list the functions rules can use")
+    p = sub.add_parser(
+        "functions",
+        parents=[fmt],
+        help="list the functions rules can use",
+        epilog="prunerr rules functions\nprunerr rules functions --format json",
+    )
     p.set_defaults(handler=cmd_functions)
-    p = sub.add_parser("plan", parents=[fmt], help="what the rules would do to the synced library")
+    p = sub.add_parser(
+        "plan",
+        parents=[fmt],
+        help="what the rules would do to the synced library",
+        epilog="prunerr rules plan\nprunerr rules plan movies/never-watched-90d --explain 5\n"
+        "prunerr rules plan --format json --now 2025-06-01T00:00:00Z",
+    )
     p.add_argument("rule_ids", nargs="*", metavar="RULE_ID")
     p.add_argument(
         "--explain",
@@ -343,5 +503,19 @@ def register(commands) -> None:
     p.add_argument("--rules-dir", metavar="DIR", help="default: the configured rules directory")
     p.set_defaults(handler=cmd_plan)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a rule file")
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a rule file",
+        epilog="prunerr rules schema > rule.schema.json",
+    )
     p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser(
+        "init",
+        help="copy the example rules, delete rules disabled, into the rules directory",
+        description="Copy the example rules and their tests into DIR, each delete rule with "
+        "`enabled: false`; an existing file is never overwritten.",
+        epilog="prunerr rules init\nprunerr rules init /config/rules.d",
+    )
+    p.add_argument("dir", nargs="?", metavar="DIR", help="default: the configured rules directory")
+    p.set_defaults(handler=cmd_init)

@@ -71,6 +71,8 @@ def cmd_serve(args) -> int:
             shutdown_timeout=30,
         )
         consumer.start()
+        if not args.no_periodic:  # the consumer that schedules the jobs syncs at start
+            tasks.sync_at_start()
         # the consumer installs handlers of its own; here the server decides when to stop
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGHUP, _interrupt)
@@ -133,6 +135,8 @@ def cmd_worker(args) -> int:
         "thread(s)" if args.worker_type == "thread" else "process(es)",
         "schedules periodic jobs" if periodic else "no periodic jobs",
     )
+    if periodic:  # the consumer that schedules the jobs syncs at start
+        tasks.sync_at_start()
     if args.worker_type == "process":
         app.store.disconnect()  # the consumer forks its workers: each opens its own
     if args.embedded:
@@ -161,8 +165,10 @@ def cmd_openapi(args) -> int:
 
 def register(commands) -> None:
     o = commands.add_parser("openapi", help="print the API's OpenAPI 3.1 document")
+    o.epilog = "prunerr openapi > openapi.json"
     o.set_defaults(handler=cmd_openapi)
     p = commands.add_parser("serve", help="serve the HTTP API (port from PORT, default 3000)")
+    p.epilog = "prunerr serve\nprunerr serve --no-worker  # jobs run in `prunerr worker`s"
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
     p.add_argument(
         "--no-worker", action="store_true", help="run no job consumer (when workers run them)"
@@ -176,6 +182,7 @@ def register(commands) -> None:
     )
     p.set_defaults(handler=cmd_serve)
     w = commands.add_parser("worker", help="run background jobs (scale-out: one or more)")
+    w.epilog = "prunerr worker\nprunerr worker --no-periodic  # beside one that schedules jobs"
     _consumer_options(w, 4)
     w.add_argument("--worker-type", choices=("thread", "process"), default="thread")
     # a worker process of `prunerr serve`, started by its supervisor

@@ -468,7 +468,7 @@ def generate(
             season_number += 1
         shows.append(show)
 
-    plays = _plays(rnd, users, movies, shows, n_plays, now)
+    plays = _plays(rnd, random.Random(f"binges-{seed}"), users, movies, shows, n_plays, now)
     requests = _requests(rnd, users, movies, shows, now)
     _quirks(random.Random(f"quirks-{seed}"), movies, shows)
     return SyntheticLibrary(seed, now, users, movies, shows, plays, requests, tags, collections)
@@ -522,9 +522,19 @@ def _quirks(rnd: random.Random, movies: list[Movie], shows: list[Show]) -> None:
             episode.monitored = False
 
 
-def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
-    """History rows: most titles are never watched; watched ones attract several users, shows
-    are often watched in order and abandoned part way."""
+# a viewer of a show follows it (watches each episode soon after it arrives) or catches up
+# (starts at any time since it arrived and watches on in order)
+FOLLOWING = 0.8
+FOLLOW_DELAY = 30.0  # mean days from an episode's arrival to a follower watching it
+CATCH_UP_GAP = (0.1, 2.0)  # days between episodes when catching up
+
+
+def _plays(rnd, binges, users, movies, shows, n_plays, now) -> list[Play]:
+    """History rows: most titles are never watched; watched ones attract several users. Shows
+    are watched in order and often abandoned part way, most viewers following them as episodes
+    arrive, a few catching up later: seasons of long-running series are watched around when they
+    aired, and some not again for a long time. When episodes are watched comes from a stream of
+    its own (`binges`), so what is watched, by whom, is as before it was added."""
     plays: list[Play] = []
     watched_movies = [m for m in movies if rnd.random() < 0.55]
     watched_shows = [s for s in shows if rnd.random() < 0.7]
@@ -532,11 +542,15 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
     movie_share = 0.35 if watched_shows else 1.0
     ids = iter(range(1, 10**9))
 
-    def add(user: User, rating_key, parent, grandparent, runtime, earliest):
-        # every play has ended by `now`
+    def add(user: User, rating_key, parent, grandparent, runtime, earliest, at=None):
+        # every play has ended by `now`; it started at `at` if that is early enough, else at any
+        # time since `earliest`
         complete = 100 if rnd.random() < 0.8 else rnd.randint(5, 80)
         watched_for = int(runtime * complete / 100)
-        started = int(rnd.uniform(min(earliest, now - watched_for), now - watched_for))
+        latest = now - watched_for
+        started = int(rnd.uniform(min(earliest, latest), latest))
+        if at is not None and at <= latest:
+            started = int(at)
         stopped = started + watched_for
         plays.append(
             Play(next(ids), user.id, rating_key, parent, grandparent, started, stopped, complete)
@@ -551,7 +565,14 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
         show = rnd.choice(watched_shows)
         episodes = [(s, e) for s in show.seasons for e in s.episodes]
         stop = len(episodes) if rnd.random() < 0.4 else rnd.randint(1, len(episodes))
+        following = binges.random() < FOLLOWING
+        delay = binges.expovariate(1 / FOLLOW_DELAY) * DAY
+        at = binges.uniform(min(e.added for _, e in episodes), now)
         for season, episode in episodes[:stop]:
+            if following:
+                at = episode.added + delay + binges.uniform(0, 7) * DAY
+            else:
+                at = max(at + binges.uniform(*CATCH_UP_GAP) * DAY, episode.added)
             add(
                 user,
                 episode.rating_key,
@@ -559,6 +580,7 @@ def _plays(rnd, users, movies, shows, n_plays, now) -> list[Play]:
                 show.rating_key,
                 episode.file.runtime_s,
                 episode.added,
+                at,
             )
             if len(plays) >= n_plays:
                 break

@@ -2,14 +2,17 @@
 
 import json
 import shutil
+from datetime import UTC, datetime
 
 import pytest
 from pony.orm import db_session
 
 from prunerr import collections
 from prunerr.api import create_app
+from prunerr.api.rules import TEMPLATES, rule_file
+from prunerr.dsl import EvalContext
 from prunerr.plugins import PluginHost
-from prunerr.rules import load_rules
+from prunerr.rules import Rule, load_rules, parse_rule
 from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
 from tests.api.test_library import LIBRARY
@@ -473,3 +476,39 @@ def test_a_condition_tree_of_too_many_conditions_is_400_naming_the_first_too_man
     (problem,) = result.json["details"]
     assert problem["field"] == "conditions.root.children[10000]"
     assert "more than 10,000 conditions" in problem["message"]
+
+
+def _completed_shows() -> Rule:
+    (template,) = [t for t in TEMPLATES if t.id == "completed-shows"]
+    text = rule_file({"name": template.name, "media": "show", "when": template.when})
+    return parse_rule(text, "<completed-shows>", "completed-shows").rules[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "last_watched", "suggested"),
+    [
+        ("ended", 100, True),
+        ("ended", None, False),  # nobody ever watched it
+        ("ended", 10, False),  # still being watched
+        ("continuing", 100, False),  # more will air
+        ("upcoming", 100, False),
+    ],
+)
+def test_the_completed_shows_suggestion_is_ended_series_that_were_watched(
+    status, last_watched, suggested
+):
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    watched = None if last_watched is None else now.timestamp() - last_watched * 86400
+    show = {"type": "show", "series_status": status, "last_watched": watched, "added": 0}
+    assert (_completed_shows().evaluate(show, EvalContext(now)) is True) is suggested
+
+
+def test_the_completed_shows_suggestion_counts_ended_watched_shows(client):
+    suggestions = client.get("/api/rules/suggestions").json["data"]["suggestions"]
+    (suggestion,) = [s for s in suggestions if s["id"] == "completed-shows"]
+    assert "ended" in suggestion["description"] and "watched" in suggestion["description"]
+    seen = preview(client, mediaType="show", when=suggestion["when"])
+    assert seen["totalMatches"] == suggestion["matchCount"] > 0
+    for shown in seen["samples"]:
+        assert shown["values"]["series_status"] == '"ended"'
+        assert shown["values"]["last_watched"] not in ("null", "unknown")

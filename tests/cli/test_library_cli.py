@@ -77,6 +77,7 @@ def test_sync_then_plan_against_the_emulators(emulators, tmp_path):
     report = json.loads(synced.stdout)
     assert report["ok"] and {s["source"] for s in report["sources"]} == {
         "plex:media_server",
+        "plex:media_details",
         "radarr:library_manager",
         "sonarr:library_manager",
         "tautulli:watch_history",

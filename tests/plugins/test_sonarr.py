@@ -235,7 +235,7 @@ def test_episodes_of_several_series_run_at_most_concurrency_requests_at_a_time(l
 def test_episodes_of_several_series_fail_whole_never_partly(emulator, library):
     ids = [s.sonarr_id for s in managed(library)]
     emulator.faults = Faults(error_rate=1.0, path_pattern="/episode$")
-    with pytest.raises(ServiceError, match=f"GET {API}/episode: HTTP 50"):
+    with pytest.raises(ServiceError, match=rf"GET {API}/episode at http://\S+: .*\(HTTP 50\d\)"):
         client_for(emulator, retries=1).episodes_many(ids)
 
 
@@ -304,7 +304,7 @@ def test_persistent_faults_raise_a_service_error(library, fault):
 def test_a_timeout_raises_a_service_error_quickly(library):
     with SonarrEmulator(library, KEY, Faults(timeout_rate=1.0, timeout_s=0.5)) as emulator:
         started = time.perf_counter()
-        with pytest.raises(ServiceError, match="Timeout"):
+        with pytest.raises(ServiceError, match="the request timed out"):
             client_for(emulator, timeout=0.1, retries=1).episodes(1)
         assert time.perf_counter() - started < 2
 

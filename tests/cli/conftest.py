@@ -1,0 +1,55 @@
+"""A synced emulated library for commands run in-process through `prunerr.cli.main`."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+
+from prunerr.app import Prunerr
+from prunerr.emulation import Faults, generate
+from prunerr.plugins import PluginHost
+from prunerr.sync import SyncService
+
+LIBRARY = generate("XS", seed=11)
+UPSTREAM = ("plex", "radarr", "sonarr", "tautulli", "seerr")
+
+
+@pytest.fixture
+def synced(store, database_url, tmp_path, monkeypatch):
+    """A Prunerr on `store` holding the emulated library, synced, with an empty rules
+    directory; the environment says the same, so `main([...])` runs against it. The stores the
+    commands open are closed afterwards."""
+    host = PluginHost.create()
+    specs = host.emulators().specs
+    env = {
+        "PRUNERR_DATABASE_URL": database_url,
+        "PRUNERR_DATA_DIR": str(tmp_path),
+        "PRUNERR_RULES_DIR": str(tmp_path / "rules.d"),
+        "TZ": "UTC",
+    }
+    (tmp_path / "rules.d").mkdir()
+    opened: list[Prunerr] = []
+    from_environment = Prunerr.from_environment.__func__
+
+    def tracked(cls, env=None):
+        app = from_environment(cls, env)
+        opened.append(app)
+        return app
+
+    with ExitStack() as stack:
+        for name in UPSTREAM:
+            emulator = specs[name].factory(LIBRARY, f"{name}-test-key".ljust(32, "x"), Faults())
+            url = emulator.start()
+            stack.callback(emulator.stop)
+            env.update(specs[name].env(url, f"{name}-test-key".ljust(32, "x")))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(Prunerr, "from_environment", classmethod(tracked))
+        config = host.load_config(env)
+        app = Prunerr(host, config, store=store)
+        assert SyncService(store, app.services).run().ok
+        yield app
+        for command_app in opened:
+            if "store" in command_app.__dict__:
+                command_app.store.disconnect()
