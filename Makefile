@@ -3,10 +3,11 @@
 # Prunerr supports Python 3.11, 3.12 and 3.13 (PYTHONS, newest first). The newest one found has
 # .venv: `make demo` installs the runtime dependencies into it, `make test` adds the test tools,
 # lints and runs the whole suite there. Each older one found has build/venv-X.Y, where `make test`
-# runs the DSL, API and rules tests (COMPAT_TESTS): the code that depends most on the interpreter.
+# runs the DSL, API and rules tests, the code that depends most on the interpreter, and the demo
+# as `make demo` runs it (COMPAT_TESTS).
 # A version that is not found is skipped with a warning, except under CI, which has all three.
 PYTHONS ?= 3.13 3.12 3.11
-COMPAT_TESTS := tests/dsl tests/api tests/rules
+COMPAT_TESTS := tests/dsl tests/api tests/rules tests/cli/test_demo.py
 PYENV_ROOT ?= $(HOME)/.pyenv
 
 # The interpreter of Python $(1): pythonX.Y if it runs (a pyenv shim runs only the versions that

@@ -140,6 +140,10 @@ class Reader:
         value = self._get(key, (dict,), "an object", True)
         return None if value is None else Reader(self.service, f"{self.where}.{key}", value)
 
+    def maybe_texts(self, key: str) -> tuple[str, ...] | None:
+        """A list of strings; None when the object has none (not read, not empty)."""
+        return None if self.data.get(key) is None else self.texts(key)
+
     def maybe_integers(self, key: str) -> tuple[int, ...] | None:
         """A list of integers; None when the object has none (not read, not empty)."""
         return None if self.data.get(key) is None else self.integers(key)

@@ -106,9 +106,9 @@ class ManagedEpisode:
 
 @dataclass(slots=True)
 class ManagedItem:
-    """A Radarr movie or a Sonarr series. None is "not read" for `tags` and `series_status`;
-    a rating is None when the manager gave none from that source. `episodes`, when given, carry
-    each episode's own monitored flag (otherwise an episode's is unknown)."""
+    """A Radarr movie or a Sonarr series. None is "not read" for `tags`, `genres` and
+    `series_status`; a rating is None when the manager gave none from that source. `episodes`,
+    when given, carry each episode's own monitored flag (otherwise an episode's is unknown)."""
 
     instance: str
     arr_id: int
@@ -120,7 +120,7 @@ class ManagedItem:
     year: int | None = None
     path: str | None = None
     tags: tuple[str, ...] | None = ()
-    genres: tuple[str, ...] = ()
+    genres: tuple[str, ...] | None = ()
     studio: str | None = None  # studio or network
     rating_imdb: float | None = None
     rating_tmdb: float | None = None

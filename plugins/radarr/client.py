@@ -58,7 +58,7 @@ class RadarrClient(ArrClient):
             year=movie.maybe_integer("year") or None,
             path=movie.maybe_text("path"),
             tags=self.labels(movie, tags),
-            genres=movie.texts("genres"),
+            genres=movie.maybe_texts("genres"),
             studio=movie.maybe_text("studio") or None,
             rating_imdb=rated.get("imdb"),
             rating_tmdb=rated.get("tmdb"),

@@ -52,7 +52,7 @@ class SonarrClient(ArrClient):
             year=series.maybe_integer("year") or None,
             path=series.maybe_text("path"),
             tags=self.labels(series, tags),
-            genres=series.texts("genres"),
+            genres=series.maybe_texts("genres"),
             studio=series.maybe_text("network") or None,
             rating_imdb=rated.get("imdb"),
             rating_tmdb=rated.get("tmdb"),

@@ -652,7 +652,15 @@ QUEUE_PAGE = _page(
     summary={
         "type": "object",
         "properties": {
-            n: _COUNT for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
+            **{
+                n: _COUNT
+                for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
+            },
+            "dryRun": {
+                "type": "boolean",
+                "description": "dry run is on: processing records what it would delete, and "
+                "changes nothing",
+            },
         },
     },
 )

@@ -77,6 +77,7 @@ class QueueList:
         limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
         now = self.api.clock()
+        self.api.refresh_config()  # a dry run saved by another process counts
         with db_session:
             entries = sorted(
                 Queue(self.api.store).entries(LIVE), key=lambda e: (e.delete_after, e.id)
@@ -95,6 +96,8 @@ class QueueList:
                     "totalSize": sum(e.size for e in entries),
                     "readyForDeletion": sum(e.delete_after <= now for e in entries),
                     "willResetOverseerr": sum(e.reset_requests for e in entries),
+                    # processing now would only record what it would delete
+                    "dryRun": bool(self.api.config["dry_run"]),
                 },
             },
         )

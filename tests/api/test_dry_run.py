@@ -86,7 +86,9 @@ def test_the_dry_run_of_prunerr_yaml_holds_too(run, tmp_path):
 
 def test_a_dry_run_saved_through_the_api_is_changed_there_not_per_request(run):
     client, emulators, movie = run()
+    assert client.get("/api/queue").json["data"]["summary"]["dryRun"] is False
     assert client.request("PUT", "/api/settings", json={"dry_run": True}).status_code == 200
+    assert client.get("/api/queue").json["data"]["summary"]["dryRun"] is True
     refused = client.post("/api/queue/process", params={"dryRun": "false"})
     assert refused.status_code == 409
     assert "set by PUT /api/settings" in refused.json["error"]

@@ -217,11 +217,6 @@ def test_recorded_radarr_movies_with_and_without_a_file():
         assert (movie.studio, movie.collection) == (None, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugins/radarr/client.py RadarrClient._item reads an absent `genres` as () "
-    "(Reader.texts), a known 'no genres'; it should be unknown",
-)
 def test_recorded_radarr_movie_without_genres_has_unknown_genres():
     matrix, _ = radarr_items(recorded_json("radarr/ha_movies.json"))
     assert matrix.genres is None
