@@ -192,6 +192,20 @@ def test_a_queued_movie_season_and_episode_go_by_their_names_everywhere(setup, m
         (season["name"], season["name"])
     ]
 
+    # the API's rule preview names its samples too
+    preview = client.post(
+        "/api/rules/preview",
+        json={
+            "name": "One season",
+            "mediaType": "season",
+            "when": f"show_title == {json.dumps(season['show'])} "
+            f"and season_number == {season['number']}",
+        },
+    ).json["data"]
+    assert [(s["id"], s["title"], s["displayTitle"]) for s in preview["samples"]] == [
+        (season["id"], season["name"], season["name"])
+    ]
+
     # queued by hand: the queue lists each under its name
     answer = client.post(
         "/api/library/bulk/mark-deletion",

@@ -379,10 +379,19 @@ PREVIEW = {
             "maxItems": 10,
             "items": {
                 "type": "object",
-                "required": ["id", "title", "size", "reason", "values", "explanation"],
+                "required": [
+                    "id",
+                    "title",
+                    "displayTitle",
+                    "size",
+                    "reason",
+                    "values",
+                    "explanation",
+                ],
                 "properties": {
                     "id": {"type": "integer"},
                     "title": {"type": "string"},
+                    "displayTitle": {"type": "string"},
                     "type": _MEDIA,
                     "size": {"type": "integer"},
                     "rating": _nullable("number"),

@@ -24,7 +24,7 @@ from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.units import DAY, format_size
-from prunerr.engine import LibraryItem, RulePlan, plan
+from prunerr.engine import LibraryItem, RulePlan, listing_title, plan
 from prunerr.rulebook import API_PREFIX, BookRule, RuleError
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.conditions import ConditionError, to_dsl
@@ -287,7 +287,8 @@ def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> dict:
     rating = next((f[k] for k in ("rating.imdb", "rating.tmdb") if f.get(k) is not None), None)
     return {
         "id": item.id,
-        "title": item.title,
+        "title": listing_title(f["type"], item.title, item.display_title),
+        "displayTitle": item.display_title,
         "type": f["type"],
         "size": item.size,
         "rating": rating,
