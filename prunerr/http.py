@@ -35,28 +35,27 @@ _problems: ContextVar[list[Problem] | None] = ContextVar("prunerr_http_problems"
 
 
 @contextlib.contextmanager
-def recorded_calls() -> Iterator[list[str]]:
+def _collecting(into: ContextVar[list | None]) -> Iterator[list]:
+    """A new list that `into` holds while this context (thread) lasts."""
+    collected: list = []
+    token = into.set(collected)
+    try:
+        yield collected
+    finally:
+        into.reset(token)
+
+
+def recorded_calls() -> contextlib.AbstractContextManager[list[str]]:
     """Collect every request made in this context (thread) as `service METHOD path?params ->
     status`: what deletion history keeps as the upstream calls made. Only per-call parameters
     are shown, never a client's credentials."""
-    calls: list[str] = []
-    token = _calls.set(calls)
-    try:
-        yield calls
-    finally:
-        _calls.reset(token)
+    return _collecting(_calls)
 
 
-@contextlib.contextmanager
-def recorded_problems() -> Iterator[list[Problem]]:
+def recorded_problems() -> contextlib.AbstractContextManager[list[Problem]]:
     """Collect the Problem of every HttpError raised in this context (thread): what `prunerr
     doctor` reads behind a failed `health()`, to say which check failed and its fix."""
-    problems: list[Problem] = []
-    token = _problems.set(problems)
-    try:
-        yield problems
-    finally:
-        _problems.reset(token)
+    return _collecting(_problems)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from prunerr_plugins.plex.client import (
 )
 from prunerr_plugins.plex.emulator import PlexEmulator
 from tests.plugins.openapi import assert_matches_spec
+from tests.plugins.plex_xml import xml_container
 
 TOKEN = "plex-token-0123456789abcdef"
 V1 = "plex-api-spec.yaml"
@@ -75,22 +76,6 @@ def container(emu: PlexEmulator, path: str, **params) -> dict:
     response = get(emu, path, **params)
     assert response.status_code == 200, response.text
     return response.json()["MediaContainer"]
-
-
-def xml_container(text: str) -> dict:
-    """PMS XML in the JSON shape: attributes (strings) as keys, child elements in lists named by
-    tag, and Video / Directory metadata elements under `Metadata` as JSON names them."""
-
-    def convert(element: ET.Element) -> dict:
-        node: dict = dict(element.attrib)
-        for child in element:
-            is_item = child.tag == "Video" or "ratingKey" in child.attrib
-            node.setdefault("Metadata" if is_item else child.tag, []).append(convert(child))
-        return node
-
-    root = ET.fromstring(text)
-    assert root.tag == "MediaContainer"
-    return convert(root)
 
 
 def movies_of(library: SyntheticLibrary, section: str) -> list:

@@ -5,7 +5,6 @@ by hand from the recording; what a recording does not say must come out unknown.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from prunerr_plugins.seerr.client import SeerrClient
 from prunerr_plugins.sonarr.client import SonarrClient
 from prunerr_plugins.tautulli.client import TautulliClient
 from tests.plugins import arr_common
+from tests.plugins.plex_xml import xml_container
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fixtures"
@@ -29,18 +29,9 @@ def recorded_json(name: str):
 
 
 def plex_items(name: str) -> dict[str, dict]:
-    """A recorded PMS XML answer in the JSON shape the client reads (attributes as strings,
-    child elements in lists by tag, items under `Metadata`), its items by ratingKey."""
-
-    def convert(element: ET.Element) -> dict:
-        node: dict = dict(element.attrib)
-        for child in element:
-            is_item = child.tag == "Video" or "ratingKey" in child.attrib
-            node.setdefault("Metadata" if is_item else child.tag, []).append(convert(child))
-        return node
-
-    root = ET.fromstring((RECORDED / "plex" / name).read_text(encoding="utf-8"))
-    container = media_container({"MediaContainer": convert(root)})
+    """A recorded PMS XML answer in the JSON shape the client reads, its items by ratingKey."""
+    text = (RECORDED / "plex" / name).read_text(encoding="utf-8")
+    container = media_container({"MediaContainer": xml_container(text)})
     return {meta["ratingKey"]: meta for meta in container["Metadata"]}
 
 
