@@ -132,3 +132,24 @@ def test_installed_wheel_runs_rules_check(wheel: Path, tmp_path: Path):
         text=True,
     )
     assert result.returncode == 1 and "error[E201]" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_installs_the_runtime_dependencies_only(tmp_path):
+    """`make demo` on a fresh machine installs what the demo runs on, not the test tools
+    (schemathesis, hypothesis... 175 MB); `make test` adds them. Read from make's dry run."""
+
+    def plan(target: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "-B", target, f"VENV={tmp_path / 'venv'}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    demo = plan("demo")
+    assert "pip install --quiet -e .\n" in demo and "prunerr demo" in demo
+    assert "[test]" not in demo
+    assert "pip install --quiet -e '.[test]'" in plan("test")
