@@ -90,15 +90,31 @@ def pick(
     describe: Callable[[T], str],
     what: str,
 ) -> T | None:
-    """What ITEM names: the thing with that id (`by_id`), else the one candidate a name of which
-    contains `text`, case-insensitively (a whole name wins over parts of others). When none or
-    several do, says so on stderr, listing them, and answers None."""
-    if text.isdigit():
-        found = by_id(int(text))
-        if found is not None:
-            return found
+    """What ITEM names: `#N` the thing with that id (`by_id`); else the one candidate a name of
+    which contains `text`, case-insensitively (a whole name wins over parts of others); an
+    all-digit `text` names the thing with that id, unless a title has it as a word (then
+    those are listed and neither is chosen: `prunerr unprotect 1917` must not act on the wrong
+    one). When none or several match, says so on stderr, listing them, and answers None."""
+    if text.startswith("#") and text[1:].isdigit():
+        found = by_id(int(text[1:]))
+        if found is None:
+            print(f"prunerr: no {what} has the id {text[1:]}", file=sys.stderr)
+        return found
     needle = text.casefold()
     matches = [c for c in candidates if any(needle in n.casefold() for n in names(c))]
+    if text.isdigit() and (found := by_id(int(text))) is not None:
+        # a number in a title ("Atlas 9", "1917"), not a year's digits, makes it ambiguous
+        clashing = [c for c in matches if any(text in n.split() for n in names(c))]
+        if not clashing:
+            return found
+        matches = clashing
+        print(
+            f"prunerr: {text!r} is an id and is in titles too; name the one you mean as #ID:",
+            file=sys.stderr,
+        )
+        for candidate in [found, *matches[:SHOWN]]:
+            print(f"  {describe(candidate)}", file=sys.stderr)
+        return None
     exact = [c for c in matches if any(needle == n.casefold() for n in names(c))]
     if len(exact) == 1:
         return exact[0]
@@ -109,7 +125,7 @@ def pick(
         print(f"prunerr: nothing matches {text!r}: no {what} has {has}", file=sys.stderr)
         return None
     print(
-        f"prunerr: {len(matches)} {what} titles contain {text!r}; name the one you mean by its id:",
+        f"prunerr: {len(matches)} {what} titles contain {text!r}; name the one you mean as #ID:",
         file=sys.stderr,
     )
     for candidate in matches[:SHOWN]:

@@ -259,7 +259,7 @@ def register(commands) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_plugins)
 
-    item_help = "an item id, or a piece of a movie's or a show's title (seasons, episodes: by id)"
+    item_help = "#ID, or a piece of a movie's or a show's title (seasons, episodes: #ID)"
     p = commands.add_parser(
         "protect",
         help="protect a library item (a show with its seasons and episodes) from deletion",

@@ -208,7 +208,7 @@ def register(commands) -> None:
         help="take an entry out of the queue and protect its item, so no rule queues it again",
         epilog='prunerr queue keep 12\nprunerr queue keep "blade runner" --reason "a classic"',
     )
-    keep.add_argument("item", metavar="ITEM", help="an entry id, or a piece of its title")
+    keep.add_argument("item", metavar="ITEM", help="#ID (an entry id), or a piece of its title")
     keep.add_argument("--reason", metavar="TEXT", help="why it is kept (shown with the item)")
     keep.set_defaults(handler=cmd_keep)
     cancel = sub.add_parser(
@@ -216,7 +216,7 @@ def register(commands) -> None:
         help="take an entry out of the queue (a rule may queue its item again)",
         epilog='prunerr queue cancel 12\nprunerr queue cancel "blade runner"',
     )
-    cancel.add_argument("item", metavar="ITEM", help="an entry id, or a piece of its title")
+    cancel.add_argument("item", metavar="ITEM", help="#ID (an entry id), or a piece of its title")
     cancel.set_defaults(handler=cmd_cancel)
     process = sub.add_parser(
         "process",

@@ -98,13 +98,33 @@ def test_a_title_that_names_several_items_lists_them_with_type_and_year(synced, 
     )
     assert main(["protect", word]) == 1
     err = capsys.readouterr().err
-    assert "by its id" in err
+    assert "name the one you mean as #ID" in err
     for item in sharing:
         assert f"{item.id:>6}  {item.fields['type']:<7}  {item.display_title}" in err
     assert not any(row(app, i.id)[0] for i in sharing)
 
     assert main(["unprotect", "no such title anywhere"]) == 1
     assert "nothing matches" in capsys.readouterr().err
+
+
+def test_a_number_that_is_an_id_and_in_a_title_names_neither_until_said_with_a_hash(synced, capsys):
+    """`prunerr unprotect 9` must not act on item 9 when the user meant "Atlas 9"."""
+    app = synced
+    items = {i.id: i for i in app.library.snapshot().items}
+    named = [i for i in items.values() if i.fields["type"] in ("movie", "show")]
+    number, titled = next(
+        (n, i) for i in named for n in i.title.split() if n.isdigit() and int(n) in items
+    )
+    assert main(["protect", number]) == 1
+    err = capsys.readouterr().err
+    assert f"{number!r} is an id and is in titles too; name the one you mean as #ID" in err
+    assert items[int(number)].display_title in err and titled.display_title in err
+    assert not row(app, int(number))[0] and not row(app, titled.id)[0]
+
+    assert main(["protect", f"#{number}"]) == 0
+    assert row(app, int(number))[0] and not row(app, titled.id)[0]
+    assert main(["protect", "#99999999"]) == 1
+    assert "has the id 99999999" in capsys.readouterr().err
 
 
 MATCH_ALL_MOVIES = "name: Every movie\nmedia: movie\nwhen: size >= 0 GB\n"
@@ -124,7 +144,7 @@ def test_explain_by_title_gives_the_verdict_a_run_would(synced, capsys):
 
     # a protect rule shields it: the same match, and the verdict says it is not queued
     (app.rules_dir / "keep-one.yaml").write_text(KEEP_ONE.format(title=json.dumps(movie.title)))
-    assert main(["rules", "explain", "every-movie", "--title", str(movie.id)]) == 0
+    assert main(["rules", "explain", "every-movie", "--title", f"#{movie.id}"]) == 0
     assert "verdict: matches, but it is protected: not queued" in capsys.readouterr().out
 
 

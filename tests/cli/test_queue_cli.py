@@ -167,7 +167,7 @@ def test_a_title_that_names_several_entries_lists_them_and_changes_nothing(synce
     entries = queue(app, *sharing)
     assert main(["queue", "keep", word]) == 1
     err = capsys.readouterr().err
-    assert f"titles contain {word!r}" in err and "by its id" in err
+    assert f"titles contain {word!r}" in err and "as #ID" in err
     assert all(f"{e:>6}  " in err for e in entries)
     assert [entry_state(app, e) for e in entries] == ["queued"] * len(entries)
     assert not any(protected(app, i.id) for i in sharing)
