@@ -40,7 +40,7 @@ BREAKER_FLOOR = 10  # the circuit breaker ignores runs that would queue fewer it
 @dataclass
 class RuleRun:
     """What one evaluation of one delete rule did. Every match is counted once, in one of
-    `queued`, `already_queued`, `protected`, `held`, `deleted_before` and `gone` (`accounted`);
+    `queued`, `already_queued`, `protected`, `held`, `deleted_before` and `gone`;
     `unknown` items are not matches (the rule could not be decided for them)."""
 
     rule: int
@@ -60,18 +60,6 @@ class RuleRun:
     confirmed: bool = False  # the circuit breaker would have tripped; the run was confirmed
     would_queue: int = 0
     entries: list[int] = field(default_factory=list)
-
-    @property
-    def accounted(self) -> int:
-        """The matches, counted by what became of them: equals `matched`."""
-        return (
-            self.queued
-            + self.already_queued
-            + self.protected
-            + self.held
-            + self.deleted_before
-            + self.gone
-        )
 
     def as_dict(self) -> dict:
         return {
