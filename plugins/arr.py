@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import falcon
 import httpx
+import orjson
 
 from prunerr.config import Config, ServiceKind, Setting
 from prunerr.emulation import Emulator, EmulatorSpec, Faults, SyntheticLibrary, json_body
-from prunerr.http import HttpClient, HttpError, Upstream
+from prunerr.http import HttpClient, HttpError, Upstream, decode_json
 from prunerr.sdk import Health, LibraryManager, ServiceError, ServiceList
 
 if TYPE_CHECKING:
@@ -304,7 +305,7 @@ class ArrClient(LibraryManager):
 
     def body(self, response: httpx.Response) -> object:
         try:
-            return response.json()
+            return decode_json(response)
         except ValueError:
             where = f"{response.request.method} {response.request.url.path}"
             raise ServiceError(self.name, f"{where}: malformed JSON") from None
@@ -663,7 +664,7 @@ class ArrEmulator(Emulator):
         for key, resource in items:
             data = self._encoded.get(key)
             if data is None:
-                data = self._encoded[key] = json.dumps(resource, separators=(",", ":")).encode()
+                data = self._encoded[key] = orjson.dumps(resource)
             parts.append(data)
         resp.content_type = falcon.MEDIA_JSON
         resp.data = b"[" + b",".join(parts) + b"]"

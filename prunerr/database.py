@@ -8,12 +8,14 @@ The schema is defined by the migrations (plain SQL, written once for both dialec
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import os
+import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -445,6 +447,12 @@ def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
     )
 
 
+# `INSERT INTO t (a, b) VALUES (?, ?) [ON CONFLICT ...]`: (head, the row's tuple, tail)
+_SINGLE_ROW_INSERT = re.compile(r"(\s*INSERT\s.*?\bVALUES\s*)(\([?,\s]*\))(.*)", re.S | re.I)
+# parameters of one multi-row INSERT at most (SQLite's own limit is lower before 3.32)
+INSERT_ROWS_PARAMS = 32_000
+
+
 class Store:
     """The bound database: Pony `db` with its entities, the dialect, and the schema version.
 
@@ -520,9 +528,27 @@ class Store:
             return cursor.lastrowid
         return self.execute(f"{sql} RETURNING id", params)[0][0]
 
-    def executemany(self, sql: str, rows) -> None:
-        cursor = self.db.get_connection().cursor()
-        cursor.executemany(self.dialect.sql(sql), rows)
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        """Run one statement per row. An `INSERT ... VALUES (?, ...)` is sent as few statements
+        of many rows each (INSERT_ROWS_PARAMS parameters): a statement is one step, the only
+        time the sqlite3 module lets other threads run, and taking the GIL back from a thread
+        that parses an upstream's answer costs up to a switch interval (5 ms) a step, so a
+        200,000-row insert beside such a thread would take minutes, not a second."""
+        connection = self.db.get_connection()
+        cursor = connection.cursor()
+        insert = _SINGLE_ROW_INSERT.fullmatch(sql)
+        if insert is None:
+            cursor.executemany(self.dialect.sql(sql), rows)
+            return
+        head, values, tail = insert.groups()
+        limit = INSERT_ROWS_PARAMS
+        if self.dialect is SQLITE:  # 999 before SQLite 3.32
+            limit = min(limit, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        per_statement = max(1, limit // values.count("?"))
+        rows = iter(rows)
+        while chunk := list(itertools.islice(rows, per_statement)):
+            statement = f"{head}{', '.join([values] * len(chunk))}{tail}"
+            cursor.execute(self.dialect.sql(statement), [v for row in chunk for v in row])
 
     def disconnect(self) -> None:
         """Close the connections this thread opened (before a fork, say). SQLite connections

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import httpx
+import orjson
 
 from prunerr.config import mask_query, mask_url
 from prunerr.sdk import ServiceError
@@ -362,6 +363,16 @@ def _titled(title: str | None) -> str:
     return f" titled {title!r}" if title else ""
 
 
+def decode_json(response: httpx.Response) -> object:
+    """A response's JSON body (ValueError when it is not JSON). orjson reads the UTF-8 that
+    every upstream sends several times faster than `json` (a full sync decodes hundreds of MB);
+    any other encoding (a BOM, UTF-16) falls back to `response.json()`."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
+
+
 class HttpClient:
     """A client bound to one service instance's base URL and credentials."""
 
@@ -472,7 +483,7 @@ class HttpClient:
         for attempt in range(self.retries + 1):
             response = self.request("GET", path, **kwargs)
             try:
-                return response.json()
+                return decode_json(response)
             except ValueError:
                 if attempt == self.retries or _page_title(response) is not None:
                     raise self.failure(f"GET {path}", response, not_json=True) from None

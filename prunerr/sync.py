@@ -586,6 +586,7 @@ class _ItemWriter:
         self.now = now
         keys = store.execute("SELECT key, item FROM item_key WHERE server=?", (server,))
         self.item_by_key: dict[str, int] = dict(keys)
+        self.rekeyed: dict[str, int] = {}  # keys whose item_key row is to be written
         rows = store.execute(
             "SELECT id, type, tmdb_id, tvdb_id, imdb_id, parent, season_number, episode_number, "
             "tombstoned_at FROM item WHERE server=?",
@@ -639,6 +640,12 @@ class _ItemWriter:
         for item in sorted(items, key=lambda i: order.get(i.type, 3)):
             self._upsert(item, library_key, library, details)
         self.details = {}
+        self.store.executemany(
+            "INSERT INTO item_key (server, key, item) VALUES (?, ?, ?) "
+            "ON CONFLICT (server, key) DO UPDATE SET item = excluded.item",
+            [(self.server, key, item_id) for key, item_id in self.rekeyed.items()],
+        )
+        self.rekeyed = {}
         if present is None:
             return
         live = self.store.execute(
@@ -732,14 +739,7 @@ class _ItemWriter:
             )
             self.tombstoned.pop(item_id, None)
         if self.item_by_key.get(item.key) != item_id:
-            self.store.execute(
-                "DELETE FROM item_key WHERE server=? AND key=?", (self.server, item.key)
-            )
-            self.store.execute(
-                "INSERT INTO item_key (server, key, item) VALUES (?, ?, ?)",
-                (self.server, item.key, item_id),
-            )
-            self.item_by_key[item.key] = item_id
+            self.item_by_key[item.key] = self.rekeyed[item.key] = item_id
         if item.type == "season":
             self.season_numbers[item_id] = season_number
         return item_id
@@ -782,9 +782,4 @@ class _ItemWriter:
     def _insert(self, row: dict[str, object]) -> int:
         placeholders = ", ".join("?" for _ in row)
         sql = f"INSERT INTO item ({', '.join(row)}) VALUES ({placeholders})"
-        params = tuple(row.values())
-        if self.store.dialect.name == "postgres":
-            return self.store.execute(sql + " RETURNING id", params)[0][0]
-        cursor = self.store.db.get_connection().cursor()
-        cursor.execute(sql, params)
-        return cursor.lastrowid
+        return self.store.insert(sql, tuple(row.values()))

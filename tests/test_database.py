@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pony.orm import db_session, select
 
+from prunerr import database
 from prunerr.database import LATEST, MIGRATIONS, open_store, parse_url
 
 ITEM = (
@@ -58,6 +59,23 @@ def test_a_failed_transaction_leaves_nothing_behind(store):
         raise RuntimeError("crash mid-write")
     with db_session:
         assert store.execute("SELECT COUNT(*) FROM item") == [(0,)]
+
+
+def test_a_bulk_insert_over_many_statements_stores_every_row_once(store, monkeypatch):
+    """executemany sends an INSERT as statements of several rows: every row arrives, in order,
+    and ON CONFLICT holds within a statement and across them."""
+    monkeypatch.setattr(database, "INSERT_ROWS_PARAMS", 3 * 8)  # 3 plays a statement
+    plays = [(n % 7, float(n)) for n in range(20)]  # source ids 0-6 repeat, within and across
+    with db_session:
+        store.executemany(
+            "INSERT INTO play (source, source_id, username, key, parent_key, grandparent_key, "
+            "viewed_at, watched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (source, source_id) DO NOTHING",
+            (("tautulli", str(i), "ann", "1", None, None, at, True) for i, at in plays),
+        )
+        store.executemany("UPDATE play SET username=? WHERE source_id=?", [("bob", "3")])
+        rows = store.execute("SELECT source_id, viewed_at, username FROM play ORDER BY id")
+    assert rows == [(str(i), float(i), "bob" if i == 3 else "ann") for i in range(7)]
 
 
 def test_migrations_are_numbered_in_order():

@@ -184,6 +184,15 @@ def test_a_login_page_or_another_services_page_instead_of_json():
 
 
 @pytest.mark.parametrize(
+    "body", ["\ufeff[]".encode(), "[]".encode("utf-16"), b"[]"], ids=["bom", "utf16", "utf8"]
+)
+def test_a_json_body_with_a_byte_order_mark_or_in_utf16_is_read(body):
+    """The fast decoder reads UTF-8 only; other encodings JSON allows are read all the same."""
+    with serving(body=body, content_type="application/json") as where:
+        assert radarr(f"http://{where}").items() == []
+
+
+@pytest.mark.parametrize(
     ("status", "words"),
     [
         (500, "Radarr failed with an internal error (HTTP 500)"),

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from prunerr import __version__
-from prunerr.http import HttpClient, Upstream
+from prunerr.http import HttpClient, Upstream, decode_json
 from prunerr.sdk import (
     Account,
     ExternalIds,
@@ -573,7 +573,7 @@ class PlexClient(MediaServer, WatchHistory):
             if response.status_code == 404:
                 return []
             try:
-                body = response.json()
+                body = decode_json(response)
             except ValueError:
                 if attempt == self.http.retries:
                     raise BadData("malformed JSON") from None

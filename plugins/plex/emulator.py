@@ -16,7 +16,6 @@ images name Rotten Tomatoes, IMDb or TMDb.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from bisect import bisect_left, bisect_right
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 import falcon
+import orjson
 
 from prunerr.emulation import Emulator, Faults, SyntheticLibrary
 from prunerr.emulation.synthetic import MediaInfo, Movie, Show
@@ -685,7 +685,7 @@ class PlexEmulator(Emulator):
             if trim and "Metadata" in container:
                 container = {**container, "Metadata": [trim(m) for m in container["Metadata"]]}
             resp.content_type = falcon.MEDIA_JSON
-            resp.data = json.dumps({"MediaContainer": container}, separators=(",", ":")).encode()
+            resp.data = orjson.dumps({"MediaContainer": container})
             return
         out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
         _xml("MediaContainer", container, out, trim)

@@ -3,7 +3,6 @@ requests, checks credentials the way the real service does, and injects faults o
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -14,6 +13,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon
+import orjson
 
 from .synthetic import SyntheticLibrary
 
@@ -219,4 +219,4 @@ def json_body(resp: falcon.Response, payload: object, status: int = 200) -> None
     """Send compact JSON, as the real services do."""
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = json.dumps(payload, separators=(",", ":")).encode()
+    resp.data = orjson.dumps(payload)
