@@ -28,7 +28,8 @@ from prunerr.config import Config
 from prunerr.database import open_store
 from prunerr.dsl import EvalContext
 from prunerr.emulation.synthetic import SIZES
-from prunerr.engine import availability, load_items, plan
+from prunerr.engine import availability, load_items
+from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import SyncService, choose_watch_service

@@ -1,5 +1,5 @@
 """The rule engine's view of the library: synced rows turned into items the language evaluates,
-with the fields of unavailable sources left out (so they are *unknown*), and rule plans.
+with the fields of unavailable sources left out (so they are *unknown*).
 
 A source is available when every configured service in its role synced successfully last time.
 A role with no configured service is unavailable too: no Seerr means requests are unknown, not
@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pony.orm import db_session
 
 from prunerr.database import Store
-from prunerr.dsl import CORE, UNKNOWN, Catalog, EvalContext
-from prunerr.dsl.explain import Explanation
+from prunerr.dsl import CORE, Catalog
 from prunerr.dsl.runtime import folded
-from prunerr.protection import spread
-from prunerr.rules import Rule
 from prunerr.sdk import LibraryManager, ServiceList
 from prunerr.sync import source_name
 
@@ -546,117 +543,3 @@ def _request_fields(fields, r, by_id, requested: _Requests) -> None:
     if any(not kinds & ids.keys() for kinds in requested.id_kinds.get(media, ())):
         return
     fields["requested_by"] = fields["requested_at"] = None
-
-
-@dataclass
-class RulePlan:
-    rule: Rule
-    candidates: int = 0
-    matched: int = 0
-    unknown: int = 0
-    protected: int = 0
-    would_queue: int = 0
-    matched_bytes: int = 0
-    queue_bytes: int = 0
-    to_queue: list[LibraryItem] = field(default_factory=list)  # matched and not shielded
-    explained: list[tuple[LibraryItem, Explanation]] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "rule": self.rule.id,
-            "name": self.rule.name,
-            "kind": self.rule.kind,
-            "media": self.rule.media,
-            "candidates": self.candidates,
-            "matched": self.matched,
-            "unknown": self.unknown,
-            "protected": self.protected,
-            "wouldQueue": self.would_queue,
-            "matchedBytes": self.matched_bytes,
-            "queueBytes": self.queue_bytes,
-            "explained": [
-                {
-                    "id": item.id,
-                    "title": listing_title(item.fields["type"], item.title, item.display_title),
-                    "displayTitle": item.display_title,
-                    "size": item.size,
-                    "explanation": e.as_dict(),
-                }
-                for item, e in self.explained
-            ],
-        }
-
-
-def by_type(items: list[LibraryItem]) -> dict[str, list[LibraryItem]]:
-    """Items grouped by media type (a rule only ever considers one), in their order."""
-    groups: dict[str, list[LibraryItem]] = defaultdict(list)
-    for item in items:
-        groups[item.fields["type"]].append(item)
-    return groups
-
-
-def protected_ids(
-    rules: list[Rule],
-    items: list[LibraryItem],
-    ctx: EvalContext,
-    grouped: Mapping[str, list[LibraryItem]] | None = None,
-) -> set[int]:
-    """Items shielded from deletion: protected by a user, or not known *not* to match an enabled
-    protect rule (an unknown protect decision protects: unknown data never deletes), with
-    protection following the hierarchy among `items` (`protection.spread`). `grouped` is
-    `by_type(items)` when the caller has it already."""
-    direct = {item.id for item in items if item.fields.get("protected") is True}
-    of_type = grouped if grouped is not None else by_type(items)
-    for rule in rules:
-        if rule.kind != "protect" or not rule.enabled:
-            continue
-        evaluate = rule.program.bind(ctx)
-        for item in of_type.get(rule.media, ()):
-            if rule.in_scope(item.fields) is not False and evaluate(item.fields) is not False:
-                direct.add(item.id)
-    return spread(direct, {item.id: item.ancestors for item in items if item.ancestors})
-
-
-def plan(
-    rules: list[Rule],
-    items: list[LibraryItem],
-    ctx: EvalContext,
-    *,
-    all_rules: list[Rule] | None = None,
-    explain: int = 0,
-    grouped: Mapping[str, list[LibraryItem]] | None = None,
-) -> list[RulePlan]:
-    """What each rule would do now, changing nothing. Protect rules are taken from `all_rules`
-    (default: `rules`), so planning one delete rule still honours every protection."""
-    of_type = grouped if grouped is not None else by_type(items)
-    shielded = protected_ids(all_rules if all_rules is not None else rules, items, ctx, of_type)
-    plans = []
-    for rule in sorted(rules, key=lambda r: (-r.priority, r.id)):
-        result = RulePlan(rule)
-        evaluate = rule.program.bind(ctx)
-        queued = result.to_queue
-        for item in of_type.get(rule.media, ()):
-            scope = rule.in_scope(item.fields)
-            if scope is False:
-                continue
-            result.candidates += 1
-            value = evaluate(item.fields)
-            if value is UNKNOWN or (scope is UNKNOWN and value is True):
-                result.unknown += 1
-                continue
-            if value is not True:
-                continue
-            result.matched += 1
-            result.matched_bytes += item.size
-            if rule.kind == "delete":
-                if item.id in shielded:
-                    result.protected += 1
-                else:
-                    result.would_queue += 1
-                    result.queue_bytes += item.size
-                    queued.append(item)
-        if explain:
-            top = sorted(queued if rule.kind == "delete" else [], key=lambda i: -i.size)[:explain]
-            result.explained = [(i, rule.program.explain(i.fields, ctx)) for i in top]
-        plans.append(result)
-    return plans

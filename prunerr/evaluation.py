@@ -24,9 +24,10 @@ from prunerr.config import Config
 from prunerr.database import Store
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.units import format_size
-from prunerr.engine import LibraryItem, plan, protected_ids
+from prunerr.engine import LibraryItem
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
+from prunerr.planning import plan, protected_ids
 from prunerr.protection import family
 from prunerr.queue import Candidate, EnqueueResult, Entry, Queue, QueueOptions
 from prunerr.rulebook import BookRule, ProtectionBroken, RuleBook
@@ -51,7 +52,9 @@ class RuleRun:
     protected: int = 0
     queued: int = 0
     already_queued: int = 0  # queued before, by this rule or another one, and not done yet
-    held: int = 0  # not queued: the circuit breaker tripped
+    held: int = (
+        0  # not queued: the circuit breaker stopped this rule, or the one that matched it first
+    )
     deleted_before: int = 0  # not queued again: an earlier entry deleted it
     gone: int = 0  # not queued: it left the library since the snapshot was read
     released: int = 0
@@ -178,11 +181,14 @@ class Evaluator:
             snapshot.items,
             ctx,
             all_rules=every_rule,
+            queue=self.queue,
             grouped=snapshot.grouped(),
         )
-        runs = []
+        runs, tripped = [], set()
         for rule_plan in plans:
             book_rule = by_rule[rule_plan.rule.id]
+            # claimed by a rule before it that the breaker stopped: held, not queued by this one
+            held = sum(1 for rule in rule_plan.claimed_by.values() if rule in tripped)
             run = RuleRun(
                 book_rule.id,
                 book_rule.rule.name,
@@ -190,18 +196,23 @@ class Evaluator:
                 matched=rule_plan.matched,
                 unknown=rule_plan.unknown,
                 protected=rule_plan.protected,
+                already_queued=rule_plan.already_queued - held,
+                held=held,
+                deleted_before=rule_plan.deleted_before,
+                gone=rule_plan.gone,
                 would_queue=rule_plan.would_queue,
             )
             with db_session:
-                live = self.queue.live_items()
-                fresh = [i for i in rule_plan.to_queue if i.id not in live]
-                run.already_queued = len(rule_plan.to_queue) - len(fresh)
+                fresh = rule_plan.to_queue
                 limit = max(self.breaker_share * rule_plan.candidates, BREAKER_FLOOR)
                 if len(fresh) > limit and not confirm:
-                    run.tripped, run.held = True, len(fresh)
+                    run.tripped, run.held = True, run.held + len(fresh)
+                    tripped.add(rule_plan.rule.id)
                     self._trip(book_rule, run, len(fresh), actor)
                 else:
                     run.confirmed = len(fresh) > limit
+                    # the queue judges each item again as it writes: what changed since the
+                    # plan is counted as it turns out
                     result = self.queue.enqueue(
                         [Candidate(i.id, i.display_title, i.size) for i in fresh],
                         options_of(book_rule.rule),
@@ -210,10 +221,11 @@ class Evaluator:
                         skip_done=True,
                     )
                     run.queued, run.queued_bytes = len(result.queued), result.queued_bytes
-                    run.already_queued += len(result.already)  # queued meanwhile by another
+                    run.already_queued += len(result.already)
                     skipped = list(result.skipped.values())
                     run.protected += skipped.count("protected")
-                    run.deleted_before, run.gone = skipped.count("done"), skipped.count("gone")
+                    run.deleted_before += skipped.count("done")
+                    run.gone += skipped.count("gone")
                     run.entries = result.queued
                 run.released = self._release_unmatched(book_rule, snapshot, ctx)
             runs.append(run)

@@ -19,10 +19,10 @@ from prunerr.engine import (
     Availability,
     LibraryItem,
     availability,
-    by_type,
     item_names,
     load_items,
 )
+from prunerr.planning import by_type
 from prunerr.sdk import ServiceList
 from prunerr.sync import choose_watch_service
 

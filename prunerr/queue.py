@@ -234,20 +234,15 @@ class Queue:
             raise ValueError(f"a grace period of {options.grace_days} days is out of range")
         now = self.clock()
         result = EnqueueResult()
-        live = self.live_items()
-        shielded = self.protected_items([c.id for c in candidates if c.id not in live])
-        gone = self._gone([c.id for c in candidates])
-        done = self._done() if skip_done else set()
+        candidates = list(candidates)
+        reasons = self.triage([c.id for c in candidates], skip_done=skip_done)
         names = item_names(self.store, [c.id for c in candidates])
         for c in candidates:
-            if c.id in gone:
-                result.skipped[c.id] = "gone"
-            elif c.id in live:
+            reason = reasons.get(c.id)
+            if reason == "queued":
                 result.already.append(c.id)
-            elif c.id in shielded:
-                result.skipped[c.id] = "protected"
-            elif c.id in done:
-                result.skipped[c.id] = "done"
+            elif reason is not None:
+                result.skipped[c.id] = reason
             else:
                 deadline = now + options.grace_days * DAY
                 title = names[c.id].display if c.id in names else c.title
@@ -273,11 +268,11 @@ class Queue:
                         actor.name,
                     ),
                 )
+                reasons[c.id] = "queued"  # a candidate listed twice is queued once
                 if not inserted:
                     result.already.append(c.id)
                     continue
                 entry_id = inserted[0][0]
-                live[c.id] = entry_id
                 result.queued.append(entry_id)
                 result.queued_bytes += c.size
                 activity.record(
@@ -387,6 +382,29 @@ class Queue:
                 if self.transition(entry.id, "protected", actor, reason, expect=("queued",)):
                     ended.append(entry)
         return ended
+
+    def triage(self, item_ids: Collection[int], *, skip_done: bool = False) -> dict[int, str]:
+        """Why each of the given items would not be queued now: `gone` (no longer in the
+        library), `queued` (it has a live entry), `protected` (by a user: the item, a collection
+        it is in, or its hierarchy) or, with `skip_done`, `done` (an earlier entry deleted it).
+        The items that would be queued are not in the answer."""
+        ids = list(dict.fromkeys(item_ids))
+        live = self.live_items()
+        gone = self._gone(ids)
+        shielded = self.protected_items([i for i in ids if i not in live and i not in gone])
+        done = self._done() if skip_done else set()
+        reasons = {}
+        for item_id in ids:
+            for reason, found in (
+                ("gone", gone),
+                ("queued", live),
+                ("protected", shielded),
+                ("done", done),
+            ):
+                if item_id in found:
+                    reasons[item_id] = reason
+                    break
+        return reasons
 
     def protected_items(self, item_ids: Collection[int]) -> set[int]:
         """The given items that a user protected, directly or through a protected collection,

@@ -157,6 +157,32 @@ class RuleBook:
             self._record("deleted", rule_id, rows[0][0] if rows else "", actor)
         self.reload()
 
+    def stored(self) -> Contents:
+        """The rules created through the API alone, read without registering the rules
+        directory's files (for planning the rules of another directory)."""
+        contents = Contents()
+        with db_session:
+            rows = self.store.execute(
+                "SELECT id, path, definition, created_at, updated_at FROM rule "
+                "WHERE source='api' AND deleted_at IS NULL"
+            )
+        for row in rows:
+            self._add_stored(contents, *row)
+        return contents
+
+    def _add_stored(
+        self, contents: Contents, rule_id: int, path: str, definition: str, created, updated
+    ) -> None:
+        # a stored rule may stop loading, e.g. when a plugin is removed
+        result = parse_rule(definition, f"<{path}>", path, self.catalog)
+        if result.rules and not result.errors:
+            contents.rules[rule_id] = BookRule(
+                rule_id, result.rules[0], "api", definition, created, updated
+            )
+        else:
+            contents.diagnostics.extend(result.errors or result.diagnostics)
+            contents.broken[rule_id] = result.broken[0]
+
     def _load(self) -> Contents:
         loaded: LoadResult = (
             load_rules([self.rules_dir], self.catalog) if self.rules_dir.is_dir() else LoadResult()
@@ -211,15 +237,7 @@ class RuleBook:
                 if source == "file" and path not in on_disk and deleted is None:
                     self.store.update("UPDATE rule SET deleted_at=? WHERE id=?", (now, rule_id))
                 if source == "api" and deleted is None:
-                    # a stored rule may stop loading, e.g. when a plugin is removed
-                    result = parse_rule(definition, f"<{path}>", path, self.catalog)
-                    if result.rules and not result.errors:
-                        contents.rules[rule_id] = BookRule(
-                            rule_id, result.rules[0], "api", definition, created, updated
-                        )
-                    else:
-                        contents.diagnostics.extend(result.errors or result.diagnostics)
-                        contents.broken[rule_id] = result.broken[0]
+                    self._add_stored(contents, rule_id, path, definition, created, updated)
         if contents.broken:
             log.error(
                 "%d rule(s) do not load: %s",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,35 +13,11 @@ from pony.orm import db_session
 
 from prunerr.activity import USER, Actor
 from prunerr.app import Prunerr
-from prunerr.emulation import Faults, generate
+from prunerr.emulation import Faults
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
 from prunerr.sync import SyncService
-from tests.test_sync import emulated
-
-LIBRARY = generate("XS", seed=11)
-NOW_RULE = """name: {name}
-media: {media}
-grace_period: {grace}
-deletion_action: {action}
-when: |
-  {when}
-"""
-
-
-def write_rule(
-    rules_dir: Path,
-    name: str,
-    when: str,
-    *,
-    media="movie",
-    grace="0d",
-    action="unmonitor_and_delete",
-    **extra,
-) -> None:
-    text = NOW_RULE.format(name=name, media=media, grace=grace, action=action, when=when)
-    text += "".join(f"{k}: {json.dumps(v)}\n" for k, v in extra.items())
-    (rules_dir / f"{name}.yaml").write_text(text, encoding="utf-8")
+from tests.support import LIBRARY, emulated, write_rule
 
 
 @contextmanager
@@ -364,6 +339,22 @@ def test_the_circuit_breaker_stops_a_rule_that_would_queue_too_much_until_confir
         assert run.queued == run.would_queue
 
 
+def test_what_the_breaker_holds_back_from_a_rule_is_not_queued_by_a_later_one(store, tmp_path):
+    """The first rule in priority order to match an item takes it; when the breaker stops that
+    rule, a later rule matching the same item does not queue it either (it is held)."""
+    with world(store, tmp_path) as (app, _):
+        ((_, _, title, _),) = movies(app, 1)
+        write_rule(app.rules_dir, "everything", "size >= 0 B", priority=10)
+        write_rule(app.rules_dir, "one", f"title == {json.dumps(title)}")
+        app.book.reload()
+        first, later = app.evaluator.run()
+        assert (first.name, first.tripped, later.name) == ("everything", True, "one")
+        assert (later.tripped, later.queued, later.held, later.already_queued) == (False, 0, 1, 0)
+        assert entry_states(app) == {}
+        first, later = app.evaluator.run(confirm=True)
+        assert first.queued == first.would_queue and (later.queued, later.already_queued) == (0, 1)
+
+
 def test_items_that_stop_matching_are_released_at_the_next_evaluation(store, tmp_path):
     with world(store, tmp_path) as (app, _):
         ((item_id, _, title, _),) = movies(app, 1)
@@ -612,7 +603,7 @@ def test_a_protected_episode_keeps_its_season_and_show_but_not_its_siblings(stor
 
 
 def _plan(app, when: str, media: str):
-    from prunerr.engine import plan
+    from prunerr.planning import plan
 
     write_rule(app.rules_dir, f"plan-{media}", when, media=media)
     app.book.reload()

@@ -18,8 +18,7 @@ from prunerr.jobs import create_huey
 from prunerr.plugins import PluginHost
 from prunerr.tasks import Tasks
 from tests.api.conftest import Client
-from tests.test_deletion import LIBRARY, write_rule
-from tests.test_sync import emulated
+from tests.support import LIBRARY, emulated, write_rule
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ import httpx
 import pytest
 
 from prunerr.dsl import compile_condition
-from tests.cli.test_serve import free_port
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

@@ -19,9 +19,7 @@ from prunerr.database import LATEST, open_store
 from prunerr.emulation import Faults
 from prunerr.jobs import sync_at_start
 from prunerr.plugins import PluginHost
-from tests.cli.test_serve import serving, synced_library, wait_for
-from tests.test_deletion import LIBRARY, write_rule
-from tests.test_sync import emulated
+from tests.support import LIBRARY, emulated, serving, synced_library, wait_for, write_rule
 
 
 @pytest.fixture

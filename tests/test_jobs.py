@@ -28,7 +28,7 @@ from prunerr.queue import Candidate, Queue, QueueOptions
 from prunerr.sdk import ServiceList
 from prunerr.sync import SyncService
 from prunerr.tasks import Tasks
-from tests.test_sync import emulated
+from tests.support import emulated, wait_for
 
 PRUNERR = str(Path(sys.executable).parent / "prunerr")
 MOVIES = generate("S", seed=5, counts=(1_300, 2, 10, 50, 3))
@@ -197,14 +197,6 @@ def queue_movies(app, count: int) -> list[int]:
 
 def subprocess_env(env: dict) -> dict:
     return {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 def assert_each_deleted_once(app, radarr, entries: list[int]) -> None:

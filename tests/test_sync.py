@@ -6,7 +6,6 @@ import copy
 import dataclasses
 import json
 import math
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,33 +16,14 @@ from prunerr.config import Config
 from prunerr.database import open_store
 from prunerr.dsl import UNKNOWN, EvalContext, compile_condition
 from prunerr.emulation import Faults, generate
-from prunerr.engine import availability, load_items, plan
+from prunerr.engine import availability, load_items
+from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import DETAILS_RECHECK_S, SyncService, choose_watch_service
 from prunerr_plugins.plex.client import METADATA_BATCH
 from prunerr_plugins.sonarr import SonarrClient
-
-REPO = Path(__file__).resolve().parent.parent
-SERVICES = ("plex", "radarr", "sonarr", "tautulli", "seerr")
-
-
-@contextmanager
-def emulated(library, faults: dict[str, Faults] | None = None):
-    """Every built-in emulator serving `library`; yields (env, emulators by service)."""
-    specs = PluginHost.create().emulators().specs
-    running, env = {}, {}
-    try:
-        for name in SERVICES:
-            key = f"{name}-test-key".ljust(32, "x")
-            emulator = specs[name].factory(library, key, (faults or {}).get(name, Faults()))
-            url = emulator.start()
-            running[name] = emulator
-            env.update(specs[name].env(url, key))
-        yield env, running
-    finally:
-        for emulator in running.values():
-            emulator.stop()
+from tests.support import REPO, SERVICES, emulated
 
 
 class Harness:

@@ -24,7 +24,8 @@ from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.units import DAY, format_size
-from prunerr.engine import LibraryItem, RulePlan, listing_title, plan
+from prunerr.engine import LibraryItem, listing_title
+from prunerr.planning import RulePlan, plan
 from prunerr.rulebook import API_PREFIX, BookRule, RuleError
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.conditions import ConditionError, to_dsl
@@ -232,41 +233,27 @@ def build(api, values: Mapping[str, object], source: str) -> tuple[str, Rule]:
 # --- previews ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    """What running a rule now would do."""
-
-    plan: RulePlan
-    pending: list[LibraryItem]  # matched and already queued
-    shielded: int  # matched and protected: by the item, a collection or a protect rule
-    queue: list[LibraryItem]  # would be queued
-
-    @property
-    def matched(self) -> int:
-        return self.plan.matched - len(self.pending)
-
-    @property
-    def matched_bytes(self) -> int:
-        return self.plan.matched_bytes - _size(self.pending)
-
-
-def outcomes(api, rules: list[Rule], ctx: EvalContext) -> dict[str, Outcome]:
-    """One plan pass over the snapshot, with every protection a run honours: the book's protect
-    rules, the items' own and their collections'. Keyed by rule id."""
+def outcomes(
+    api, rules: list[Rule], ctx: EvalContext, *, each_alone: bool = False
+) -> dict[str, RulePlan]:
+    """The plan a run would follow now (`planning.plan`, with every protection and the queue's
+    state), keyed by rule id."""
     snapshot = api.library.snapshot()
-    plans = plan(rules, snapshot.items, ctx, all_rules=api.book.rules(), grouped=snapshot.grouped())
-    queue = api.evaluator.queue
-    with db_session:
-        live = queue.live_items()
-        by_collection = queue.protected_items({i.id for p in plans for i in p.to_queue} - set(live))
-    result = {}
-    for p in plans:
-        # plan() shields by the snapshot; collections protected since it was loaded count too
-        fresh = [i for i in p.to_queue if i.id not in live]
-        queued = [i for i in fresh if i.id not in by_collection]
-        pending = [i for i in p.to_queue if i.id in live]
-        result[p.rule.id] = Outcome(p, pending, p.protected + len(fresh) - len(queued), queued)
-    return result
+    plans = plan(
+        rules,
+        snapshot.items,
+        ctx,
+        all_rules=api.book.rules(),
+        queue=api.evaluator.queue,
+        each_alone=each_alone,
+        grouped=snapshot.grouped(),
+    )
+    return {p.rule.id: p for p in plans}
+
+
+def unqueued_matches(p: RulePlan) -> tuple[int, int]:
+    """(count, bytes) of the matches that are not queued already: the original's totals."""
+    return p.matched - p.already_queued, p.matched_bytes - _size(p.pending)
 
 
 def _size(items: list[LibraryItem]) -> int:
@@ -301,15 +288,18 @@ def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> dict:
 def preview_json(api, rule: Rule) -> dict:
     ctx = api.evaluator.context()
     outcome = outcomes(api, [rule], ctx)[rule.id]
-    matched, queued = outcome.matched_bytes, _size(outcome.queue)
-    top = sorted(outcome.queue, key=lambda i: (-i.size, i.id))[:SAMPLES]
+    matches, matched = unqueued_matches(outcome)
+    queued = outcome.queue_bytes
+    top = sorted(outcome.to_queue, key=lambda i: (-i.size, i.id))[:SAMPLES]
     return {
-        "totalMatches": outcome.matched,
-        "wouldQueue": len(outcome.queue),
-        "wouldSkipProtected": outcome.shielded,
-        "alreadyPending": len(outcome.pending),
-        "unknown": outcome.plan.unknown,
-        "candidates": outcome.plan.candidates,
+        "totalMatches": matches,
+        "wouldQueue": outcome.would_queue,
+        "wouldSkipProtected": outcome.protected,
+        "wouldSkipDeleted": outcome.deleted_before,
+        "wouldSkipGone": outcome.gone,
+        "alreadyPending": outcome.already_queued,
+        "unknown": outcome.unknown,
+        "candidates": outcome.candidates,
         "totalSize": matched,
         "totalSizeFormatted": format_size(matched),
         "queueSize": queued,
@@ -433,11 +423,12 @@ def suggestions_json(api) -> dict:
             sid = t.id if len(t.media) == 1 else f"{t.id}-{media}s"
             text = rule_file({"name": t.name, "media": media, "when": t.when})
             rules[sid] = (t, api.book.parse(text, f"suggestions/{sid}"))
-    found = outcomes(api, [rule for _, rule in rules.values()], api.evaluator.context())
+    templates = [rule for _, rule in rules.values()]
+    found = outcomes(api, templates, api.evaluator.context(), each_alone=True)
     suggestions = []
     for sid, (t, rule) in rules.items():
-        outcome = found[rule.id]
-        if not outcome.matched:
+        matches, matched = unqueued_matches(found[rule.id])
+        if not matches:
             continue
         label = f" ({'movies' if rule.media == 'movie' else 'shows'})" if len(t.media) > 1 else ""
         suggestions.append(
@@ -446,9 +437,9 @@ def suggestions_json(api) -> dict:
                 "name": t.name + label,
                 "description": t.description,
                 "icon": t.icon,
-                "matchCount": outcome.matched,
-                "totalSize": outcome.matched_bytes,
-                "totalSizeFormatted": format_size(outcome.matched_bytes),
+                "matchCount": matches,
+                "totalSize": matched,
+                "totalSizeFormatted": format_size(matched),
                 "mediaType": rule.media,
                 "when": t.when,
             }

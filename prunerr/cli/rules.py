@@ -22,9 +22,11 @@ from prunerr.dsl.items import load_item
 from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
 from prunerr.dsl.units import format_size
-from prunerr.engine import Availability, LibraryItem, availability, load_items, plan
+from prunerr.engine import Availability, LibraryItem, availability, load_items
+from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.protection import FAMILY
+from prunerr.queue import Queue
 from prunerr.rulebook import ProtectionBroken
 from prunerr.rules import Rule, load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
@@ -281,8 +283,16 @@ def cmd_plan(args) -> int:
         return 1
     selected = [r for r in loaded.rules if not args.rule_ids or r.id in args.rule_ids]
     available, items = _synced(app, {rule.media for rule in selected})
-    plans = plan(selected, items, _context(args.now), all_rules=loaded.rules, explain=args.explain)
-    stopping = [b for b in loaded.broken if b.stops_deletion]
+    stored = app.book.stored()  # rules created through the API protect as well
+    plans = plan(
+        selected,
+        items,
+        _context(args.now),
+        all_rules=[*loaded.rules, *(b.rule for b in stored.rules.values())],
+        queue=Queue(app.store),
+        explain=args.explain,
+    )
+    stopping = [b for b in [*loaded.broken, *stored.broken.values()] if b.stops_deletion]
     if stopping:
         print(f"prunerr: {ProtectionBroken(stopping)}", file=sys.stderr)
     if args.format == "json":
@@ -312,29 +322,26 @@ def cmd_plan(args) -> int:
     ]
     if missing_sources:
         print(f"unavailable (fields unknown): {', '.join(missing_sources)}")
-    header = (
-        "RULE",
-        "KIND",
-        "CANDIDATES",
-        "MATCHED",
-        "UNKNOWN",
-        "PROTECTED",
-        "WOULD QUEUE",
-        "SIZE",
-    )
-    rows = [
-        (
-            p.rule.id,
-            p.rule.kind,
-            p.candidates,
-            p.matched,
-            p.unknown,
-            p.protected,
-            p.would_queue,
-            format_size(p.queue_bytes),
-        )
-        for p in plans
+    columns = [
+        ("RULE", lambda p: p.rule.id),
+        ("KIND", lambda p: p.rule.kind),
+        ("CANDIDATES", lambda p: p.candidates),
+        ("MATCHED", lambda p: p.matched),
+        ("UNKNOWN", lambda p: p.unknown),
+        ("PROTECTED", lambda p: p.protected),
+        ("ALREADY QUEUED", lambda p: p.already_queued),
+        ("DELETED BEFORE", lambda p: p.deleted_before),  # these two only when not all 0
+        ("GONE", lambda p: p.gone),
+        ("WOULD QUEUE", lambda p: p.would_queue),
+        ("SIZE", lambda p: format_size(p.queue_bytes)),
     ]
+    columns = [
+        (name, value)
+        for name, value in columns
+        if name not in ("DELETED BEFORE", "GONE") or any(value(p) for p in plans)
+    ]
+    header = tuple(name for name, _ in columns)
+    rows = [tuple(value(p) for _, value in columns) for p in plans]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

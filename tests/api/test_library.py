@@ -8,7 +8,7 @@ from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
-from tests.test_sync import REPO, emulated
+from tests.support import REPO, emulated
 
 LIBRARY = generate("XS", seed=4)
 

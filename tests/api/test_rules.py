@@ -11,15 +11,16 @@ from prunerr import collections
 from prunerr.api import create_app
 from prunerr.api.rules import TEMPLATES, rule_file
 from prunerr.dsl import EvalContext
+from prunerr.emulation import generate
 from prunerr.plugins import PluginHost
 from prunerr.rules import Rule, load_rules, parse_rule
 from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
-from tests.api.test_library import LIBRARY
-from tests.test_sync import REPO, emulated
+from tests.support import REPO, emulated
 
 FILE_RULES = len(load_rules([REPO / "rules.d"]).rules)
 STALE_4K = "movies/stale-4k"
+LIBRARY = generate("XS", seed=4)
 UNWATCHED = {"name": "Unwatched movies", "mediaType": "movie", "when": "play_count == 0"}
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
 import pytest
 
 from prunerr.app import Prunerr
-from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.sync import SyncService
-
-LIBRARY = generate("XS", seed=11)
-UPSTREAM = ("plex", "radarr", "sonarr", "tautulli", "seerr")
+from tests.support import LIBRARY, emulated
 
 
 @pytest.fixture
@@ -21,7 +16,6 @@ def synced(store, database_url, tmp_path, monkeypatch):
     directory; the environment says the same, so `main([...])` runs against it. The stores the
     commands open are closed afterwards."""
     host = PluginHost.create()
-    specs = host.emulators().specs
     env = {
         "PRUNERR_DATABASE_URL": database_url,
         "PRUNERR_DATA_DIR": str(tmp_path),
@@ -37,12 +31,8 @@ def synced(store, database_url, tmp_path, monkeypatch):
         opened.append(app)
         return app
 
-    with ExitStack() as stack:
-        for name in UPSTREAM:
-            emulator = specs[name].factory(LIBRARY, f"{name}-test-key".ljust(32, "x"), Faults())
-            url = emulator.start()
-            stack.callback(emulator.stop)
-            env.update(specs[name].env(url, f"{name}-test-key".ljust(32, "x")))
+    with emulated(LIBRARY) as (services, _):
+        env.update(services)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(Prunerr, "from_environment", classmethod(tracked))

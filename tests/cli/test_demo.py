@@ -20,7 +20,7 @@ import pytest
 from prunerr.cli import demo as demo_module
 from prunerr.cli import main
 from prunerr.notify import LISTED
-from tests.cli.test_serve import free_port
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 URLS = re.compile(r"http://127\.0\.0\.1:(\d+)")

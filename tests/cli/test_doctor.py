@@ -8,7 +8,7 @@ import pytest
 
 from prunerr.cli import build_parser, main
 from prunerr.emulation import generate
-from tests.test_sync import emulated
+from tests.support import emulated
 
 RULE = """name: Old movies
 kind: delete
