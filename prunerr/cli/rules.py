@@ -302,7 +302,7 @@ def cmd_plan(args) -> int:
                     "items": len(items),
                     "available": available.__dict__,
                     "rules": [p.as_dict() for p in plans],
-                    "broken": [b.__dict__ for b in loaded.broken],
+                    "broken": [b.__dict__ for b in [*loaded.broken, *stored.broken.values()]],
                     "deletionStopped": bool(stopping),
                 },
                 indent=2,

@@ -73,3 +73,22 @@ def test_the_cli_plan_the_preview_and_a_run_queue_the_same_items(synced, capsys)
     assert not {queued.id, deleted.id, in_collection.id, ruled_out.id} & {
         e["id"] for e in cli["explained"]
     }
+
+
+def test_a_broken_protect_rule_created_through_the_api_stops_deletion_in_the_plan(synced, capsys):
+    """It may be what shields an item: the CLI plan says deletion is stopped, as a run would."""
+    app = synced
+    (app.rules_dir / "large.yaml").write_text(f"name: Large\nmedia: movie\nwhen: {WHEN}\n")
+    broken = "name: Keep\nmedia: movie\nkind: protect\nwhen: no_such_field > 1\n"
+    with db_session:
+        app.store.execute(
+            "INSERT INTO rule (source, path, name, definition, created_at, updated_at) "
+            "VALUES ('api', 'api/77', 'Keep', ?, 0, 0)",
+            (broken,),
+        )
+    assert main(["rules", "plan", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    planned = json.loads(out.out)
+    assert planned["deletionStopped"] is True
+    assert [b["id"] for b in planned["broken"]] == ["api/77"]
+    assert "deletion is stopped" in out.err
