@@ -52,9 +52,7 @@ class RuleRun:
     protected: int = 0
     queued: int = 0
     already_queued: int = 0  # queued before, by this rule or another one, and not done yet
-    held: int = (
-        0  # not queued: the circuit breaker stopped this rule, or the one that matched it first
-    )
+    held: int = 0  # not queued: the breaker stopped this rule, or the rule that took the item
     deleted_before: int = 0  # not queued again: an earlier entry deleted it
     gone: int = 0  # not queued: it left the library since the snapshot was read
     released: int = 0
@@ -203,7 +201,7 @@ class Evaluator:
                 would_queue=rule_plan.would_queue,
             )
             with db_session:
-                fresh = rule_plan.to_queue
+                fresh = rule_plan.to_queue  # its would-queue: not queued or taken before
                 limit = max(self.breaker_share * rule_plan.candidates, BREAKER_FLOOR)
                 if len(fresh) > limit and not confirm:
                     run.tripped, run.held = True, run.held + len(fresh)
