@@ -1,21 +1,19 @@
 """What the notifier plugins (webhook, discord, apprise) share: the event names and the `events`
-setting that filters them, settings parsed by a function of their own, JSON delivery to a URL that
-may hold a secret, and an emulator base that keeps what it receives."""
+setting that filters them, settings parsed by a function of their own, and JSON delivery to a URL
+that may hold a secret. Their emulators share `inbox`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from prunerr.config import PARSERS, Setting
-from prunerr.emulation import Emulator, Faults, SyntheticLibrary
 from prunerr.http import TRANSIENT  # importing prunerr.http also keeps httpx from logging URLs
 from prunerr.sdk import EVENTS, Notification, Notifier, ServiceError
 
@@ -138,38 +136,3 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(seconds))
     header = response.headers.get("Retry-After", "")
     return float(header) if header.replace(".", "", 1).isdigit() else None
-
-
-class Inbox(Emulator):
-    """An emulator of a notification receiver: keeps every message it accepts (`received`) and
-    hands a readable rendering of each to `printer` as it arrives (the demo prints them)."""
-
-    def __init__(
-        self,
-        library: SyntheticLibrary,
-        api_key: str,
-        faults: Faults | None = None,
-        *,
-        printer: Callable[[str], None] | None = None,
-    ):
-        self.received: list[Any] = []
-        self.printer = printer
-        super().__init__(library, api_key, faults)
-
-    def keep(self, message: Any) -> None:
-        with self._lock:
-            self.received.append(message)
-        if self.printer is not None:
-            self.printer(self.render(message))
-
-    def render(self, message: Any) -> str:
-        raise NotImplementedError
-
-
-def json_object(raw: bytes) -> Mapping[str, Any] | None:
-    """A request body's JSON object, or None when it is not one."""
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None

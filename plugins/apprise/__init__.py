@@ -3,53 +3,37 @@ services it supports (role Notifier), and a receiver of its `json://` notificati
 
 from __future__ import annotations
 
-from prunerr.config import Config, ConfigSchema, ServiceKind
-from prunerr.emulation import EmulatorRegistry, EmulatorSpec
-from prunerr.hookspecs import hookimpl
-from prunerr.sdk import ServiceList
 from prunerr_plugins.notify import ParsedSetting, events_setting
+from prunerr_plugins.wiring import ServicePlugin
 
 from .client import AppriseNotifier, parse_urls
-from .emulator import AppriseReceiver, apprise_url
 
-KIND = "apprise"
-
-
-@hookimpl
-def prunerr_config_schema(schema: ConfigSchema) -> None:
-    schema.service(
-        ServiceKind(
-            KIND,
-            "Apprise: notifications to Telegram, ntfy, Gotify, Pushover, email and more.",
-            (
-                ParsedSetting(
-                    "urls",
-                    "Apprise URLs, separated by spaces or commas (needs prunerr[apprise]).",
-                    env="APPRISE_URLS",
-                    secret=True,
-                    parser=parse_urls,
-                ),
-                events_setting("APPRISE_EVENTS"),
-            ),
-            roles=tuple(sorted(AppriseNotifier.roles)),
-        )
-    )
+PATH = "/notify"  # where the emulated receiver takes notifications
+USER = "prunerr"  # its basic-auth user; the API key is the password
 
 
-@hookimpl
-def prunerr_create_services(config: Config, services: ServiceList) -> None:
-    for instance in config.instances.get(KIND, []):
-        services.add(
-            AppriseNotifier(str(instance["name"]), instance["urls"], events=instance["events"])
-        )
+def apprise_url(base: str, api_key: str) -> str:
+    """The `json://` Apprise URL of a receiver serving at `base` (http://host:port)."""
+    return f"json://{USER}:{api_key}@{base.split('://', 1)[1]}{PATH}"
 
 
-@hookimpl
-def prunerr_register_emulators(emulators: EmulatorRegistry) -> None:
-    emulators.add(
-        EmulatorSpec(
-            KIND,
-            AppriseReceiver,
-            lambda url, api_key: {"APPRISE_URLS": apprise_url(url, api_key)},
-        )
-    )
+PLUGIN = ServicePlugin(
+    "apprise",
+    "Apprise: notifications to Telegram, ntfy, Gotify, Pushover, email and more.",
+    (
+        ParsedSetting(
+            "urls",
+            "Apprise URLs, separated by spaces or commas (needs prunerr[apprise]).",
+            env="APPRISE_URLS",
+            secret=True,
+            parser=parse_urls,
+        ),
+        events_setting("APPRISE_EVENTS"),
+    ),
+    AppriseNotifier,
+    "prunerr_plugins.apprise.emulator:AppriseReceiver",
+    lambda url, api_key: {"APPRISE_URLS": apprise_url(url, api_key)},
+)
+prunerr_config_schema = PLUGIN.prunerr_config_schema
+prunerr_create_services = PLUGIN.prunerr_create_services
+prunerr_register_emulators = PLUGIN.prunerr_register_emulators

@@ -9,15 +9,9 @@ from typing import Any
 import falcon
 
 from prunerr.emulation import json_body
-from prunerr_plugins.notify import Inbox, json_object
+from prunerr_plugins.inbox import Inbox, json_object
 
-PATH = "/notify"
-USER = "prunerr"
-
-
-def apprise_url(base: str, api_key: str) -> str:
-    """The `json://` Apprise URL of a receiver serving at `base` (http://host:port)."""
-    return f"json://{USER}:{api_key}@{base.split('://', 1)[1]}{PATH}"
+from . import PATH, USER
 
 
 class AppriseReceiver(Inbox):

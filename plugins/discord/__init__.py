@@ -7,17 +7,14 @@ import re
 
 import httpx
 
-from prunerr.config import PARSERS, Config, ConfigSchema, ServiceKind, Setting
-from prunerr.emulation import EmulatorRegistry, EmulatorSpec
-from prunerr.hookspecs import hookimpl
-from prunerr.sdk import ServiceList
+from prunerr.config import PARSERS, Setting
 from prunerr_plugins.notify import ParsedSetting, events_setting
+from prunerr_plugins.wiring import ServicePlugin
 
 from .client import DiscordNotifier
-from .emulator import DiscordEmulator, webhook_url
 
-KIND = "discord"
 WEBHOOK_PATH = re.compile(r"/api(/v\d+)?/webhooks/\d+/[^/]+")
+WEBHOOK_ID = "1181234567890123456"  # the id of the emulated webhook
 
 
 def parse_webhook_url(value: object) -> str:
@@ -28,52 +25,34 @@ def parse_webhook_url(value: object) -> str:
     return url
 
 
-@hookimpl
-def prunerr_config_schema(schema: ConfigSchema) -> None:
-    schema.service(
-        ServiceKind(
-            KIND,
-            "Discord: notifications posted to a channel webhook.",
-            (
-                ParsedSetting(
-                    "webhook_url",
-                    "Webhook URL (channel settings > Integrations > Webhooks); holds its token.",
-                    env="DISCORD_WEBHOOK_URL",
-                    secret=True,
-                    parser=parse_webhook_url,
-                ),
-                events_setting("DISCORD_EVENTS"),
-                Setting(
-                    "username",
-                    "Name the messages are posted under.",
-                    env="DISCORD_USERNAME",
-                    default="Prunerr",
-                ),
-            ),
-            roles=tuple(sorted(DiscordNotifier.roles)),
-        )
-    )
+def webhook_url(base: str, token: str) -> str:
+    """The URL of the emulated webhook on an emulator serving at `base`."""
+    return f"{base}/api/webhooks/{WEBHOOK_ID}/{token}"
 
 
-@hookimpl
-def prunerr_create_services(config: Config, services: ServiceList) -> None:
-    for instance in config.instances.get(KIND, []):
-        services.add(
-            DiscordNotifier(
-                str(instance["name"]),
-                str(instance["webhook_url"]),
-                events=instance["events"],
-                username=str(instance["username"]),
-            )
-        )
-
-
-@hookimpl
-def prunerr_register_emulators(emulators: EmulatorRegistry) -> None:
-    emulators.add(
-        EmulatorSpec(
-            KIND,
-            DiscordEmulator,
-            lambda url, api_key: {"DISCORD_WEBHOOK_URL": webhook_url(url, api_key)},
-        )
-    )
+PLUGIN = ServicePlugin(
+    "discord",
+    "Discord: notifications posted to a channel webhook.",
+    (
+        ParsedSetting(
+            "webhook_url",
+            "Webhook URL (channel settings > Integrations > Webhooks); holds its token.",
+            env="DISCORD_WEBHOOK_URL",
+            secret=True,
+            parser=parse_webhook_url,
+        ),
+        events_setting("DISCORD_EVENTS"),
+        Setting(
+            "username",
+            "Name the messages are posted under.",
+            env="DISCORD_USERNAME",
+            default="Prunerr",
+        ),
+    ),
+    DiscordNotifier,
+    "prunerr_plugins.discord.emulator:DiscordEmulator",
+    lambda url, token: {"DISCORD_WEBHOOK_URL": webhook_url(url, token)},
+)
+prunerr_config_schema = PLUGIN.prunerr_config_schema
+prunerr_create_services = PLUGIN.prunerr_create_services
+prunerr_register_emulators = PLUGIN.prunerr_register_emulators

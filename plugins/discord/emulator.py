@@ -16,19 +16,14 @@ from typing import Any
 import falcon
 
 from prunerr.emulation import Faults, SyntheticLibrary, json_body
-from prunerr_plugins.notify import Inbox, json_object
+from prunerr_plugins.inbox import Inbox, json_object
 
+from . import WEBHOOK_ID, webhook_url
 from . import embeds as limits
 
-WEBHOOK_ID = "1181234567890123456"
 CHANNEL_ID = "1181234567890120000"
 CONTENT = 2000
 PATH = re.compile(r"/api/webhooks/(?P<id>[^/]+)/(?P<token>[^/]+)")
-
-
-def webhook_url(base: str, token: str) -> str:
-    """The URL of the emulated webhook on an emulator serving at `base`."""
-    return f"{base}/api/webhooks/{WEBHOOK_ID}/{token}"
 
 
 EMBED_TEXTS = (

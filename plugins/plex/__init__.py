@@ -1,50 +1,23 @@
 """Built-in Plex plugin: Plex Media Server as a media server and a watch history."""
 
-from __future__ import annotations
-
-from prunerr.config import Config, ConfigSchema, ServiceKind, Setting
-from prunerr.emulation import EmulatorRegistry, EmulatorSpec
-from prunerr.hookspecs import hookimpl
-from prunerr.sdk import ServiceList
+from prunerr.config import Setting
+from prunerr_plugins.wiring import url_key_plugin
 
 from .client import PlexClient
-from .emulator import PlexEmulator
 
-KIND = "plex"
-
-
-@hookimpl
-def prunerr_config_schema(schema: ConfigSchema) -> None:
-    schema.service(
-        ServiceKind(
-            KIND,
-            "Plex Media Server: libraries, accounts and watch history.",
-            (
-                Setting(
-                    "url",
-                    "Base URL of Plex Media Server, e.g. http://plex:32400.",
-                    env="PLEX_URL",
-                    kind="url",
-                ),
-                Setting(
-                    "token", "X-Plex-Token of the server owner.", env="PLEX_TOKEN", secret=True
-                ),
-            ),
-            roles=tuple(sorted(PlexClient.roles)),
-        )
-    )
-
-
-@hookimpl
-def prunerr_create_services(config: Config, services: ServiceList) -> None:
-    for instance in config.instances.get(KIND, []):
-        services.add(
-            PlexClient(str(instance["name"]), str(instance["url"]), str(instance["token"]))
-        )
-
-
-@hookimpl
-def prunerr_register_emulators(emulators: EmulatorRegistry) -> None:
-    emulators.add(
-        EmulatorSpec(KIND, PlexEmulator, lambda url, token: {"PLEX_URL": url, "PLEX_TOKEN": token})
-    )
+PLUGIN = url_key_plugin(
+    "plex",
+    "Plex Media Server: libraries, accounts and watch history.",
+    Setting(
+        "url",
+        "Base URL of Plex Media Server, e.g. http://plex:32400.",
+        env="PLEX_URL",
+        kind="url",
+    ),
+    Setting("token", "X-Plex-Token of the server owner.", env="PLEX_TOKEN", secret=True),
+    PlexClient,
+    "prunerr_plugins.plex.emulator:PlexEmulator",
+)
+prunerr_config_schema = PLUGIN.prunerr_config_schema
+prunerr_create_services = PLUGIN.prunerr_create_services
+prunerr_register_emulators = PLUGIN.prunerr_register_emulators

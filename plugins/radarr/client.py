@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from prunerr.sdk import ExternalIds, ManagedItem, ServiceError, Target
-from prunerr_plugins.arr import API, ArrClient, Reader, ratings, records
+from prunerr_plugins.arr import API
+from prunerr_plugins.arr.client import ArrClient, Reader, ratings, records
 
 
 class RadarrClient(ArrClient):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import falcon
 
 from prunerr.emulation import SyntheticLibrary, json_body
-from prunerr_plugins.arr import (
+from prunerr_plugins.arr.emulator import (
     RELEASE_GROUP,
     ArrEmulator,
     bad_request,

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import falcon
 
+from prunerr.dsl.units import DAY
 from prunerr.emulation import Emulator, Faults, SyntheticLibrary, json_body
 
 if TYPE_CHECKING:
     from prunerr.emulation.synthetic import Movie, Request, Show, User
 
-DAY = 86400
 VERSION = "3.0.0"
 PENDING, APPROVED, DECLINED, FAILED, COMPLETED = 1, 2, 3, 4, 5  # MediaRequestStatus
 UNKNOWN, PROCESSING, PARTIAL, AVAILABLE, DELETED = 1, 3, 4, 5, 7  # MediaStatus (2 is PENDING)

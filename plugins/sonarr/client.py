@@ -14,7 +14,8 @@ from prunerr.sdk import (
     ServiceError,
     Target,
 )
-from prunerr_plugins.arr import API, ArrClient, BulkResult, Reader, ratings, records
+from prunerr_plugins.arr import API
+from prunerr_plugins.arr.client import ArrClient, BulkResult, Reader, ratings, records
 
 STATUS = {"deleted": "ended"}  # a series removed from the metadata source has ended
 BATCH = 100  # ids per query string

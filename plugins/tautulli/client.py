@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from prunerr.dsl.units import DAY
 from prunerr.http import HttpClient, Upstream
 from prunerr.sdk import Account, Health, Play, ServiceError, WatchHistory
 
 PAGE_SIZE = 5000
 # Tautulli filters `after` by the day a play *started*, in the server's time zone, and writes a
 # row when the play stops: re-reading two days before `since` covers both.
-LOOKBACK_S = 2 * 86400
+LOOKBACK_S = 2 * DAY
 
 
 def _int(value: object) -> int:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from prunerr.dsl.units import DAY
 from prunerr.emulation import Emulator, Faults, SyntheticLibrary, json_body
 
 if TYPE_CHECKING:
     from prunerr.emulation.synthetic import Play, User
 
-DAY = 86400
 WATCHED_PERCENT = 85  # Tautulli's default movie and TV "watched" thresholds
 MOVIES, SHOWS, MOVIES_4K = 1, 2, 3  # section ids, as the Plex emulator numbers its libraries
 PLAYERS = (  # platform, product, player

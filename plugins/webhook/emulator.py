@@ -10,11 +10,9 @@ from typing import Any
 import falcon
 
 from prunerr.emulation import json_body
-from prunerr_plugins.notify import Inbox, json_object
+from prunerr_plugins.inbox import Inbox, json_object
 
 from .client import signature
-
-PATH = "/hooks/prunerr"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from .types import (
     list_of,
     parse_type,
 )
+from .units import DAY
 
 ALL_MEDIA = frozenset(MEDIA_TYPE.values)
 
@@ -231,7 +232,7 @@ def _plays_by(ctx: EvalContext, item: Mapping, user: str):
 
 
 def _days_since(ctx: EvalContext, item: Mapping, when: float) -> int:
-    return math.floor((ctx.now_ts - when) / 86400)
+    return math.floor((ctx.now_ts - when) / DAY)
 
 
 CORE_FUNCTIONS = (

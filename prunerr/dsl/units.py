@@ -23,15 +23,16 @@ SIZE_UNITS: dict[str, int] = {
     "pib": 1024**5,
 }
 
-MINUTE = 60.0
-HOUR = 3600.0
-DAY = 86400.0
+# Seconds in each unit (ints, so whole-day timestamps computed with them stay ints).
+MINUTE = 60
+HOUR = 3600
+DAY = 86_400
 WEEK = 7 * DAY
 MONTH = 30 * DAY
 YEAR = 365 * DAY
 
-DURATION_UNITS: dict[str, float] = {
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+DURATION_UNITS: dict[str, int] = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
     **dict.fromkeys(("min", "mins", "minute", "minutes"), MINUTE),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), HOUR),
     **dict.fromkeys(("d", "day", "days"), DAY),

@@ -18,7 +18,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-DAY = 86400
+from prunerr.dsl.units import DAY
+
 NOW = 1_780_000_000  # the default "now" of a generated library: 2026-05-28T20:26:40Z
 
 # Presets: (movies, shows, target episodes, target history rows, users)

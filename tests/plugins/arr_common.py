@@ -14,7 +14,8 @@ from prunerr.config import Config
 from prunerr.emulation import Faults, SyntheticLibrary, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceError
-from prunerr_plugins.arr import ArrClient, ArrEmulator
+from prunerr_plugins.arr.client import ArrClient
+from prunerr_plugins.arr.emulator import ArrEmulator
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec
 
 KEY = "0123456789abcdef0123456789abcdef"

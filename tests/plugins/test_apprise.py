@@ -10,8 +10,9 @@ from prunerr.config import MASK, ConfigError
 from prunerr.emulation import generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import Notification, ServiceError
+from prunerr_plugins.apprise import apprise_url
 from prunerr_plugins.apprise.client import AppriseNotifier
-from prunerr_plugins.apprise.emulator import AppriseReceiver, apprise_url
+from prunerr_plugins.apprise.emulator import AppriseReceiver
 
 pytest.importorskip("apprise")
 

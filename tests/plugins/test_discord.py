@@ -11,9 +11,9 @@ from prunerr.config import MASK, Config, ConfigError
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import Notification, ServiceError
-from prunerr_plugins.discord import embeds
+from prunerr_plugins.discord import WEBHOOK_ID, embeds, webhook_url
 from prunerr_plugins.discord.client import DiscordNotifier
-from prunerr_plugins.discord.emulator import WEBHOOK_ID, DiscordEmulator, webhook_url
+from prunerr_plugins.discord.emulator import DiscordEmulator
 
 TOKEN = "dGhlLXdlYmhvb2stdG9rZW4tb2YtdGhlLWVtdWxhdG9y"
 

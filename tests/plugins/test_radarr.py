@@ -14,7 +14,8 @@ import pytest
 
 from prunerr.emulation import Faults, generate
 from prunerr.sdk import ServiceError
-from prunerr_plugins.radarr import RadarrClient, RadarrEmulator
+from prunerr_plugins.radarr.client import RadarrClient
+from prunerr_plugins.radarr.emulator import RadarrEmulator
 from tests.plugins import arr_common
 from tests.plugins.arr_common import API, KEY, get, send
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec, fixtures_dir

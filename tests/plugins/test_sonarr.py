@@ -16,8 +16,9 @@ import pytest
 
 from prunerr.emulation import Faults, generate
 from prunerr.sdk import ManagedEpisode, ServiceError
-from prunerr_plugins.arr import BulkResult
-from prunerr_plugins.sonarr import SonarrClient, SonarrEmulator
+from prunerr_plugins.arr.client import BulkResult
+from prunerr_plugins.sonarr.client import SonarrClient
+from prunerr_plugins.sonarr.emulator import SonarrEmulator
 from tests.plugins import arr_common
 from tests.plugins.arr_common import API, KEY, get, send
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec, fixtures_dir

@@ -16,8 +16,9 @@ from prunerr.config import MASK, ConfigError
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.sdk import Notification, ServiceError
+from prunerr_plugins.webhook import PATH
 from prunerr_plugins.webhook.client import WebhookNotifier
-from prunerr_plugins.webhook.emulator import PATH, WebhookReceiver
+from prunerr_plugins.webhook.emulator import WebhookReceiver
 
 SECRET = "s3cret-shared-with-the-receiver"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
