@@ -25,14 +25,14 @@ from pathlib import Path
 from pony.orm import db_session
 
 from prunerr.config import Config
-from prunerr.database import open_store
 from prunerr.dsl import EvalContext
 from prunerr.emulation.synthetic import SIZES
-from prunerr.engine import availability, load_items
 from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
-from prunerr.sync import SyncService, choose_watch_service
+from prunerr.store.database import open_store
+from prunerr.store.items import availability, load_items
+from prunerr.sync import SyncService
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -155,7 +155,7 @@ def main() -> None:
 
     base = load_rules([REPO / "rules.d"]).rules
     rules = [base[i % len(base)] for i in range(args.rules)]
-    watch = choose_watch_service(services, None)
+    watch = services.watch_history()
     ctx = EvalContext(datetime.now(UTC))
     t = time.perf_counter()
     available = availability(store, services, watch.name if watch else None)
@@ -166,7 +166,7 @@ def main() -> None:
     plans = plan(rules, items, ctx, all_rules=base)
     plan_s = time.perf_counter() - t
     with db_session:
-        plays = store.execute("SELECT COUNT(*) FROM play")[0][0]
+        plays = store.read("SELECT COUNT(*) FROM play")[0][0]
 
     movies, shows, episodes, history, users = SIZES[args.size]
     rows = [

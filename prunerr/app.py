@@ -16,7 +16,6 @@ from prunerr import settings
 from prunerr.api import Api
 from prunerr.api.auth import ApiKeys
 from prunerr.config import Config, ConfigError
-from prunerr.database import Store, open_store
 from prunerr.deletion import Processor
 from prunerr.dsl import Catalog
 from prunerr.evaluation import Evaluator
@@ -26,6 +25,7 @@ from prunerr.plugins import PluginHost
 from prunerr.rulebook import RuleBook
 from prunerr.rules import LoadResult, load_rules
 from prunerr.sdk import ServiceList
+from prunerr.store.database import Store, open_store
 
 if TYPE_CHECKING:
     from prunerr.tasks import Tasks

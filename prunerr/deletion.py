@@ -9,7 +9,6 @@ transaction as the entry's `deleted` state, so none goes unrecorded and none is 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -18,16 +17,12 @@ from dataclasses import dataclass, field
 
 from pony.orm import db_session
 
-from prunerr import activity
-from prunerr.activity import SCHEDULER, Actor
 from prunerr.config import Config
-from prunerr.database import Store
 from prunerr.dsl.units import format_size
 from prunerr.evaluation import Evaluator
 from prunerr.http import recorded_calls
 from prunerr.notify import Notifications
-from prunerr.protection import family
-from prunerr.queue import Entry, Queue
+from prunerr.queue import Queue
 from prunerr.sdk import (
     LibraryManager,
     MediaServer,
@@ -36,6 +31,11 @@ from prunerr.sdk import (
     ServiceList,
     Target,
 )
+from prunerr.store import activity, deletions, queue_entries, requests
+from prunerr.store.activity import SCHEDULER, Actor
+from prunerr.store.database import Store
+from prunerr.store.items import ItemTarget, family, mark_unmonitored, target, tombstone
+from prunerr.store.queue_entries import Entry
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +90,6 @@ class ProcessReport:
             "dryRun": self.dry_run,
             "results": {"deleted": self.deleted, "failed": self.failed, "skipped": self.skipped},
         }
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    id: int
-    type: str
-    title: str
-    server: str
-    server_key: str
-    arr_instance: str | None
-    arr_id: int | None
-    season: int | None
-    episode: int | None
-    tmdb_id: int | None
-    tvdb_id: int | None
-    show_tmdb_id: int | None
-    show_tvdb_id: int | None
 
 
 class Processor:
@@ -272,17 +255,11 @@ class Processor:
             }
         )
 
-    def _item(self, item_id: int) -> ItemRow:
+    def _item(self, item_id: int) -> ItemTarget:
         with db_session:
-            row = self.store.execute(
-                "SELECT i.id, i.type, i.title, i.server, i.server_key, i.arr_instance, i.arr_id, "
-                "i.season_number, i.episode_number, i.tmdb_id, i.tvdb_id, s.tmdb_id, s.tvdb_id "
-                "FROM item i LEFT JOIN item s ON s.id = COALESCE(i.show, i.parent) WHERE i.id=?",
-                (item_id,),
-            )[0]
-        return ItemRow(*row)
+            return target(self.store, item_id)
 
-    def _steps(self, entry: Entry, item: ItemRow) -> list[tuple[str, Callable[[], bool]]]:
+    def _steps(self, entry: Entry, item: ItemTarget) -> list[tuple[str, Callable[[], bool]]]:
         """The upstream calls the entry's action takes for this item, in order."""
         manager = next(
             (
@@ -397,7 +374,7 @@ class Processor:
             }
         )
 
-    def _deleted(self, entry, attempt, item: ItemRow, done, calls, report, actor) -> None:
+    def _deleted(self, entry, attempt, item: ItemTarget, done, calls, report, actor) -> None:
         now = self.clock()
         freed = entry.size if FREES_SPACE & set(done) else 0
         with db_session:
@@ -410,35 +387,12 @@ class Processor:
                 attempt=attempt,
             ):
                 return
-            rule = self.store.execute(
-                "SELECT r.id, r.name FROM queue_entry q LEFT JOIN rule r ON r.id = q.rule "
-                "WHERE q.id=?",
-                (entry.id,),
-            )[0]
-            self.store.execute(
-                "INSERT INTO deletion (entry, item, title, media_type, size, freed, rule, "
-                "rule_name, action, actor_type, actor_name, deleted_at, calls) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.id,
-                    entry.item,
-                    entry.title,
-                    item.type,
-                    entry.size,
-                    freed,
-                    rule[0],
-                    rule[1],
-                    entry.action,
-                    entry.actor_type,
-                    entry.actor_name,
-                    now,
-                    json.dumps(calls),
-                ),
-            )
+            rule = queue_entries.rule_of(self.store, entry.id)
+            deletions.record(self.store, entry, item.type, freed, rule, now, calls)
             if freed:
-                self.store.execute("UPDATE item SET tombstoned_at=? WHERE id=?", (now, entry.item))
+                tombstone(self.store, entry.item, now)
             elif "unmonitor" in done:
-                self.store.execute("UPDATE item SET monitored=? WHERE id=?", (False, entry.item))
+                mark_unmonitored(self.store, entry.item)
             activity.record(
                 self.store,
                 now,
@@ -467,17 +421,13 @@ class Processor:
         if entry.reset_requests:
             report.requests_reset += self._reset_requests(entry, item)
 
-    def _reset_requests(self, entry: Entry, item: ItemRow) -> int:
+    def _reset_requests(self, entry: Entry, item: ItemTarget) -> int:
         """Let the title be requested again; a failure is recorded, the deletion stands."""
         tmdb = item.tmdb_id if item.type == "movie" else item.show_tmdb_id or item.tmdb_id
         tvdb = None if item.type == "movie" else item.show_tvdb_id or item.tvdb_id
         media = "movie" if item.type == "movie" else "show"
         with db_session:
-            rows = self.store.execute(
-                "SELECT DISTINCT source, media_id FROM media_request WHERE media_type=? AND "
-                "((tmdb_id IS NOT NULL AND tmdb_id=?) OR (tvdb_id IS NOT NULL AND tvdb_id=?))",
-                (media, tmdb, tvdb),
-            )
+            rows = sorted(requests.requested(self.store, media, tmdb, tvdb))
         trackers = {
             s.name: s for s in self.services.with_role("requests") if isinstance(s, RequestTracker)
         }
@@ -494,8 +444,7 @@ class Processor:
             except ServiceError as exc:
                 outcomes.append(f"{tracker.name}: failed: {exc}")
         with db_session:
-            self.store.execute(
-                "UPDATE deletion SET requests_reset=? WHERE entry=?",
-                ("; ".join(outcomes) or "no request found", entry.id),
+            deletions.note_requests_reset(
+                self.store, entry.id, "; ".join(outcomes) or "no request found"
             )
         return reset

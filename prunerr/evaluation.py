@@ -18,23 +18,22 @@ from datetime import UTC, datetime
 
 from pony.orm import db_session
 
-from prunerr import activity
-from prunerr.activity import SCHEDULER, Actor
 from prunerr.config import Config
-from prunerr.database import Store
 from prunerr.dsl import UNKNOWN, EvalContext
-from prunerr.dsl.units import format_size
-from prunerr.engine import LibraryItem
+from prunerr.dsl.units import DAY, format_size
 from prunerr.library import LibraryIndex, Snapshot
 from prunerr.notify import Notifications
 from prunerr.planning import plan, protected_ids
-from prunerr.protection import family
-from prunerr.queue import Candidate, EnqueueResult, Entry, Queue, QueueOptions
+from prunerr.queue import Candidate, EnqueueResult, Queue, QueueOptions
 from prunerr.rulebook import BookRule, ProtectionBroken, RuleBook
 from prunerr.rules import Rule
+from prunerr.store import activity
+from prunerr.store.activity import SCHEDULER, Actor
+from prunerr.store.database import Store
+from prunerr.store.items import LibraryItem, family
+from prunerr.store.queue_entries import Entry
 
 log = logging.getLogger(__name__)
-DAY = 86400.0
 BREAKER_FLOOR = 10  # the circuit breaker ignores runs that would queue fewer items than this
 
 

@@ -10,7 +10,6 @@ database says so in its error.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import subprocess
@@ -29,8 +28,9 @@ from huey.api import Huey
 from pony.orm import TransactionError, db_session
 
 from prunerr.config import Config, mask_url
-from prunerr.database import Store, database_error
 from prunerr.dsl.units import format_duration
+from prunerr.store import job_runs, sync_state
+from prunerr.store.database import Store, database_error
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 120.0  # seconds without a heartbeat before a run counts as dead
@@ -92,55 +92,29 @@ class Runs:
         """Take the group's lease if it is free or its holder stopped renewing it."""
         now = self.clock()
         with db_session:
-            self.store.update("DELETE FROM lease WHERE name=? AND expires_at < ?", (group, now))
-            return bool(
-                self.store.update(
-                    "INSERT INTO lease (name, holder, expires_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    (group, holder, now + LEASE_TTL),
-                )
-            )
+            return job_runs.take_lease(self.store, group, holder, now, now + LEASE_TTL)
 
     def held(self, group: str) -> bool:
         """Whether a live holder has the group's lease."""
         with db_session:
-            return bool(
-                self.store.execute(
-                    "SELECT 1 FROM lease WHERE name=? AND expires_at >= ?", (group, self.clock())
-                )
-            )
+            return job_runs.lease_held(self.store, group, self.clock())
 
     def release(self, group: str, holder: str) -> None:
         with db_session:
-            self.store.update("DELETE FROM lease WHERE name=? AND holder=?", (group, holder))
+            job_runs.release_lease(self.store, group, holder)
 
     def start(self, job: str, actor: str) -> int:
-        now = self.clock()
         with db_session:
-            return self.store.insert(
-                "INSERT INTO job_run (job, state, actor, started_at, heartbeat_at) "
-                "VALUES (?, 'running', ?, ?, ?)",
-                (job, actor, now, now),
-            )
+            return job_runs.start_run(self.store, job, actor, self.clock())
 
     def beat(self, run_id: int, group: str, holder: str, progress: str | None = None) -> None:
         now = self.clock()
         with db_session:
-            self.store.update(
-                "UPDATE job_run SET heartbeat_at=?, progress=COALESCE(?, progress) WHERE id=?",
-                (now, progress, run_id),
-            )
-            self.store.update(
-                "UPDATE lease SET expires_at=? WHERE name=? AND holder=?",
-                (now + LEASE_TTL, group, holder),
-            )
+            job_runs.beat(self.store, run_id, group, holder, now, now + LEASE_TTL, progress)
 
     def finish(self, run_id: int, state: str, result: object = None, error: str | None = None):
         with db_session:
-            self.store.update(
-                "UPDATE job_run SET state=?, finished_at=?, result=?, error=? WHERE id=?",
-                (state, self.clock(), json.dumps(result, default=str), error, run_id),
-            )
+            job_runs.finish_run(self.store, run_id, state, self.clock(), result, error)
 
     def run(self, job: Job, actor: str, work: Callable[[Callable[[str], None]], object]) -> dict:
         """Run `work(progress)` under the job's lease; raises Busy when the group is taken."""
@@ -191,24 +165,17 @@ class Runs:
     def last_synced(self) -> float | None:
         """When the last library sync that read every source finished (None: never)."""
         with db_session:
-            return self.store.execute("SELECT MAX(finished_at) FROM sync_run WHERE status='ok'")[0][
-                0
-            ]
+            return sync_state.last_complete_sync(self.store)
 
     def failures(self) -> list[str]:
         """The runs that failed on the database since the last run that succeeded (the last
         of each job): until one succeeds again, jobs may not be able to run at all."""
         with db_session:
-            rows = self.store.execute(
-                "SELECT job, id, error FROM job_run WHERE id IN (SELECT MAX(id) FROM job_run "
-                "WHERE state = 'failed' AND error LIKE ? "
-                "AND id > (SELECT COALESCE(MAX(id), 0) FROM job_run WHERE state = 'ok') "
-                "GROUP BY job) ORDER BY id",
-                (f"{DATABASE_FAILED}:%",),
-            )
+            failed = job_runs.failed_since_last_success(self.store, f"{DATABASE_FAILED}:")
         return [
-            f"{JOBS[job].title if job in JOBS else job} (run {run_id}) failed: {error}"
-            for job, run_id, error in rows
+            f"{JOBS[run.job].title if run.job in JOBS else run.job} (run {run.id}) failed: "
+            f"{run.error}"
+            for run in failed
         ]
 
     def status(self, config: Config) -> list[dict]:
@@ -216,13 +183,8 @@ class Runs:
         now = self.clock()
         zone = ZoneInfo(str(config["tz"]))
         with db_session:
-            rows = self.store.execute(
-                "SELECT r.job, r.id, r.state, r.actor, r.started_at, r.heartbeat_at, "
-                "r.finished_at, r.progress, r.result, r.error FROM job_run r "
-                "WHERE r.id IN (SELECT MAX(id) FROM job_run GROUP BY job)"
-            )
-        last = {row[0]: row[1:] for row in rows}
-        jobs = []
+            last = job_runs.last_runs(self.store)
+        statuses = []
         for job in JOBS.values():
             entry: dict[str, object] = {
                 "name": job.name,
@@ -238,25 +200,24 @@ class Runs:
                 following = croniter(str(config[job.schedule_setting]), local).get_next(datetime)
                 entry["nextRun"] = following.astimezone(UTC).isoformat().replace("+00:00", "Z")
             if job.name in last:
-                run_id, state, actor, started, beat, finished, progress, result, error = last[
-                    job.name
-                ]
-                if state == "running" and now - beat > LEASE_TTL:
+                run = last[job.name]
+                state = run.state
+                if state == "running" and now - run.heartbeat_at > LEASE_TTL:
                     state = "crashed"
                 entry["state"] = "running" if state == "running" else "idle"
                 entry["lastRun"] = {
-                    "id": run_id,
+                    "id": run.id,
                     "state": state,
-                    "actor": actor,
-                    "startedAt": _iso(started),
-                    "finishedAt": _iso(finished),
-                    "durationSeconds": round((finished or now) - started, 3),
-                    "progress": progress,
-                    "result": json.loads(result) if result else None,
-                    "error": error,
+                    "actor": run.actor,
+                    "startedAt": _iso(run.started_at),
+                    "finishedAt": _iso(run.finished_at),
+                    "durationSeconds": round((run.finished_at or now) - run.started_at, 3),
+                    "progress": run.progress,
+                    "result": run.result,
+                    "error": run.error,
                 }
-            jobs.append(entry)
-        return jobs
+            statuses.append(entry)
+        return statuses
 
 
 def _iso(ts: float | None) -> str | None:

@@ -11,32 +11,24 @@ from dataclasses import dataclass, field
 
 from pony.orm import db_session
 
-from prunerr import activity
-from prunerr.activity import USER, Actor
-from prunerr.database import Store
 from prunerr.dsl import Catalog
-from prunerr.engine import (
-    Availability,
-    LibraryItem,
-    availability,
-    item_names,
-    load_items,
-)
 from prunerr.planning import by_type
 from prunerr.sdk import ServiceList
-from prunerr.sync import choose_watch_service
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What a row knows besides the language's fields: its keys in other services."""
-
-    server_key: str
-    tmdb_id: int | None
-    tvdb_id: int | None
-    imdb_id: str | None
-    arr_instance: str | None
-    arr_id: int | None
+from prunerr.store import activity, deletions, sync_state
+from prunerr.store.accounts import listed as listed_accounts
+from prunerr.store.activity import USER, Actor
+from prunerr.store.database import Store
+from prunerr.store.items import (
+    Availability,
+    Identity,
+    LibraryItem,
+    availability,
+    identities,
+    item_names,
+    live_among,
+    load_items,
+    set_protection,
+)
 
 
 @dataclass
@@ -76,7 +68,7 @@ class LibraryIndex:
         self.store = store
         self.services = services
         self.catalog = catalog
-        watch = choose_watch_service(services, watch_source)
+        watch = services.watch_history(watch_source)
         self.watch_name = watch.name if watch else None
         self._lock = threading.Lock()  # guards the fields below
         self._loading = threading.Lock()  # one load at a time
@@ -94,16 +86,10 @@ class LibraryIndex:
     ) -> bool:
         """Protect or unprotect a live item (user state: no sync ever changes it), recorded."""
         with db_session:
-            rows = self.store.execute(
-                "SELECT id FROM item WHERE id=? AND tombstoned_at IS NULL", (item_id,)
-            )
-            if not rows:
+            if not live_among(self.store, [item_id]):
                 return False
             name = item_names(self.store, [item_id])[item_id]
-            self.store.execute(
-                "UPDATE item SET protected=?, protection_reason=? WHERE id=?",
-                (protected, reason, item_id),
-            )
+            set_protection(self.store, item_id, protected, reason)
             activity.record(
                 self.store,
                 time.time(),
@@ -122,8 +108,7 @@ class LibraryIndex:
 
     def _version(self) -> tuple:
         with db_session:
-            (last_run,) = self.store.execute("SELECT MAX(id) FROM sync_run")[0]
-        return (last_run, self._generation)
+            return (sync_state.last_run_id(self.store), self._generation)
 
     def snapshot(self, fresh: bool = False) -> Snapshot:
         """The current snapshot, without the items deleted since it was loaded. When the
@@ -158,10 +143,7 @@ class LibraryIndex:
         """Drop the items whose files a deletion removed (in any process) since the last look:
         a cheap catch-up instead of a reload."""
         with db_session:
-            rows = self.store.execute(
-                "SELECT id, item FROM deletion WHERE id > ? AND freed > 0",
-                (snapshot.deletions_seen,),
-            )
+            rows = deletions.freed_after(self.store, snapshot.deletions_seen)
         if not rows:
             return
         gone = {item for _, item in rows}
@@ -180,17 +162,11 @@ class LibraryIndex:
             if self._snapshot is not None and self._snapshot.version == version:
                 return self._snapshot
             with db_session:
-                (deletions_seen,) = self.store.execute("SELECT COALESCE(MAX(id), 0) FROM deletion")[
-                    0
-                ]
+                deletions_seen = deletions.last_id(self.store)
             available = availability(self.store, self.services, self.watch_name)
             items = load_items(self.store, available, self.watch_name, self.catalog)
             with db_session:
-                rows = self.store.execute(
-                    "SELECT id, server_key, tmdb_id, tvdb_id, imdb_id, arr_instance, arr_id "
-                    "FROM item WHERE tombstoned_at IS NULL"
-                )
-            identity = {row[0]: Identity(*row[1:]) for row in rows}
+                identity = identities(self.store)
             snapshot = Snapshot(
                 items, {i.id: i for i in items}, identity, available, version, deletions_seen
             )
@@ -307,17 +283,14 @@ def list_items(
 
 def accounts(store: Store) -> list[dict[str, object]]:
     """The users each source knows (inside the caller's db_session)."""
-    rows = store.execute(
-        "SELECT id, source, external_id, username, email FROM account ORDER BY username, source"
-    )
     return [
         {
-            "id": r[0],
-            "source": r[1],
-            "externalId": r[2],
-            "plexUserId": r[2],  # the original's name for it
-            "username": r[3],
-            "email": r[4],
+            "id": a.id,
+            "source": a.source,
+            "externalId": a.external_id,
+            "plexUserId": a.external_id,  # the original's name for it
+            "username": a.username,
+            "email": a.email,
         }
-        for r in rows
+        for a in listed_accounts(store)
     ]

@@ -20,9 +20,9 @@ from pony.orm import db_session
 
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.explain import Explanation
-from prunerr.engine import LibraryItem, listing_title
 from prunerr.protection import spread
 from prunerr.rules import Rule
+from prunerr.store.items import LibraryItem, listing_title
 
 if TYPE_CHECKING:
     from prunerr.queue import Queue

@@ -21,14 +21,12 @@ from typing import TYPE_CHECKING
 
 from pony.orm import db_session
 
-from prunerr.database import Store
-
 if TYPE_CHECKING:  # they build on this module
-    from prunerr.activity import Actor
     from prunerr.library import LibraryIndex
-    from prunerr.queue import Entry, Queue
+    from prunerr.queue import Queue
+    from prunerr.store.activity import Actor
+    from prunerr.store.queue_entries import Entry
 
-CHUNK = 500  # ids per `IN (...)` list
 FAMILY = frozenset({"show", "season", "episode"})  # the media types protection spreads over
 
 
@@ -43,41 +41,6 @@ def spread(direct: Collection[int], ancestors: Mapping[int, Iterable[int]]) -> s
         elif any(a in direct for a in up):
             protected.add(item_id)
     return protected
-
-
-def chunks(ids: list[int]) -> Iterable[list[int]]:
-    """`ids` in parts short enough for one `IN (...)` list."""
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
-def family(store: Store, item_ids: Collection[int]) -> set[int]:
-    """The live items whose protection decides the given items': them, their season and show, and
-    every season and episode under them (inside the caller's db_session)."""
-    found = set(item_ids)
-    ids = sorted(found)
-    for part in chunks(ids):
-        marks = ", ".join("?" for _ in part)
-        for parent, show in store.execute(
-            f"SELECT parent, show FROM item WHERE id IN ({marks})", tuple(part)
-        ):
-            found.update(a for a in (parent, show) if a is not None)
-    # down two levels by `parent` (indexed): show → seasons → episodes
-    level = ids
-    for _ in range(2):
-        children: list[int] = []
-        for part in chunks(level):
-            marks = ", ".join("?" for _ in part)
-            children += [
-                r[0]
-                for r in store.execute(
-                    f"SELECT id FROM item WHERE parent IN ({marks}) AND tombstoned_at IS NULL",
-                    tuple(part),
-                )
-            ]
-        found.update(children)
-        level = children
-    return found
 
 
 def protect(

@@ -14,21 +14,20 @@ activity log with its actor and reason, in the same transaction. An item has at 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from prunerr import activity, protection
-from prunerr.activity import Actor
-from prunerr.database import Store
-from prunerr.engine import ItemName, item_names
-from prunerr.protection import chunks
+from prunerr import protection
+from prunerr.dsl.units import DAY
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
+from prunerr.store import activity, collections, queue_entries
+from prunerr.store.activity import Actor
+from prunerr.store.database import Store
+from prunerr.store.items import family, item_names, live_among, protection_rows
+from prunerr.store.queue_entries import LIVE, Entry, NewEntry
 
-DAY = 86400.0
 SCHEDULER_WORKER = Actor("scheduler", "Queue processing")
-LIVE = ("queued", "processing")
 FINAL = ("deleted", "failed", "cancelled", "protected", "released")
 STATES = LIVE + FINAL
 TRANSITIONS = {
@@ -42,79 +41,6 @@ ACTION_LABELS = {
     "full_removal": "Full Removal",
 }
 assert set(ACTION_LABELS) == set(DELETION_ACTIONS)
-
-ENTRY_COLUMNS = (
-    "id",
-    "item",
-    "rule",
-    "state",
-    "action",
-    "reset_requests",
-    "import_exclusion",
-    "title",
-    "size",
-    "queued_at",
-    "delete_after",
-    "actor_type",
-    "actor_name",
-    "attempts",
-    "attempt_id",
-    "claimed_at",
-    "next_attempt_at",
-    "reminded_at",
-    "steps",
-    "finished_at",
-    "reason",
-)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A queue entry. `title` is the item's display title (`engine.display_title`), read from
-    the item when the database holds it, else the one stored at queue time; `media_type` and
-    `item_title` (the item's own title) are None when the item is not held."""
-
-    id: int
-    item: int
-    rule: int | None
-    state: str
-    action: str
-    reset_requests: bool
-    import_exclusion: bool
-    title: str
-    size: int
-    queued_at: float
-    delete_after: float
-    actor_type: str
-    actor_name: str
-    attempts: int
-    attempt_id: str | None
-    claimed_at: float | None
-    next_attempt_at: float | None
-    reminded_at: float | None
-    steps: tuple[str, ...]
-    finished_at: float | None
-    reason: str | None
-    media_type: str | None = None
-    item_title: str | None = None
-
-    @classmethod
-    def from_row(cls, row: tuple) -> Entry:
-        values = dict(zip(ENTRY_COLUMNS, row, strict=True))
-        values["steps"] = tuple(json.loads(values["steps"]))
-        values["reset_requests"] = bool(values["reset_requests"])
-        values["import_exclusion"] = bool(values["import_exclusion"])
-        return cls(**values)
-
-    def named(self, name: ItemName | None) -> Entry:
-        """The entry under its item's current name (entries queued before seasons and episodes
-        had display titles stored "Season 1")."""
-        if name is None:
-            return self
-        return replace(self, title=name.display, media_type=name.type, item_title=name.title)
-
-    def days_remaining(self, now: float) -> int:
-        return max(0, -int(-(self.delete_after - now) // DAY))
 
 
 @dataclass(frozen=True)
@@ -151,67 +77,27 @@ class Queue:
     # -- reading (inside the caller's db_session)
 
     def entry(self, entry_id: int) -> Entry | None:
-        entries = self._read(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM queue_entry WHERE id=?", (entry_id,)
-        )
-        return entries[0] if entries else None
-
-    def _read(self, sql: str, params: tuple) -> list[Entry]:
-        """Entries, named after their items (`Entry.named`)."""
-        entries = [Entry.from_row(r) for r in self.store.execute(sql, params)]
-        names = item_names(self.store, {e.item for e in entries}) if entries else {}
-        return [e.named(names.get(e.item)) for e in entries]
+        return queue_entries.entry(self.store, entry_id)
 
     def entries(self, states: Collection[str] = LIVE, item: int | None = None) -> list[Entry]:
-        marks = ", ".join("?" for _ in states)
-        sql = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM queue_entry WHERE state IN ({marks})"
-        params: tuple = tuple(states)
-        if item is not None:
-            sql, params = sql + " AND item=?", (*params, item)
-        return self._read(sql + " ORDER BY id", params)
+        return queue_entries.entries(self.store, states, item)
 
     def live_items(self) -> dict[int, int]:
         """Item id -> its live entry's id."""
-        return dict(
-            self.store.execute(
-                "SELECT item, id FROM queue_entry WHERE state IN ('queued', 'processing')"
-            )
-        )
+        return queue_entries.live_items(self.store)
 
     def live_among(self, item_ids: list[int]) -> set[int]:
         """Those of the given items that have a live entry."""
-        if not item_ids:
-            return set()
-        marks = ", ".join("?" for _ in item_ids)
-        return {
-            r[0]
-            for r in self.store.execute(
-                "SELECT item FROM queue_entry WHERE state IN ('queued', 'processing') "
-                f"AND item IN ({marks})",
-                tuple(item_ids),
-            )
-        }
+        return queue_entries.live_among(self.store, item_ids) if item_ids else set()
 
     def ready(
         self, now: float, *, force: bool = False, stale_before: float | None = None
     ) -> list[int]:
         """Entries due now (all queued ones with `force`), oldest deadline first, plus those left
         `processing` by a worker that died before `stale_before`."""
-        due = "" if force else " AND delete_after <= ?"
-        params: tuple = () if force else (now,)
-        rows = self.store.execute(
-            "SELECT id FROM queue_entry WHERE state='queued' AND "
-            f"(next_attempt_at IS NULL OR next_attempt_at <= ?){due} ORDER BY delete_after, id",
-            (now, *params),
-        )
-        ids = [r[0] for r in rows]
+        ids = queue_entries.due(self.store, now, force=force)
         if stale_before is not None:
-            stale = self.store.execute(
-                "SELECT id FROM queue_entry WHERE state='processing' AND claimed_at < ? "
-                "ORDER BY id",
-                (stale_before,),
-            )
-            ids = [r[0] for r in stale] + ids
+            ids = queue_entries.stale(self.store, stale_before) + ids
         return ids
 
     # -- changing (inside the caller's db_session)
@@ -248,13 +134,9 @@ class Queue:
                 title = names[c.id].display if c.id in names else c.title
                 # another request may have queued it since `live` was read: the unique index
                 # of live entries decides, and the loser answers "already queued"
-                inserted = self.store.execute(
-                    "INSERT INTO queue_entry (item, rule, state, action, reset_requests, "
-                    "import_exclusion, title, size, queued_at, delete_after, actor_type, "
-                    "actor_name) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (item) WHERE state IN ('queued', 'processing') DO NOTHING "
-                    "RETURNING id",
-                    (
+                entry_id = queue_entries.add(
+                    self.store,
+                    NewEntry(
                         c.id,
                         rule,
                         options.action,
@@ -264,15 +146,13 @@ class Queue:
                         c.size,
                         now,
                         deadline,
-                        actor.type,
-                        actor.name,
+                        actor,
                     ),
                 )
                 reasons[c.id] = "queued"  # a candidate listed twice is queued once
-                if not inserted:
+                if entry_id is None:
                     result.already.append(c.id)
                     continue
-                entry_id = inserted[0][0]
                 result.queued.append(entry_id)
                 result.queued_bytes += c.size
                 activity.record(
@@ -310,13 +190,8 @@ class Queue:
         now = self.clock()
         if to in FINAL:
             columns.setdefault("finished_at", now)
-        assignments = "".join(f", {name}=?" for name in columns)
-        marks = ", ".join("?" for _ in sources)
-        held = " AND attempt_id=?" if attempt is not None else ""
-        changed = self.store.update(
-            f"UPDATE queue_entry SET state=?, reason=?{assignments} "
-            f"WHERE id=? AND state IN ({marks}){held}",
-            (to, reason, *columns.values(), entry_id, *sources, *([attempt] if attempt else [])),
+        changed = queue_entries.move(
+            self.store, entry_id, to, reason, sources=sources, attempt=attempt, columns=columns
         )
         if changed:
             entry = self.entry(entry_id)
@@ -340,14 +215,7 @@ class Queue:
     def claim(self, entry_id: int, attempt_id: str, stale_before: float | None = None) -> bool:
         """Take a queued entry (or one a dead worker left `processing` before `stale_before`)
         for one attempt. Recorded before any upstream call."""
-        now = self.clock()
-        stale = " OR (state='processing' AND claimed_at < ?)" if stale_before is not None else ""
-        params = (attempt_id, now, entry_id) + ((stale_before,) if stale_before is not None else ())
-        changed = self.store.update(
-            "UPDATE queue_entry SET state='processing', attempt_id=?, claimed_at=? "
-            f"WHERE id=? AND (state='queued'{stale})",
-            params,
-        )
+        changed = queue_entries.claim(self.store, entry_id, attempt_id, self.clock(), stale_before)
         if changed:
             entry = self.entry(entry_id)
             assert entry is not None
@@ -356,14 +224,20 @@ class Queue:
 
     def record_step(self, entry_id: int, attempt_id: str, step: str) -> None:
         """Note a finished upstream step, so a retry after a crash skips it."""
-        (steps,) = self.store.execute(
-            "SELECT steps FROM queue_entry WHERE id=? AND attempt_id=?", (entry_id, attempt_id)
-        )[0]
-        done = [*json.loads(steps), step]
-        self.store.update(
-            "UPDATE queue_entry SET steps=? WHERE id=? AND attempt_id=?",
-            (json.dumps(done), entry_id, attempt_id),
-        )
+        queue_entries.add_step(self.store, entry_id, attempt_id, step)
+
+    def remind(self, within: float) -> list[Entry]:
+        """The queued entries due within `within` seconds that were not reminded of yet, now
+        marked reminded (each is announced once)."""
+        now = self.clock()
+        soon = [
+            e
+            for e in self.entries(("queued",))
+            if e.reminded_at is None and e.delete_after <= now + within
+        ]
+        for entry in soon:
+            queue_entries.mark_reminded(self.store, entry.id, now)
+        return soon
 
     def cancel(
         self, entry_id: int, actor: Actor, reason: str = "removed from the queue by a user"
@@ -377,7 +251,7 @@ class Queue:
         under them and of the season and show holding them end as `protected`. Answers the
         entries it ended (as they were before)."""
         ended = []
-        for item_id in sorted(protection.family(self.store, set(item_ids))):
+        for item_id in sorted(family(self.store, set(item_ids))):
             for entry in self.entries(("queued",), item=item_id):
                 if self.transition(entry.id, "protected", actor, reason, expect=("queued",)):
                     ended.append(entry)
@@ -390,9 +264,9 @@ class Queue:
         The items that would be queued are not in the answer."""
         ids = list(dict.fromkeys(item_ids))
         live = self.live_items()
-        gone = self._gone(ids)
+        gone = set(ids) - live_among(self.store, ids)
         shielded = self.protected_items([i for i in ids if i not in live and i not in gone])
-        done = self._done() if skip_done else set()
+        done = queue_entries.deleted_items(self.store) if skip_done else set()
         reasons = {}
         for item_id in ids:
             for reason, found in (
@@ -411,34 +285,12 @@ class Queue:
         with protection following the hierarchy (`protection.spread`)."""
         if not item_ids:
             return set()
-        titles = {r[0] for r in self.store.execute("SELECT title FROM collection WHERE protected")}
+        titles = collections.protected_titles(self.store)
         direct, ancestors = set(), {}
-        for part in chunks(sorted(protection.family(self.store, item_ids))):
-            marks = ", ".join("?" for _ in part)
-            rows = self.store.execute(
-                f"SELECT id, parent, show, protected, collections FROM item WHERE id IN ({marks})",
-                tuple(part),
-            )
-            for item_id, parent, show, protected, collections in rows:
-                ancestors[item_id] = tuple(a for a in (parent, show) if a is not None)
-                if protected or (titles and titles & set(json.loads(collections))):
-                    direct.add(item_id)
+        for item_id, parent, show, protected, names in protection_rows(
+            self.store, family(self.store, item_ids)
+        ):
+            ancestors[item_id] = tuple(a for a in (parent, show) if a is not None)
+            if protected or (titles and titles & set(names)):
+                direct.add(item_id)
         return protection.spread(direct, ancestors) & set(item_ids)
-
-    def _gone(self, item_ids: list[int]) -> set[int]:
-        found = set()
-        for part in chunks(item_ids):
-            marks = ", ".join("?" for _ in part)
-            found |= {
-                r[0]
-                for r in self.store.execute(
-                    f"SELECT id FROM item WHERE id IN ({marks}) AND tombstoned_at IS NULL",
-                    tuple(part),
-                )
-            }
-        return set(item_ids) - found
-
-    def _done(self) -> set[int]:
-        return {
-            r[0] for r in self.store.execute("SELECT item FROM queue_entry WHERE state='deleted'")
-        }

@@ -13,17 +13,17 @@ from pathlib import Path
 
 from pony.orm import db_session
 
-from prunerr import activity
-from prunerr.activity import USER, Actor
-from prunerr.database import Store
 from prunerr.dsl import Catalog
 from prunerr.dsl.diagnostics import Located
 from prunerr.rules import LoadResult, Rule, load_rules
 from prunerr.rules.model import BrokenRule, parse_rule
+from prunerr.store import activity
+from prunerr.store import rules as rule_rows
+from prunerr.store.activity import USER, Actor
+from prunerr.store.database import Store
+from prunerr.store.rules import API_PREFIX, RuleRow
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "api/"
 
 
 @dataclass(frozen=True)
@@ -125,14 +125,7 @@ class RuleBook:
         rule = self.parse(text)
         now = self.clock()
         with db_session:
-            new_id = self.store.insert(
-                "INSERT INTO rule (source, path, name, definition, created_at, updated_at) "
-                "VALUES ('api', ?, ?, ?, ?, ?)",
-                (f"{API_PREFIX}pending-{now}", rule.name, text, now, now),
-            )
-            self.store.update(
-                "UPDATE rule SET path=? WHERE id=?", (f"{API_PREFIX}{new_id}", new_id)
-            )
+            new_id = rule_rows.add_api_rule(self.store, rule.name, text, now)
             self._record("created", new_id, rule.name, actor)
         self.reload()
         return self.contents().rules[new_id]
@@ -140,21 +133,15 @@ class RuleBook:
     def update(self, rule_id: int, text: str, actor: Actor = USER) -> BookRule:
         rule = self.parse(text, f"{API_PREFIX}{rule_id}")
         with db_session:
-            self.store.update(
-                "UPDATE rule SET name=?, definition=?, updated_at=? WHERE id=? AND source='api'",
-                (rule.name, text, self.clock(), rule_id),
-            )
+            rule_rows.change_api_rule(self.store, rule_id, rule.name, text, self.clock())
             self._record("updated", rule_id, rule.name, actor)
         self.reload()
         return self.contents().rules[rule_id]
 
     def delete(self, rule_id: int, actor: Actor = USER) -> None:
         with db_session:
-            rows = self.store.execute("SELECT name FROM rule WHERE id=?", (rule_id,))
-            self.store.update(
-                "UPDATE rule SET deleted_at=? WHERE id=? AND source='api'", (self.clock(), rule_id)
-            )
-            self._record("deleted", rule_id, rows[0][0] if rows else "", actor)
+            name = rule_rows.delete_api_rule(self.store, rule_id, self.clock())
+            self._record("deleted", rule_id, name or "", actor)
         self.reload()
 
     def stored(self) -> Contents:
@@ -162,26 +149,22 @@ class RuleBook:
         directory's files (for planning the rules of another directory)."""
         contents = Contents()
         with db_session:
-            rows = self.store.execute(
-                "SELECT id, path, definition, created_at, updated_at FROM rule "
-                "WHERE source='api' AND deleted_at IS NULL"
-            )
-        for row in rows:
-            self._add_stored(contents, *row)
+            stored = rule_rows.api_rules(self.store)
+        for row in stored:
+            self._add_stored(contents, row)
         return contents
 
-    def _add_stored(
-        self, contents: Contents, rule_id: int, path: str, definition: str, created, updated
-    ) -> None:
+    def _add_stored(self, contents: Contents, row: RuleRow) -> None:
         # a stored rule may stop loading, e.g. when a plugin is removed
-        result = parse_rule(definition, f"<{path}>", path, self.catalog)
+        definition = row.definition or ""
+        result = parse_rule(definition, f"<{row.path}>", row.path, self.catalog)
         if result.rules and not result.errors:
-            contents.rules[rule_id] = BookRule(
-                rule_id, result.rules[0], "api", definition, created, updated
+            contents.rules[row.id] = BookRule(
+                row.id, result.rules[0], "api", definition, row.created_at, row.updated_at
             )
         else:
             contents.diagnostics.extend(result.errors or result.diagnostics)
-            contents.broken[rule_id] = result.broken[0]
+            contents.broken[row.id] = result.broken[0]
 
     def _load(self) -> Contents:
         loaded: LoadResult = (
@@ -190,54 +173,36 @@ class RuleBook:
         contents = Contents(diagnostics=list(loaded.diagnostics))
         now = self.clock()
         with db_session:
-            rows = {
-                row[2]: row
-                for row in self.store.execute(
-                    "SELECT id, source, path, name, definition, created_at, updated_at, "
-                    "deleted_at FROM rule"
-                )
-            }
+            rows = {row.path: row for row in rule_rows.rows(self.store)}
             on_disk = set()
             for rule in loaded.rules:
                 on_disk.add(rule.id)
                 text = Path(rule.path).read_text(encoding="utf-8")
                 row = rows.get(rule.id)
                 if row is None:
-                    rule_id = self.store.insert(
-                        "INSERT INTO rule (source, path, name, created_at, updated_at) "
-                        "VALUES ('file', ?, ?, ?, ?)",
-                        (rule.id, rule.name, now, now),
-                    )
+                    rule_id = rule_rows.add_file_rule(self.store, rule.id, rule.name, now)
                     created = updated = now
                 else:
-                    rule_id, _, _, name, _, created, updated, deleted = row
-                    if deleted is not None or name != rule.name:
-                        self.store.update(
-                            "UPDATE rule SET name=?, deleted_at=NULL WHERE id=?",
-                            (rule.name, rule_id),
-                        )
+                    rule_id, created, updated = row.id, row.created_at, row.updated_at
+                    if row.deleted_at is not None or row.name != rule.name:
+                        rule_rows.restore(self.store, rule_id, rule.name)
                 contents.rules[rule_id] = BookRule(rule_id, rule, "file", text, created, updated)
             for broken in loaded.broken:
                 # a file that stopped loading keeps its row (its queue entries wait for it)
                 on_disk.add(broken.id)
                 row = rows.get(broken.id)
-                rule_id = (
-                    row[0]
-                    if row is not None
-                    else self.store.insert(
-                        "INSERT INTO rule (source, path, name, created_at, updated_at) "
-                        "VALUES ('file', ?, ?, ?, ?)",
-                        (broken.id, broken.id, now, now),
-                    )
-                )
-                if row is not None and row[7] is not None:
-                    self.store.update("UPDATE rule SET deleted_at=NULL WHERE id=?", (rule_id,))
+                if row is None:
+                    rule_id = rule_rows.add_file_rule(self.store, broken.id, broken.id, now)
+                else:
+                    rule_id = row.id
+                    if row.deleted_at is not None:
+                        rule_rows.restore(self.store, rule_id, row.name)
                 contents.broken.setdefault(rule_id, broken)
-            for rule_id, source, path, _, definition, created, updated, deleted in rows.values():
-                if source == "file" and path not in on_disk and deleted is None:
-                    self.store.update("UPDATE rule SET deleted_at=? WHERE id=?", (now, rule_id))
-                if source == "api" and deleted is None:
-                    self._add_stored(contents, rule_id, path, definition, created, updated)
+            for row in rows.values():
+                if row.source == "file" and row.path not in on_disk and row.deleted_at is None:
+                    rule_rows.retire(self.store, row.id, now)
+                if row.source == "api" and row.deleted_at is None:
+                    self._add_stored(contents, row)
         if contents.broken:
             log.error(
                 "%d rule(s) do not load: %s",

@@ -312,3 +312,13 @@ class ServiceList:
 
     def with_role(self, role: str) -> list[Service]:
         return [s for s in self.services if role in s.roles]
+
+    def watch_history(self, configured: str | None = None) -> WatchHistory | None:
+        """The one watch-history source: the service named `configured` (None when there is
+        no such service), else a dedicated history service (Tautulli) over a media server's
+        own history."""
+        candidates = self.with_role("watch_history")
+        if configured:
+            return next((s for s in candidates if s.name == configured), None)
+        dedicated = [s for s in candidates if "media_server" not in s.roles]
+        return (dedicated or candidates or [None])[0]

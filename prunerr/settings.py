@@ -4,12 +4,12 @@ Prunerr runs. Every process applies them before each job and each scheduling tic
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 
 from prunerr.config import Config
-from prunerr.database import Store
+from prunerr.store import settings as saved_settings
+from prunerr.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,7 @@ class Refused(ValueError):
 
 def stored(store: Store) -> dict[str, object]:
     """The saved values (inside the caller's db_session)."""
-    marks = ", ".join("?" for _ in EDITABLE)
-    rows = store.execute(f"SELECT key, value FROM setting WHERE key IN ({marks})", EDITABLE)
-    return {key: json.loads(value) for key, value in rows}
+    return saved_settings.saved(store, EDITABLE)
 
 
 def save(store: Store, config: Config, changes: Mapping[str, object]) -> None:
@@ -88,9 +86,7 @@ def save(store: Store, config: Config, changes: Mapping[str, object]) -> None:
             config.schema.settings[key].parse(value)
         except ValueError as exc:
             raise Refused(key, str(exc)) from None
-    for key, value in changes.items():
-        store.execute("DELETE FROM setting WHERE key=?", (key,))
-        store.execute("INSERT INTO setting (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+    saved_settings.save(store, changes)
 
 
 def apply(config: Config, saved: Mapping[str, object]) -> None:

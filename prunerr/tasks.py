@@ -12,13 +12,14 @@ from huey import crontab
 from huey.api import Huey
 from pony.orm import db_session
 
-from prunerr import collections
-from prunerr.activity import Actor
 from prunerr.app import Prunerr
-from prunerr.database import database_error
+from prunerr.dsl.units import DAY
 from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due, sync_at_start
 from prunerr.library import stats
-from prunerr.queue import DAY, Queue
+from prunerr.queue import Queue
+from prunerr.store import collections, deletions, snapshots
+from prunerr.store.activity import Actor
+from prunerr.store.database import database_error
 from prunerr.sync import SyncService
 
 log = logging.getLogger(__name__)
@@ -160,15 +161,7 @@ class Tasks:
                 return {"reminded": 0}
             now = app.clock()
             with db_session:
-                soon = [
-                    e
-                    for e in Queue(app.store).entries(("queued",))
-                    if e.reminded_at is None and e.delete_after <= now + days * DAY
-                ]
-                for entry in soon:
-                    app.store.update(
-                        "UPDATE queue_entry SET reminded_at=? WHERE id=?", (now, entry.id)
-                    )
+                soon = Queue(app.store, app.clock).remind(days * DAY)
             if soon:
                 app.notifications.send(
                     "deletion_imminent",
@@ -189,30 +182,18 @@ class Tasks:
             for item in app.library.snapshot().items:
                 if item.fields["type"] in sizes:
                     sizes[item.fields["type"]] += item.size
-            now = app.clock()
             with db_session:
-                (since,) = app.store.execute("SELECT MAX(captured_at) FROM storage_snapshot")[0]
-                (reclaimed,) = app.store.execute(
-                    "SELECT COALESCE(SUM(freed), 0) FROM deletion WHERE deleted_at > ?",
-                    (since or 0.0,),
-                )[0]
-                row = (
-                    now,
-                    sizes["movie"] + sizes["show"],
+                since = snapshots.last_captured(app.store)
+                taken = snapshots.StorageSnapshot(
+                    app.clock(),
                     sizes["movie"],
                     sizes["show"],
-                    int(figures["movieCount"]) + int(figures["tvShowCount"]),
-                    figures["movieCount"],
-                    figures["tvShowCount"],
-                    reclaimed,
+                    int(figures["movieCount"]),
+                    int(figures["tvShowCount"]),
+                    deletions.freed_since(app.store, since or 0.0),
                 )
-                app.store.execute(
-                    "INSERT INTO storage_snapshot (captured_at, total_size, movie_size, "
-                    "show_size, item_count, movie_count, show_count, reclaimed) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-            return {"totalSize": row[1], "reclaimed": reclaimed}
+                snapshots.add(app.store, taken)
+            return {"totalSize": taken.total_size, "reclaimed": taken.reclaimed}
 
         return self._guarded("snapshot", actor, work)
 

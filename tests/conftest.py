@@ -77,7 +77,7 @@ def choose_deletions(store) -> None:
 @pytest.fixture
 def store(database_url: str, tmp_path: Path):
     """A new installation's database whose user has turned dry run off."""
-    from prunerr.database import open_store
+    from prunerr.store.database import open_store
 
     opened = open_store(database_url, tmp_path)
     choose_deletions(opened)

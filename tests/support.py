@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from pony.orm import db_session
 
-from prunerr.database import open_store
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
+from prunerr.store.database import open_store
 from prunerr.sync import SyncService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,7 +200,7 @@ def recorded_runs(env: dict) -> list[tuple]:
     store = open_store(env.get("PRUNERR_DATABASE_URL"), Path(env["PRUNERR_DATA_DIR"]))
     try:
         with db_session:
-            return store.execute(
+            return store.read(
                 "SELECT id, job, state, error FROM job_run WHERE actor='API user' ORDER BY id"
             )
     finally:

@@ -1,12 +1,15 @@
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from pony.orm import db_session, select
 
-from prunerr import database
-from prunerr.database import LATEST, MIGRATIONS, open_store, parse_url
+from prunerr.store import database
+from prunerr.store.database import open_store, parse_url
+from prunerr.store.schema import LATEST, MIGRATIONS
 
 ITEM = (
     "INSERT INTO item (type, title, server, server_key, library_key, library, added, size, "
@@ -17,12 +20,68 @@ ITEM = (
 
 def test_a_new_database_is_created_at_the_latest_schema(store):
     with db_session:
-        assert store.execute("SELECT value FROM meta WHERE key='schema_version'") == [
-            (str(LATEST),)
-        ]
+        assert store.read("SELECT value FROM meta WHERE key='schema_version'") == [(str(LATEST),)]
         store.execute(ITEM)
         item = select(i for i in store.entities["Item"]).first()
         assert (item.title, item.protected, item.tombstoned_at) == ("Alien", False, None)
+
+
+def test_a_read_never_waits_for_a_writer_in_another_process_and_a_session_reads_its_writes(
+    tmp_path: Path,
+):
+    store = open_store(None, tmp_path)
+    writer = sqlite3.connect(store.sqlite_path, timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a sync, say, in the middle of its transaction
+        writer.execute("INSERT INTO meta (key, value) VALUES ('other', 'uncommitted')")
+        started = time.monotonic()
+        with db_session:
+            assert store.read("SELECT value FROM meta WHERE key='other'") == []
+        assert time.monotonic() - started < 5  # a wait would last the 30 s busy timeout
+        writer.execute("COMMIT")
+        with db_session:
+            store.execute("INSERT INTO meta (key, value) VALUES ('mine', 'written')")
+            mine = "SELECT value FROM meta WHERE key IN ('mine', 'other') ORDER BY value"
+            assert store.read(mine) == [("uncommitted",), ("written",)]
+    finally:
+        writer.close()
+        store.disconnect()
+
+
+def test_every_table_and_column_of_the_schema_has_an_entity(store):
+    """Repositories query through the entities: a column left unmapped could not be read so,
+    and one whose nullability differs could not be written so (Pony refuses None for a string
+    column not declared nullable)."""
+    with db_session:
+        if store.dialect.name == "sqlite":
+            tables = [r[0] for r in store.read("SELECT name FROM sqlite_master WHERE type='table'")]
+            columns = {
+                t: {r[1]: not r[3] for r in store.execute(f"PRAGMA table_info({t})") if not r[5]}
+                for t in tables
+            }
+        else:
+            columns = {}
+            for table, column, nullable, primary in store.read(
+                "SELECT c.table_name, c.column_name, c.is_nullable = 'YES', k.column_name "
+                "IS NOT NULL FROM information_schema.columns c LEFT JOIN "
+                "information_schema.key_column_usage k ON k.table_name = c.table_name AND "
+                "k.column_name = c.column_name AND k.constraint_name LIKE ? "
+                "WHERE c.table_schema = current_schema()",
+                ("%pkey",),
+            ):
+                if not primary:
+                    columns.setdefault(table, {})[column] = nullable
+    columns.pop("sqlite_sequence", None)
+    mapped = {
+        entity._table_: {
+            column: bool(attr.nullable)
+            for attr in entity._attrs_
+            if attr not in entity._pk_attrs_
+            for column in attr.columns
+        }
+        for entity in store.entities.values()
+    }
+    assert mapped == columns
 
 
 def test_migrations_upgrade_an_older_database_and_keep_its_rows(database_url, tmp_path: Path):
@@ -33,8 +92,8 @@ def test_migrations_upgrade_an_older_database_and_keep_its_rows(database_url, tm
 
     upgraded = open_store(database_url, tmp_path)
     with db_session:
-        assert upgraded.execute("SELECT title FROM item") == [("Alien",)]
-        assert upgraded.execute("SELECT value FROM meta WHERE key='schema_version'") == [
+        assert upgraded.read("SELECT title FROM item") == [("Alien",)]
+        assert upgraded.read("SELECT value FROM meta WHERE key='schema_version'") == [
             (str(LATEST),)
         ]
         upgraded.execute(
@@ -58,7 +117,7 @@ def test_a_failed_transaction_leaves_nothing_behind(store):
         store.execute(ITEM)
         raise RuntimeError("crash mid-write")
     with db_session:
-        assert store.execute("SELECT COUNT(*) FROM item") == [(0,)]
+        assert store.read("SELECT COUNT(*) FROM item") == [(0,)]
 
 
 def test_a_bulk_insert_over_many_statements_stores_every_row_once(store, monkeypatch):
@@ -74,7 +133,7 @@ def test_a_bulk_insert_over_many_statements_stores_every_row_once(store, monkeyp
             (("tautulli", str(i), "ann", "1", None, None, at, True) for i, at in plays),
         )
         store.executemany("UPDATE play SET username=? WHERE source_id=?", [("bob", "3")])
-        rows = store.execute("SELECT source_id, viewed_at, username FROM play ORDER BY id")
+        rows = store.read("SELECT source_id, viewed_at, username FROM play ORDER BY id")
     assert rows == [(str(i), float(i), "bob" if i == 3 else "ann") for i in range(7)]
 
 
@@ -131,7 +190,7 @@ def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_p
     old.disconnect()
     store = open_store(database_url, tmp_path)
     with db_session:
-        summary = store.execute(
+        summary = store.read(
             "SELECT key, type, username, plays, last_viewed FROM watch_summary "
             "ORDER BY key, type, username"
         )
@@ -149,7 +208,7 @@ def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_p
 def test_processes_starting_together_on_a_new_database_migrate_it_once(database_url, tmp_path):
     """An API and its workers start at the same moment: one migrates, the others wait for it."""
     script = (
-        "import sys; from pathlib import Path; from prunerr.database import open_store; "
+        "import sys; from pathlib import Path; from prunerr.store.database import open_store; "
         "open_store(sys.argv[1], Path(sys.argv[2])).disconnect()"
     )
     starting = [
@@ -165,7 +224,7 @@ def test_processes_starting_together_on_a_new_database_migrate_it_once(database_
         assert process.returncode == 0, errors
     store = open_store(database_url, tmp_path)
     with db_session:
-        assert store.execute("SELECT value FROM meta") == [(str(LATEST),)]
+        assert store.read("SELECT value FROM meta") == [(str(LATEST),)]
     store.disconnect()
 
 
@@ -190,15 +249,13 @@ def test_the_fields_not_read_are_a_column_that_a_v6_database_gains_empty(databas
     old.disconnect()
     store = open_store(database_url, tmp_path)
     with db_session:
-        rows = store.execute(
+        rows = store.read(
             "SELECT title, unread, file_paths, server_rating_imdb, server_rating_tmdb, "
             "server_rating_rt, server_rating_rt_audience FROM item"
         )
-        full = store.execute("SELECT source, full_sync_at FROM sync_state ORDER BY source")
+        full = store.read("SELECT source, full_sync_at FROM sync_state ORDER BY source")
         store.execute("UPDATE item SET unread=?, file_paths=?", ('["size"]', '["/a", "/b"]'))
-        assert store.execute("SELECT unread, file_paths FROM item") == [
-            ('["size"]', '["/a", "/b"]')
-        ]
+        assert store.read("SELECT unread, file_paths FROM item") == [('["size"]', '["/a", "/b"]')]
     store.disconnect()
     assert rows == [("Alien", None, None, None, None, None, None)]
     assert full == [("plex:media_server", None), ("radarr:library_manager", 5.0)]

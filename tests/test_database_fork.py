@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pony.orm import db_session
 
-from prunerr.database import open_store
+from prunerr.store.database import open_store
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
 
@@ -46,9 +46,9 @@ def opened(directory: Path):
 
 def use(store) -> None:
     with db_session:
-        store.execute("SELECT COUNT(*) FROM item")
+        store.read("SELECT COUNT(*) FROM item")
         store.update("INSERT INTO meta (key, value) VALUES ('used', 'yes')")
-        store.execute("SELECT value FROM meta WHERE key='used'")
+        store.read("SELECT value FROM meta WHERE key='used'")
 
 
 def test_a_disconnected_store_leaves_no_file_open(tmp_path, no_garbage_collection):
@@ -83,13 +83,13 @@ def test_a_process_forked_from_a_disconnected_store_loses_no_write(tmp_path, no_
     gc.collect()
     other = open_store(None, tmp_path)
     with db_session:
-        other.execute("SELECT COUNT(*) FROM meta")
+        other.read("SELECT COUNT(*) FROM meta")
     other.disconnect()
     os.write(go_on[1], b".")
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     check = open_store(None, tmp_path)
     with db_session:
-        (written,) = check.execute("SELECT COUNT(*) FROM meta WHERE value='child'")[0]
+        (written,) = check.read("SELECT COUNT(*) FROM meta WHERE value='child'")[0]
     check.disconnect()
     assert written == 40

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pony.orm import db_session
 
-from prunerr.activity import USER, Actor
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
+from prunerr.store.activity import USER, Actor
 from prunerr.sync import SyncService
 from tests.support import LIBRARY, emulated, write_rule
 
@@ -48,7 +48,7 @@ def movies(app, count: int, *, linked: bool = True) -> list[tuple[int, int, str,
     """(item id, radarr id, title, size) of movies with files."""
     link = "IS NOT NULL" if linked else "IS NULL"
     with db_session:
-        return app.store.execute(
+        return app.store.read(
             f"SELECT id, arr_id, title, size FROM item WHERE type='movie' AND arr_id {link} "
             "AND size > 0 AND tombstoned_at IS NULL ORDER BY id LIMIT ?",
             (count,),
@@ -58,7 +58,7 @@ def movies(app, count: int, *, linked: bool = True) -> list[tuple[int, int, str,
 def requested_movie(app) -> list[tuple[int, int, str, int]]:
     """(item id, radarr id, title, size) of one managed movie someone requested in Seerr."""
     with db_session:
-        return app.store.execute(
+        return app.store.read(
             "SELECT i.id, i.arr_id, i.title, i.size FROM item i JOIN media_request r "
             "ON r.tmdb_id = i.tmdb_id AND r.media_type='movie' WHERE i.type='movie' "
             "AND i.arr_id IS NOT NULL AND i.size > 0 LIMIT 1"
@@ -76,7 +76,7 @@ def queue_by_hand(app, rows, action="unmonitor_and_delete", grace=0.0, **options
 
 def entry_states(app) -> dict[int, str]:
     with db_session:
-        return dict(app.store.execute("SELECT item, state FROM queue_entry"))
+        return dict(app.store.read("SELECT item, state FROM queue_entry"))
 
 
 def test_unmonitor_and_delete_removes_the_file_records_the_calls_and_tombstones(store, tmp_path):
@@ -90,13 +90,11 @@ def test_unmonitor_and_delete_removes_the_file_records_the_calls_and_tombstones(
             movie = radarr.movies[arr_id]
             assert movie["monitored"] is False and movie["hasFile"] is False
         with db_session:
-            history = app.store.execute(
-                "SELECT item, title, size, freed, action, calls FROM deletion"
-            )
-            tombstoned = app.store.execute(
+            history = app.store.read("SELECT item, title, size, freed, action, calls FROM deletion")
+            tombstoned = app.store.read(
                 "SELECT COUNT(*) FROM item WHERE tombstoned_at IS NOT NULL"
             )[0][0]
-            years = dict(app.store.execute("SELECT id, year FROM item WHERE type='movie'"))
+            years = dict(app.store.read("SELECT id, year FROM item WHERE type='movie'"))
         assert {(h[0], h[1], h[2], h[3]) for h in history} == {
             (r[0], f"{r[2]} ({years[r[0]]})", r[3], r[3]) for r in rows
         }
@@ -125,12 +123,12 @@ def test_protected_items_and_collections_are_not_queued(store, tmp_path):
         app.library.set_protection(rows[0][0], True, "mine")
         with db_session:
             collections = json.loads(
-                app.store.execute(
+                app.store.read(
                     "SELECT collections FROM item WHERE type='movie' AND collections <> '[]' "
                     "AND arr_id IS NOT NULL LIMIT 1"
                 )[0][0]
             )
-            in_collection = app.store.execute(
+            in_collection = app.store.read(
                 "SELECT id, arr_id, title, size FROM item WHERE collections LIKE ? LIMIT 1",
                 (f'%"{collections[0]}"%',),
             )
@@ -224,7 +222,7 @@ def test_repeated_failures_end_failed_and_never_report_success(store, tmp_path):
             assert report.failed and not report.deleted
         assert entry_states(app) == {rows[0][0]: "failed"}
         with db_session:
-            assert app.store.execute("SELECT COUNT(*) FROM deletion")[0][0] == 0
+            assert app.store.read("SELECT COUNT(*) FROM deletion")[0][0] == 0
 
 
 def test_an_entry_left_processing_by_a_dead_worker_is_resumed_once(store, tmp_path):
@@ -241,7 +239,7 @@ def test_an_entry_left_processing_by_a_dead_worker_is_resumed_once(store, tmp_pa
         assert len(report.deleted) == 1
         assert app.processor.process().deleted == []
         with db_session:
-            assert app.store.execute("SELECT COUNT(*) FROM deletion")[0][0] == 1
+            assert app.store.read("SELECT COUNT(*) FROM deletion")[0][0] == 1
 
 
 def test_two_claims_of_one_entry_only_one_wins(store, tmp_path):
@@ -277,7 +275,7 @@ def test_unmonitor_only_without_a_library_manager_fails_instead_of_pretending(st
 def test_a_season_is_unmonitored_and_only_its_episode_files_are_deleted(store, tmp_path):
     with world(store, tmp_path) as (app, emu):
         with db_session:
-            season_id, title, series_id, number = app.store.execute(
+            season_id, title, series_id, number = app.store.read(
                 "SELECT id, title, arr_id, season_number FROM item WHERE type='season' "
                 "AND arr_id IS NOT NULL AND season_number > 0 ORDER BY id LIMIT 1"
             )[0]
@@ -305,9 +303,7 @@ def test_dry_run_records_what_it_would_do_and_changes_nothing(store, tmp_path):
         assert not any(m in ("PUT", "DELETE") for m, _ in emu["radarr"].requests)
         assert set(entry_states(app).values()) == {"queued"}
         with db_session:
-            (count,) = app.store.execute(
-                "SELECT COUNT(*) FROM activity WHERE event_type='dry_run'"
-            )[0]
+            (count,) = app.store.read("SELECT COUNT(*) FROM activity WHERE event_type='dry_run'")[0]
         assert count == 2
 
 
@@ -330,9 +326,9 @@ def test_the_circuit_breaker_stops_a_rule_that_would_queue_too_much_until_confir
         assert entry_states(app) == {}
         with db_session:
             assert (
-                app.store.execute(
-                    "SELECT COUNT(*) FROM activity WHERE event_type='circuit_breaker'"
-                )[0][0]
+                app.store.read("SELECT COUNT(*) FROM activity WHERE event_type='circuit_breaker'")[
+                    0
+                ][0]
                 == 1
             )
         (run,) = app.evaluator.run(confirm=True, actor=Actor("user", "me"))
@@ -378,7 +374,7 @@ def test_a_deletion_resets_the_request_in_seerr_when_asked(store, tmp_path):
         assert report.requests_reset == 1
         assert any(m == "DELETE" for m, _ in emu["seerr"].requests)
         with db_session:
-            (outcome,) = app.store.execute("SELECT requests_reset FROM deletion")[0]
+            (outcome,) = app.store.read("SELECT requests_reset FROM deletion")[0]
         assert "reset" in outcome
 
 
@@ -389,7 +385,7 @@ def test_every_transition_is_in_the_activity_log(store, tmp_path):
         with db_session:
             actions = [
                 r[0]
-                for r in app.store.execute(
+                for r in app.store.read(
                     "SELECT action FROM activity WHERE target_type='item' ORDER BY id"
                 )
             ]
@@ -426,7 +422,7 @@ def test_faults_during_processing_never_delete_wrongly_nor_lose_a_record(store, 
         radarr.faults = Faults()
         assert set(entry_states(app).values()) == {"deleted"}
         with db_session:
-            recorded = sorted(r[0] for r in app.store.execute("SELECT item FROM deletion"))
+            recorded = sorted(r[0] for r in app.store.read("SELECT item FROM deletion"))
         assert recorded == sorted(r[0] for r in rows)
         queued_arr = {r[1] for r in rows}
         for arr_id, movie in radarr.movies.items():
@@ -482,7 +478,7 @@ def test_queueing_and_deletions_are_announced_on_discord(store, tmp_path):
 def test_an_episode_is_unmonitored_and_only_its_file_is_deleted(store, tmp_path):
     with world(store, tmp_path) as (app, emu):
         with db_session:
-            episode_id, title, series_id = app.store.execute(
+            episode_id, title, series_id = app.store.read(
                 "SELECT id, title, arr_id FROM item "
                 "WHERE type='episode' AND arr_id IS NOT NULL AND size > 0 ORDER BY id LIMIT 1"
             )[0]
@@ -507,7 +503,7 @@ def test_a_failed_request_reset_is_recorded_and_the_deletion_stands(store, tmp_p
         assert len(report.deleted) == 1 and report.requests_reset == 0
         assert entry_states(app) == {rows[0][0]: "deleted"}
         with db_session:
-            (outcome,) = app.store.execute("SELECT requests_reset FROM deletion")[0]
+            (outcome,) = app.store.read("SELECT requests_reset FROM deletion")[0]
         assert "failed" in outcome
 
 
@@ -532,18 +528,18 @@ def show_family(app) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, i
     """A Sonarr-managed show with at least two seasons holding episode files: (show id,
     [(season id, series id, season number)], [(episode id, season id, size)])."""
     with db_session:
-        show_id = app.store.execute(
+        show_id = app.store.read(
             "SELECT s.id FROM item s JOIN item se ON se.parent = s.id AND se.type='season' "
             "JOIN item e ON e.parent = se.id AND e.size > 0 "
             "WHERE s.type='show' AND s.arr_id IS NOT NULL AND se.season_number > 0 "
             "GROUP BY s.id HAVING COUNT(DISTINCT se.id) >= 2 ORDER BY s.id LIMIT 1"
         )[0][0]
-        seasons = app.store.execute(
+        seasons = app.store.read(
             "SELECT id, arr_id, season_number FROM item WHERE type='season' AND parent=? "
             "AND season_number > 0 ORDER BY season_number",
             (show_id,),
         )
-        episodes = app.store.execute(
+        episodes = app.store.read(
             "SELECT e.id, e.parent, e.size FROM item e JOIN item se ON se.id = e.parent "
             "WHERE e.type='episode' AND se.parent=? AND e.size > 0 ORDER BY e.id",
             (show_id,),
@@ -616,7 +612,7 @@ def test_a_protect_rule_on_shows_covers_their_seasons_and_episodes(store, tmp_pa
     with world(store, tmp_path) as (app, emu):
         show_id, seasons, episodes = show_family(app)
         with db_session:
-            (title,) = app.store.execute("SELECT title FROM item WHERE id=?", (show_id,))[0]
+            (title,) = app.store.read("SELECT title FROM item WHERE id=?", (show_id,))[0]
         series_id = seasons[0][1]
         queue_by_hand(app, [(episodes[0][0], series_id, "episode", 1)])
         (app.rules_dir / "keep-show.yaml").write_text(
@@ -759,8 +755,7 @@ def reference_protected(app, rules, items) -> set[int]:
             }
     with db_session:
         lineage = {
-            r[0]: {r[1], r[2]} - {None}
-            for r in app.store.execute("SELECT id, parent, show FROM item")
+            r[0]: {r[1], r[2]} - {None} for r in app.store.read("SELECT id, parent, show FROM item")
         }
     return {i for i, up in lineage.items() if i in direct or up & direct} | {
         a for i, up in lineage.items() if i in direct for a in up

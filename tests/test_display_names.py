@@ -1,4 +1,4 @@
-"""Items go by the names people know them by (`engine.display_title`) wherever they appear: the
+"""Items go by the names people know them by (`items.display_title`) wherever they appear: the
 queue, the API's library and queue, notifications, the activity log, deletion history and
 `prunerr rules plan`, over a library synced from the emulators."""
 
@@ -13,9 +13,9 @@ from prunerr.api import create_app
 from prunerr.app import Prunerr
 from prunerr.cli import main
 from prunerr.emulation import Faults
-from prunerr.engine import display_title
 from prunerr.jobs import create_huey
 from prunerr.plugins import PluginHost
+from prunerr.store.items import display_title
 from prunerr.tasks import Tasks
 from tests.api.conftest import Client
 from tests.support import LIBRARY, emulated, write_rule
@@ -103,16 +103,16 @@ def picks(app) -> dict[str, dict]:
         "{0}arr_id IS NOT NULL AND {0}size > 0 AND {0}tombstoned_at IS NULL AND NOT {0}protected"
     )
     with db_session:
-        movie = app.store.execute(
+        movie = app.store.read(
             "SELECT id, title, year FROM item WHERE type='movie' AND year IS NOT NULL "
             f"AND {managed.format('')} ORDER BY id LIMIT 1"
         )[0]
-        episode = app.store.execute(
+        episode = app.store.read(
             "SELECT e.id, e.title, e.season_number, e.episode_number, s.id, s.title FROM item e "
             "JOIN item s ON s.id = e.show WHERE e.type='episode' AND e.season_number > 0 "
             f"AND e.episode_number > 0 AND {managed.format('e.')} ORDER BY e.id LIMIT 1"
         )[0]
-        season = app.store.execute(
+        season = app.store.read(
             "SELECT n.id, n.season_number, s.title FROM item n JOIN item s ON s.id = n.parent "
             "WHERE n.type='season' AND n.season_number > 0 AND n.arr_id IS NOT NULL "
             "AND s.id <> ? AND n.tombstoned_at IS NULL AND NOT n.protected AND EXISTS "
@@ -212,7 +212,7 @@ def test_a_queued_movie_season_and_episode_go_by_their_names_everywhere(setup, m
     )
     assert sorted(answer.json["data"]["success"]) == sorted(names)
     with db_session:
-        stored = dict(app.store.execute("SELECT item, title FROM queue_entry"))
+        stored = dict(app.store.read("SELECT item, title FROM queue_entry"))
     assert stored == names
     queue = client.get("/api/queue").json["data"]["items"]
     listed = {e["mediaItemId"]: (e["title"], e["displayTitle"]) for e in queue}
@@ -229,7 +229,7 @@ def test_a_queued_movie_season_and_episode_go_by_their_names_everywhere(setup, m
     fields = [f["name"] for embed in message["embeds"] for f in embed.get("fields", ())]
     assert sorted(fields) == sorted(names.values())
     with db_session:
-        history = dict(app.store.execute("SELECT item, title FROM deletion"))
+        history = dict(app.store.read("SELECT item, title FROM deletion"))
     assert history == names
     for item_id, name in names.items():
         entries = client.get(f"/api/activity/item/{item_id}").json["data"]

@@ -15,10 +15,11 @@ from prunerr import settings
 from prunerr.app import Prunerr
 from prunerr.cli import main
 from prunerr.config import ConfigError
-from prunerr.database import LATEST, open_store
 from prunerr.emulation import Faults
 from prunerr.jobs import sync_at_start
 from prunerr.plugins import PluginHost
+from prunerr.store.database import open_store
+from prunerr.store.schema import LATEST
 from tests.support import LIBRARY, emulated, serving, synced_library, wait_for, write_rule
 
 
@@ -165,7 +166,7 @@ def recorded(env: dict, sql: str) -> list[tuple]:
     store = open_store(env.get("PRUNERR_DATABASE_URL"), Path(env["PRUNERR_DATA_DIR"]))
     try:
         with db_session:
-            return store.execute(sql)
+            return store.read(sql)
     finally:
         store.disconnect()
 

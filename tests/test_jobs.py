@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from pony.orm import db_session
 
-from prunerr.activity import USER
 from prunerr.app import Prunerr
 from prunerr.deletion import Limits, Processor
 from prunerr.emulation import Faults, generate
@@ -26,6 +25,7 @@ from prunerr.jobs import JOBS, LEASE_TTL, Busy, JobsHealth, Runs, Supervisor, cr
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
 from prunerr.sdk import ServiceList
+from prunerr.store.activity import USER
 from prunerr.sync import SyncService
 from prunerr.tasks import Tasks
 from tests.support import emulated, wait_for
@@ -90,7 +90,7 @@ def test_schedules_fire_in_the_users_time_zone(store, tmp_path):
     at[0] = datetime(2026, 7, 1, 3, 0, 20, tzinfo=ZoneInfo("UTC")).timestamp()
     assert "sync" not in tasks.tick.call_local()  # 03:00 UTC is 23:00 in New York
     with db_session:
-        jobs = {r[0] for r in store.execute("SELECT job FROM job_run WHERE state='ok'")}
+        jobs = {r[0] for r in store.read("SELECT job FROM job_run WHERE state='ok'")}
     assert {"sync", "evaluate"} <= jobs
 
 
@@ -183,7 +183,7 @@ def synced(store, tmp_path, database_url, queue_url):
 
 def queue_movies(app, count: int) -> list[int]:
     with db_session:
-        rows = app.store.execute(
+        rows = app.store.read(
             "SELECT id, title, size FROM item WHERE type='movie' AND arr_id IS NOT NULL "
             "AND size > 0 ORDER BY id LIMIT ?",
             (count,),
@@ -201,8 +201,8 @@ def subprocess_env(env: dict) -> dict:
 
 def assert_each_deleted_once(app, radarr, entries: list[int]) -> None:
     with db_session:
-        states = dict(app.store.execute("SELECT id, state FROM queue_entry"))
-        recorded = app.store.execute("SELECT entry FROM deletion")
+        states = dict(app.store.read("SELECT id, state FROM queue_entry"))
+        recorded = app.store.read("SELECT entry FROM deletion")
     assert {states[e] for e in entries} == {"deleted"}
     assert sorted(r[0] for r in recorded) == sorted(entries)  # one record each
     deletes = sum(n for (method, route), n in radarr.requests.items() if method == "DELETE")
@@ -232,7 +232,7 @@ def test_two_workers_share_a_thousand_deletions_each_done_once(
 
             def finished() -> bool:
                 with db_session:
-                    return not app.store.execute(
+                    return not app.store.read(
                         "SELECT 1 FROM queue_entry WHERE state IN ('queued', 'processing')"
                     )
 
@@ -272,7 +272,7 @@ def test_processing_killed_at_random_points_never_deletes_twice_nor_loses_a_reco
             process.wait()
         radarr.faults = Faults()
         with db_session:
-            (left,) = app.store.execute(
+            (left,) = app.store.read(
                 "SELECT COUNT(*) FROM queue_entry WHERE state IN ('queued', 'processing')"
             )[0]
         assert left, "the kills interrupted the processing"
@@ -282,3 +282,53 @@ def test_processing_killed_at_random_points_never_deletes_twice_nor_loses_a_reco
         )
         recovery.process(force=True)
         assert_each_deleted_once(app, radarr, entries)
+
+
+ITEM = (
+    "INSERT INTO item (type, title, server, server_key, library_key, library, added, size, "
+    "genres, labels, collections, first_seen, updated_at) "
+    "VALUES ('movie', ?, 'plex', ?, '1', 'Movies', 1.0, ?, '[]', '[]', '[]', 1.0, 1.0)"
+)
+
+
+def test_each_entry_due_within_the_reminder_days_is_announced_once(store, tmp_path):
+    app = bare_app(store, tmp_path, PRUNERR_REMINDER_DAYS="2")
+    app.clock = lambda: 5_000_000.0
+    tasks = Tasks(app, create_huey(app.config, immediate=True))
+    queue = Queue(store, app.clock)
+    with db_session:
+        soon, later = (store.insert(ITEM, (title, title, 10)) for title in ("Soon", "Later"))
+        queue.enqueue([Candidate(soon, "Soon", 10)], QueueOptions("unmonitor_only", 1), USER)
+        queue.enqueue([Candidate(later, "Later", 10)], QueueOptions("unmonitor_only", 3), USER)
+    assert tasks.reminders.call_local()["result"] == {"reminded": 1}
+    assert tasks.reminders.call_local()["result"] == {"reminded": 0}
+    with db_session:
+        reminded = {e.item: e.reminded_at for e in queue.entries()}
+    assert reminded == {soon: 5_000_000.0, later: None}
+
+
+def test_a_storage_snapshot_counts_what_deletions_freed_since_the_one_before(store, tmp_path):
+    app = bare_app(store, tmp_path)
+    now = [6_000_000.0]
+    app.clock = lambda: now[0]
+    tasks = Tasks(app, create_huey(app.config, immediate=True))
+    with db_session:
+        gone = store.insert(ITEM, ("Gone", "2", 300))
+    assert tasks.snapshot.call_local()["result"]["reclaimed"] == 0
+    now[0] += 60
+    with db_session:
+        queue = Queue(store, app.clock)
+        queue.enqueue([Candidate(gone, "Gone", 300)], QueueOptions("full_removal", 0), USER)
+        (entry,) = queue.entries()
+        assert queue.claim(entry.id, "attempt")
+        store.execute("UPDATE item SET tombstoned_at=? WHERE id=?", (now[0], gone))
+        store.execute(
+            "INSERT INTO deletion (entry, item, title, media_type, size, freed, action, "
+            "actor_type, actor_name, deleted_at, calls) "
+            "VALUES (?, ?, 'Gone', 'movie', 300, 300, 'full_removal', 'user', 'u', ?, '[]')",
+            (entry.id, gone, now[0]),
+        )
+    now[0] += 60
+    assert tasks.snapshot.call_local()["result"]["reclaimed"] == 300
+    now[0] += 60
+    assert tasks.snapshot.call_local()["result"]["reclaimed"] == 0

@@ -13,14 +13,14 @@ import pytest
 from pony.orm import db_session
 
 from prunerr.config import Config
-from prunerr.database import open_store
 from prunerr.dsl import UNKNOWN, EvalContext, compile_condition
 from prunerr.emulation import Faults, generate
-from prunerr.engine import availability, load_items
 from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
-from prunerr.sync import DETAILS_RECHECK_S, SyncService, choose_watch_service
+from prunerr.store.database import open_store
+from prunerr.store.items import availability, load_items
+from prunerr.sync import DETAILS_RECHECK_S, SyncService
 from prunerr_plugins.plex.client import METADATA_BATCH
 from prunerr_plugins.sonarr import SonarrClient
 from tests.support import REPO, SERVICES, emulated
@@ -40,7 +40,7 @@ class Harness:
         return self.sync.run()
 
     def items(self):
-        watch = choose_watch_service(self.services, None)
+        watch = self.services.watch_history()
         available = availability(self.store, self.services, watch.name if watch else None)
         return {i.id: i for i in load_items(self.store, available, watch.name if watch else None)}
 
@@ -77,9 +77,7 @@ def test_a_full_sync_matches_the_ground_truth(store, library, tmp_path):
     assert report.ok, report.as_dict()
     with db_session:
         counts = dict(
-            store.execute(
-                "SELECT type, COUNT(*) FROM item WHERE tombstoned_at IS NULL GROUP BY type"
-            )
+            store.read("SELECT type, COUNT(*) FROM item WHERE tombstoned_at IS NULL GROUP BY type")
         )
     assert counts == {
         "movie": len(library.movies),
@@ -148,14 +146,14 @@ def test_a_second_sync_is_incremental_and_changes_nothing(store, library, tmp_pa
         harness = Harness(store, env, tmp_path)
         first = harness.run()
         with db_session:
-            before = store.execute("SELECT COUNT(*) FROM play")
+            before = store.read("SELECT COUNT(*) FROM play")
         for emulator in emulators.values():
             emulator.reset_counts()
         second = harness.run()
         second_requests = sum(e.request_total for e in emulators.values())
     assert first.ok and second.ok
     with db_session:
-        assert store.execute("SELECT COUNT(*) FROM play") == before
+        assert store.read("SELECT COUNT(*) FROM play") == before
     history = next(r for r in second.results if r.source.endswith(":watch_history"))
     assert history.records == 0
     assert second_requests < 40
@@ -186,7 +184,7 @@ def test_a_new_rating_key_keeps_the_row_and_its_protection(store, library, tmp_p
         None,
     )
     with db_session:
-        keys = store.execute("SELECT key FROM item_key WHERE item=? ORDER BY key", (row["id"],))
+        keys = store.read("SELECT key FROM item_key WHERE item=? ORDER BY key", (row["id"],))
     assert sorted(k for (k,) in keys) == sorted([str(movie.rating_key), "987654321"])
 
 
@@ -227,7 +225,7 @@ def test_a_failed_listing_removes_nothing_and_marks_the_source_failed(store, lib
     failed = [r.source for r in report.results if not r.ok]
     assert failed == ["plex:media_server"]
     with db_session:
-        assert store.execute("SELECT COUNT(*) FROM item WHERE tombstoned_at IS NOT NULL") == [(0,)]
+        assert store.read("SELECT COUNT(*) FROM item WHERE tombstoned_at IS NOT NULL") == [(0,)]
     assert all("title" not in i.fields for i in harness.items().values())
 
 
@@ -324,10 +322,10 @@ def test_new_plays_are_added_to_the_watch_summary(store, library, tmp_path):
     assert after["last_watched"] == late
     assert library.users[1].username in after["watched_by"]
     with db_session:
-        summary = store.execute(
+        summary = store.read(
             "SELECT SUM(plays) FROM watch_summary WHERE key=?", (str(movie.rating_key),)
         )
-        plays = store.execute(
+        plays = store.read(
             "SELECT COUNT(*) FROM play WHERE key=? AND watched", (str(movie.rating_key),)
         )
     assert summary == plays
@@ -414,7 +412,7 @@ def synced(library, tmp_path_factory):
 def fields_by_key(harness) -> dict[int, dict]:
     """Every item's fields by its Plex ratingKey."""
     with db_session:
-        ids = dict(harness.store.execute("SELECT id, server_key FROM item"))
+        ids = dict(harness.store.read("SELECT id, server_key FROM item"))
     return {int(ids[i]): item.fields for i, item in harness.items().items()}
 
 
@@ -679,7 +677,7 @@ def test_an_item_changed_since_its_details_were_read_alone_is_fetched_again(
             fetched.append(metadata_requests(plex))
     assert fetched == [0, 1, 1, 0]
     with db_session:
-        again = store.execute(
+        again = store.read(
             "SELECT server_key, details_updated_at FROM item WHERE details_fetched_at > ?",
             (library.now,),
         )

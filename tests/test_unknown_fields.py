@@ -20,14 +20,14 @@ import pytest
 from pony.orm import db_session
 
 from prunerr.config import Config
-from prunerr.database import open_store
 from prunerr.dsl import CORE, UNKNOWN, EvalContext, compile_condition
 from prunerr.emulation import Faults, SyntheticLibrary, generate
 from prunerr.emulation.synthetic import Play, Request
-from prunerr.engine import availability, load_items
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceList
-from prunerr.sync import SyncService, choose_watch_service
+from prunerr.store.database import open_store
+from prunerr.store.items import availability, load_items
+from prunerr.sync import SyncService
 from prunerr_plugins.plex import emulator as plex_emulator
 
 SERVICES = ("plex", "radarr", "sonarr", "tautulli", "seerr")
@@ -56,10 +56,10 @@ class World:
         store = open_store(None, path)
         try:
             SyncService(store, self.services).run()
-            watch = choose_watch_service(self.services, None)
+            watch = self.services.watch_history()
             available = availability(store, self.services, watch.name)
             with db_session:
-                keys = dict(store.execute("SELECT id, server_key FROM item"))
+                keys = dict(store.read("SELECT id, server_key FROM item"))
             items = load_items(store, available, watch.name)
             return {int(keys[item.id]): item.fields for item in items}
         finally:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import falcon
 
 from prunerr.config import Config
-from prunerr.database import Store
 from prunerr.deletion import Processor
 from prunerr.evaluation import Evaluator
 from prunerr.library import LibraryIndex
 from prunerr.rulebook import RuleBook
 from prunerr.sdk import ServiceList
+from prunerr.store.database import Store
 
 if TYPE_CHECKING:
     from prunerr.tasks import Tasks

@@ -8,14 +8,14 @@ request headers a script can forge (`Origin`, `Sec-Fetch-*`) are never trusted.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from collections.abc import Callable
 
 import falcon
 from pony.orm import db_session
 
-from prunerr.database import Store
+from prunerr.store import settings as saved_settings
+from prunerr.store.database import Store
 
 from .errors import ApiError
 
@@ -40,13 +40,11 @@ class ApiKeys:
         if self.configured:
             return self.configured
         with db_session:
-            rows = self.store.execute("SELECT value FROM setting WHERE key=?", (self.SETTING,))
-            if rows:
-                return json.loads(rows[0][0])
+            stored = saved_settings.saved(self.store, (self.SETTING,))
+            if self.SETTING in stored:
+                return str(stored[self.SETTING])
             key = secrets.token_hex(16)
-            self.store.execute(
-                "INSERT INTO setting (key, value) VALUES (?, ?)", (self.SETTING, json.dumps(key))
-            )
+            saved_settings.save(self.store, {self.SETTING: key})
             return key
 
     def regenerate(self) -> str:
@@ -55,10 +53,7 @@ class ApiKeys:
             raise ApiError(409, "The API key is set by PRUNERR_API_KEY; change it there")
         key = secrets.token_hex(16)
         with db_session:
-            self.store.execute("DELETE FROM setting WHERE key=?", (self.SETTING,))
-            self.store.execute(
-                "INSERT INTO setting (key, value) VALUES (?, ?)", (self.SETTING, json.dumps(key))
-            )
+            saved_settings.save(self.store, {self.SETTING: key})
         return key
 
     def matches(self, candidate: str) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import falcon
 from pony.orm import db_session
 
-from prunerr import collections
-from prunerr.activity import USER
+from prunerr.store import collections
+from prunerr.store.activity import USER
 
 from . import params
 from .errors import ApiError, invalid, ok

@@ -9,11 +9,11 @@ import falcon
 from pony.orm import db_session
 
 from prunerr import library, protection
-from prunerr.activity import USER
 from prunerr.dsl import Catalog, EvalContext
-from prunerr.engine import LibraryItem, listing_title
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
+from prunerr.store.activity import USER
+from prunerr.store.items import LibraryItem, listing_title
 
 from . import params
 from .errors import ApiError, invalid, ok

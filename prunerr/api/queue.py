@@ -1,18 +1,20 @@
 """The deletion queue, queueing by hand, the activity log, users and background jobs: thin
-doors onto prunerr.queue, prunerr.evaluation, prunerr.deletion, prunerr.activity and the tasks."""
+doors onto prunerr.queue, prunerr.evaluation, prunerr.deletion, prunerr.store.activity and the
+tasks."""
 
 from __future__ import annotations
 
 import falcon
 from pony.orm import db_session
 
-from prunerr import activity, collections
-from prunerr.activity import USER
-from prunerr.engine import listing_title
 from prunerr.jobs import JOBS, Runs
 from prunerr.library import accounts
-from prunerr.queue import ACTION_LABELS, LIVE, Entry, Queue, QueueOptions
+from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
+from prunerr.store import activity, collections
+from prunerr.store.activity import USER
+from prunerr.store.items import listing_title
+from prunerr.store.queue_entries import LIVE, Entry
 
 from . import params
 from .errors import ApiError, ok
@@ -20,7 +22,7 @@ from .library import iso
 
 
 def entry_json(api, entry: Entry, now: float) -> dict:
-    """`title` as in the library listing (`engine.listing_title`); `displayTitle` the entry's."""
+    """`title` as in the library listing (`items.listing_title`); `displayTitle` the entry's."""
     snapshot = api.library.snapshot()
     item = snapshot.by_id.get(entry.item)
     ident = snapshot.identity.get(entry.item)

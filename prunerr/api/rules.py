@@ -1,5 +1,5 @@
-"""Rules endpoints: thin doors onto `prunerr.rulebook` (storage), `prunerr.engine` (previews and
-suggestions) and `prunerr.evaluation` (runs).
+"""Rules endpoints: thin doors onto `prunerr.rulebook` (storage), `prunerr.planning` (previews
+and suggestions) and `prunerr.evaluation` (runs).
 
 A rule travels as JSON with its condition in the DSL (`when`) and the keys of a rule file in
 camelCase; the original Prunerr's spellings and condition trees are accepted on input. API rules
@@ -18,18 +18,20 @@ import falcon
 import yaml
 from pony.orm import db_session
 
-from prunerr import collections, library
-from prunerr.activity import USER
+from prunerr import library
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.units import DAY, format_size
-from prunerr.engine import LibraryItem, listing_title
 from prunerr.planning import RulePlan, plan
-from prunerr.rulebook import API_PREFIX, BookRule, RuleError
+from prunerr.rulebook import BookRule, RuleError
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.conditions import ConditionError, to_dsl
 from prunerr.rules.model import MAX_GRACE_DAYS, Invalid
+from prunerr.store import collections
+from prunerr.store.activity import USER
+from prunerr.store.items import LibraryItem, listing_title
+from prunerr.store.rules import API_PREFIX
 
 from . import params
 from .errors import ApiError, invalid, ok

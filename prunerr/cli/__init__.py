@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from prunerr import __version__
-from prunerr.activity import Actor
 from prunerr.config import ConfigError
-from prunerr.database import NewerSchemaError
 from prunerr.rulebook import ProtectionBroken
+from prunerr.store.activity import Actor
+from prunerr.store.database import NewerSchemaError
 
 ACTOR = Actor("user", "command line")  # who the activity log says acted
 T = TypeVar("T")

@@ -22,19 +22,20 @@ from pathlib import Path
 from pony.orm import db_session
 from waitress.server import create_server
 
-from prunerr import activity, example_rules, settings
-from prunerr.activity import Actor
+from prunerr import example_rules, settings
 from prunerr.api import create_app
 from prunerr.app import Prunerr
-from prunerr.dsl.units import format_duration, format_size
+from prunerr.dsl.units import DAY, format_duration, format_size
 from prunerr.emulation import Emulator, Faults, generate
 from prunerr.emulation.synthetic import SIZES
 from prunerr.evaluation import RuleRun
 from prunerr.jobs import JOBS, create_huey
 from prunerr.library import stats
 from prunerr.plugins import PluginHost
-from prunerr.queue import DAY, Queue
+from prunerr.queue import Queue
 from prunerr.rules import Rule, load_rules
+from prunerr.store import activity
+from prunerr.store.activity import Actor
 from prunerr.tasks import Tasks
 
 DEMO = Actor("user", "prunerr demo")
@@ -162,7 +163,7 @@ def _start_emulators(size: str, seed: int, out: _Out) -> tuple[list[Emulator], d
     """Every upstream emulator and the emulated Discord over one generated library; the other
     notification receivers (webhook, apprise) would only repeat Discord's messages."""
     specs = PluginHost.create().emulators().specs
-    library = generate(size, seed, now=int(time.time()) // 86400 * 86400)
+    library = generate(size, seed, now=int(time.time()) // DAY * DAY)
     running: list[Emulator] = []
     env: dict[str, str] = {}
     rows = []

@@ -100,7 +100,13 @@ def check_services(host: PluginHost, config: Config) -> list[Check]:
 
 
 def check_database(config: Config) -> Check:
-    from prunerr.database import LATEST, _current_version, open_store, parse_url
+    from prunerr.store.database import (
+        open_store,
+        parse_url,
+        schema_version,
+        sqlite_file_schema_version,
+    )
+    from prunerr.store.schema import LATEST
 
     url = config["database_url"]
     try:
@@ -116,15 +122,10 @@ def check_database(config: Config) -> Check:
                 "database", path, f"SQLite at {path}: not created yet (the first start does)"
             )
         try:
-            with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10) as db:
-                rows = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchall()
+            version = sqlite_file_schema_version(path)
         except sqlite3.Error as exc:
-            if "no such table" in str(exc):
-                rows = []
-            else:
-                fix = "check the file and its permissions; restore it from a backup if damaged"
-                return Check("database", "database", False, f"SQLite at {path}: {exc}", fix)
-        version = int(rows[0][0]) if rows else 0
+            fix = "check the file and its permissions; restore it from a backup if damaged"
+            return Check("database", "database", False, f"SQLite at {path}: {exc}", fix)
         where = f"SQLite at {path}"
     else:
         where = f"PostgreSQL at {mask_url(str(url))}"
@@ -132,7 +133,7 @@ def check_database(config: Config) -> Check:
             store = open_store(str(url), config.data_dir, migrate_to=None)
             try:
                 with db_session:
-                    version = _current_version(store)
+                    version = schema_version(store)
             finally:
                 store.disconnect()
         except Exception as exc:

@@ -17,11 +17,12 @@ from pony.orm import db_session
 
 from prunerr import protection
 from prunerr.app import Prunerr
+from prunerr.dsl.units import DAY
 from prunerr.emulation import Faults, generate
-from prunerr.emulation.synthetic import DAY, NOW, SIZES
-from prunerr.engine import LibraryItem
+from prunerr.emulation.synthetic import NOW, SIZES
 from prunerr.plugins import PluginHost
 from prunerr.queue import Queue
+from prunerr.store.items import LibraryItem
 from prunerr.sync import SyncService
 
 from . import ACTOR, pick
@@ -38,7 +39,7 @@ def _iso(ts: int) -> str:
 def _timestamp(text: str) -> int:
     """An ISO date or date and time (UTC unless it says), or `today` (its midnight, UTC)."""
     if text == "today":
-        return int(time.time()) // 86400 * 86400
+        return int(time.time()) // DAY * DAY
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

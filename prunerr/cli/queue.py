@@ -14,7 +14,8 @@ from pony.orm import db_session
 from prunerr import protection
 from prunerr.app import Prunerr
 from prunerr.dsl.units import format_size
-from prunerr.queue import LIVE, Entry, Queue
+from prunerr.queue import Queue
+from prunerr.store.queue_entries import LIVE, Entry
 
 from . import ACTOR, pick, print_table
 

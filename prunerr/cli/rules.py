@@ -22,7 +22,6 @@ from prunerr.dsl.items import load_item
 from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
 from prunerr.dsl.units import format_size
-from prunerr.engine import Availability, LibraryItem, availability, load_items
 from prunerr.planning import plan
 from prunerr.plugins import PluginHost
 from prunerr.protection import FAMILY
@@ -32,7 +31,7 @@ from prunerr.rules import Rule, load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
 from prunerr.rules.schema import rule_schema_json
 from prunerr.rules.testing import check_test_file, outcome
-from prunerr.sync import choose_watch_service
+from prunerr.store.items import Availability, LibraryItem, availability, load_items
 
 from . import pick
 
@@ -151,7 +150,7 @@ def cmd_eval(args) -> int:
 def _synced(app: Prunerr, media: set[str]) -> tuple[Availability, list[LibraryItem]]:
     """What rules see of the synced library: the sources available, and the live items of the
     given media types (all of show, season and episode if one: protection follows them)."""
-    watch = choose_watch_service(app.services, app.config["watch_history"])
+    watch = app.services.watch_history(app.config["watch_history"])
     watch_name = watch.name if watch else None
     available = availability(app.store, app.services, watch_name)
     types = set(media)

@@ -232,7 +232,7 @@ def test_settings_change_while_running_and_the_environment_still_wins(setup):
 def a_show_with_seasons(app) -> tuple[int, list[int], list[int]]:
     """(show id, its season ids, its episode ids) of a show with two seasons or more."""
     with db_session:
-        rows = app.store.execute(
+        rows = app.store.read(
             "SELECT s.id, se.id, e.id FROM item s JOIN item se ON se.parent = s.id "
             "JOIN item e ON e.parent = se.id WHERE s.type = 'show' ORDER BY s.id, se.id, e.id"
         )

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from pony.orm import db_session
 
-from prunerr import collections
 from prunerr.api import create_app
 from prunerr.api.rules import TEMPLATES, rule_file
 from prunerr.dsl import EvalContext
 from prunerr.emulation import generate
 from prunerr.plugins import PluginHost
 from prunerr.rules import Rule, load_rules, parse_rule
+from prunerr.store import collections
 from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
 from tests.support import REPO, emulated

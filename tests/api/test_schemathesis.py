@@ -22,9 +22,9 @@ from schemathesis.specs.openapi.checks import (
 from prunerr.api import create_app
 from prunerr.api.openapi import document
 from prunerr.app import Prunerr
-from prunerr.database import open_store
 from prunerr.jobs import create_huey
 from prunerr.plugins import PluginHost
+from prunerr.store.database import open_store
 from prunerr.tasks import Tasks
 from tests.api.conftest import Client
 from tests.support import LIBRARY, REPO, emulated

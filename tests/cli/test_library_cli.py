@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pony.orm import db_session
 
-from prunerr import collections
-from prunerr.activity import USER
-from prunerr.database import open_store
+from prunerr.store import collections
+from prunerr.store.activity import USER
+from prunerr.store.database import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 

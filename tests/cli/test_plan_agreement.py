@@ -9,10 +9,10 @@ import json
 import falcon.testing
 from pony.orm import db_session
 
-from prunerr.activity import USER
 from prunerr.api import create_app
 from prunerr.cli import main
 from prunerr.queue import QueueOptions
+from prunerr.store.activity import USER
 
 WHEN = "size > 1 MB"
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)
@@ -66,7 +66,7 @@ def test_the_cli_plan_the_preview_and_a_run_queue_the_same_items(synced, capsys)
     assert cli["protected"] == preview["wouldSkipProtected"] == run.protected >= 2
     assert cli["wouldQueue"] == preview["wouldQueue"] == run.queued > 0
     with db_session:  # the run's entries (those queued by hand have no rule)
-        entries = app.store.execute(
+        entries = app.store.read(
             "SELECT item FROM queue_entry WHERE state='queued' AND rule IS NOT NULL"
         )
     assert {e["id"] for e in cli["explained"]} == {item for (item,) in entries}

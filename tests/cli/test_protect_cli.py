@@ -8,9 +8,9 @@ import json
 
 from pony.orm import db_session
 
-from prunerr.activity import USER
 from prunerr.cli import main
 from prunerr.queue import Queue, QueueOptions
+from prunerr.store.activity import USER
 
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)
 
@@ -35,7 +35,7 @@ def under(app, show) -> list:
 
 def row(app, item_id: int) -> tuple:
     with db_session:
-        return app.store.execute(
+        return app.store.read(
             "SELECT protected, protection_reason FROM item WHERE id=?", (item_id,)
         )[0]
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from pony.orm import db_session
 
-from prunerr.activity import USER
 from prunerr.cli import main
 from prunerr.queue import Queue, QueueOptions
+from prunerr.store.activity import USER
 
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)
 
@@ -145,9 +145,7 @@ def test_keep_by_title_cancels_the_entry_and_protects_the_item(synced, capsys):
     assert entry_state(app, entry_id) == "cancelled"
     assert protected(app, movie.id)
     with db_session:
-        reason = app.store.execute("SELECT protection_reason FROM item WHERE id=?", (movie.id,))[0][
-            0
-        ]
+        reason = app.store.read("SELECT protection_reason FROM item WHERE id=?", (movie.id,))[0][0]
     assert reason == "a favourite"
     # and nothing queues it again
     again = app.evaluator.queue_by_hand([movie.id], BY_HAND, USER)

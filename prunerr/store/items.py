@@ -16,11 +16,11 @@ from functools import lru_cache
 
 from pony.orm import db_session
 
-from prunerr.database import Store
 from prunerr.dsl import CORE, Catalog
 from prunerr.dsl.runtime import folded
 from prunerr.sdk import LibraryManager, ServiceList
-from prunerr.sync import source_name
+from prunerr.store.database import Store
+from prunerr.store.sync_state import source_name
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Availability:
 
 def availability(store: Store, services: ServiceList, watch_service: str | None) -> Availability:
     with db_session:
-        status = dict(store.execute("SELECT source, status FROM sync_state"))
+        status = dict(store.read("SELECT source, status FROM sync_state"))
 
     def all_ok(names: Iterable[str], role: str) -> bool:
         names = list(names)
@@ -128,8 +128,7 @@ class ItemName:
 def item_names(store: Store, item_ids: Collection[int]) -> dict[int, ItemName]:
     """The names of those of these items the database holds (tombstoned ones too: history
     names what was deleted), read inside the caller's db_session."""
-    rows = _in(
-        store,
+    rows = store.read_in(
         "SELECT i.id, i.type, i.title, i.year, i.season_number, i.episode_number, s.title "
         "FROM item i LEFT JOIN item s ON s.id = CASE WHEN i.type = 'season' THEN i.parent "
         "WHEN i.type = 'episode' THEN i.show END WHERE i.id IN ({ids})",
@@ -143,6 +142,117 @@ def item_names(store: Store, item_ids: Collection[int]) -> dict[int, ItemName]:
         )
         for item_id, kind, title, year, season, episode, show in rows
     }
+
+
+def family(store: Store, item_ids: Collection[int]) -> set[int]:
+    """The live items whose protection decides the given items' (`prunerr.protection`): them,
+    their season and show, and every season and episode under them (inside the caller's
+    db_session)."""
+    found = set(item_ids)
+    ids = sorted(found)
+    for parent, show in store.read_in("SELECT parent, show FROM item WHERE id IN ({ids})", ids):
+        found.update(a for a in (parent, show) if a is not None)
+    level = ids  # down two levels by `parent` (indexed): show → seasons → episodes
+    for _ in range(2):
+        level = [
+            r[0]
+            for r in store.read_in(
+                "SELECT id FROM item WHERE parent IN ({ids}) AND tombstoned_at IS NULL", level
+            )
+        ]
+        found.update(level)
+    return found
+
+
+def live_among(store: Store, item_ids: Collection[int]) -> set[int]:
+    """Those of the given items still in the library (not tombstoned)."""
+    return {
+        r[0]
+        for r in store.read_in(
+            "SELECT id FROM item WHERE id IN ({ids}) AND tombstoned_at IS NULL", item_ids
+        )
+    }
+
+
+def protection_rows(
+    store: Store, item_ids: Collection[int]
+) -> list[tuple[int, int | None, int | None, bool, list[str]]]:
+    """(id, parent, show, protected by a user, collections) of the given items."""
+    return [
+        (item_id, parent, show, bool(protected), json.loads(names))
+        for item_id, parent, show, protected, names in store.read_in(
+            "SELECT id, parent, show, protected, collections FROM item WHERE id IN ({ids})",
+            sorted(item_ids),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class ItemTarget:
+    """What acting on an item upstream needs: its keys on the media server and the manager,
+    and the ids of its show."""
+
+    id: int
+    type: str
+    title: str
+    server: str
+    server_key: str
+    arr_instance: str | None
+    arr_id: int | None
+    season: int | None
+    episode: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    show_tmdb_id: int | None
+    show_tvdb_id: int | None
+
+
+def target(store: Store, item_id: int) -> ItemTarget:
+    (row,) = store.read(
+        "SELECT i.id, i.type, i.title, i.server, i.server_key, i.arr_instance, i.arr_id, "
+        "i.season_number, i.episode_number, i.tmdb_id, i.tvdb_id, s.tmdb_id, s.tvdb_id "
+        "FROM item i LEFT JOIN item s ON s.id = COALESCE(i.show, i.parent) WHERE i.id=?",
+        (item_id,),
+    )
+    return ItemTarget(*row)
+
+
+def tombstone(store: Store, item_id: int, now: float) -> None:
+    """The item left the library (its files were deleted); its row stays for history."""
+    store.update("UPDATE item SET tombstoned_at=? WHERE id=?", (now, item_id))
+
+
+def mark_unmonitored(store: Store, item_id: int) -> None:
+    store.update("UPDATE item SET monitored=? WHERE id=?", (False, item_id))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a row knows besides the language's fields: its keys in other services."""
+
+    server_key: str
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    arr_instance: str | None
+    arr_id: int | None
+
+
+def identities(store: Store) -> dict[int, Identity]:
+    """How each live item is known upstream, by id."""
+    return {
+        row[0]: Identity(*row[1:])
+        for row in store.read(
+            "SELECT id, server_key, tmdb_id, tvdb_id, imdb_id, arr_instance, arr_id "
+            "FROM item WHERE tombstoned_at IS NULL"
+        )
+    }
+
+
+def set_protection(store: Store, item_id: int, protected: bool, reason: str | None) -> None:
+    store.update(
+        "UPDATE item SET protected=?, protection_reason=? WHERE id=?", (protected, reason, item_id)
+    )
 
 
 def _display_title(r: dict, by_id: dict) -> str:
@@ -234,23 +344,23 @@ def load_items(
                 store, available, watch_source, only
             )
         else:
-            rows = store.execute(
+            rows = store.read(
                 f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
                 tuple(sorted(query_types)),
             )
-            episode_rows = store.execute(
+            episode_rows = store.read(
                 f"SELECT id, parent, show, size, unread FROM item WHERE {live} AND type='episode'"
             )
-            season_rows = store.execute(
+            season_rows = store.read(
                 f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
             )
             key_rows = (
-                store.execute("SELECT key, item FROM item_key") if available.watch_history else []
+                store.read("SELECT key, item FROM item_key") if available.watch_history else []
             )
             # a plain scan (`|| ''`): SQLite would otherwise walk the primary-key index (3x)
             kinds = _summary_types(wanted)
             summary = (
-                store.execute(
+                store.read(
                     "SELECT key, username, plays, last_viewed FROM watch_summary "
                     f"WHERE source || '' = ? AND type IN ({', '.join('?' for _ in kinds)})",
                     (watch_source, *kinds),
@@ -259,10 +369,10 @@ def load_items(
                 else []
             )
         protected_collections = {
-            title for (title,) in store.execute("SELECT title FROM collection WHERE protected")
+            title for (title,) in store.read("SELECT title FROM collection WHERE protected")
         }
         requests = (
-            store.execute(
+            store.read(
                 "SELECT media_type, tmdb_id, tvdb_id, imdb_id, requested_by, requested_at "
                 "FROM media_request WHERE status <> 'declined' ORDER BY requested_at"
             )
@@ -348,16 +458,6 @@ def _summary_types(wanted: Collection[str]) -> list[str]:
     return [*kinds, "movie"] if wanted & {"movie", "episode"} else kinds
 
 
-def _in(store: Store, sql: str, ids: Collection, params: tuple = ()) -> list[tuple]:
-    """`sql` with `{ids}` standing for a list of values, run in chunks."""
-    values, rows = list(ids), []
-    for start in range(0, len(values), 500):
-        part = values[start : start + 500]
-        marks = ", ".join("?" for _ in part)
-        rows += store.execute(sql.replace("{ids}", marks), (*params, *(part * sql.count("{ids}"))))
-    return rows
-
-
 def _rows_of(
     store: Store, available: Availability, watch_source: str | None, only: Collection[int]
 ) -> tuple:
@@ -365,28 +465,25 @@ def _rows_of(
     episodes (for sizes and counts), and their own watches."""
     live = "tombstoned_at IS NULL"
     family = set(only)
-    for parent, show in _in(store, "SELECT parent, show FROM item WHERE id IN ({ids})", only):
+    for parent, show in store.read_in("SELECT parent, show FROM item WHERE id IN ({ids})", only):
         family |= {i for i in (parent, show) if i is not None}
-    rows = _in(
-        store, f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND id IN ({{ids}})", family
+    rows = store.read_in(
+        f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND id IN ({{ids}})", family
     )
-    episode_rows = _in(
-        store,
+    episode_rows = store.read_in(
         f"SELECT id, parent, show, size, unread FROM item WHERE {live} AND type='episode' "
         "AND (id IN ({ids}) OR parent IN ({ids}) OR show IN ({ids}))",
         only,
     )
-    season_rows = _in(
-        store,
+    season_rows = store.read_in(
         f"SELECT parent, season_number FROM item WHERE {live} AND type='season' "
         "AND parent IN ({ids})",
         only,
     )
     key_rows, summary = [], []
     if available.watch_history:
-        key_rows = _in(store, "SELECT key, item FROM item_key WHERE item IN ({ids})", only)
-        summary = _in(
-            store,
+        key_rows = store.read_in("SELECT key, item FROM item_key WHERE item IN ({ids})", only)
+        summary = store.read_in(
             "SELECT key, username, plays, last_viewed FROM watch_summary "
             "WHERE source = ? AND key IN ({ids})",
             {key for key, _ in key_rows},

@@ -7,9 +7,9 @@ import json
 import time
 from collections import Counter
 
-from prunerr import activity
-from prunerr.activity import Actor
-from prunerr.database import Store
+from prunerr.store import activity
+from prunerr.store.activity import Actor
+from prunerr.store.database import Store
 
 COLUMNS = (
     "id",
@@ -28,11 +28,11 @@ def sync(store: Store, now: float | None = None) -> dict[str, int]:
     collection no item names any more keeps its row (and its protection) with no items."""
     now = time.time() if now is None else now
     counts: Counter[str] = Counter()
-    for (names,) in store.execute(
+    for (names,) in store.read(
         "SELECT collections FROM item WHERE tombstoned_at IS NULL AND collections <> '[]'"
     ):
         counts.update(json.loads(names))
-    known = {title for (title,) in store.execute("SELECT title FROM collection")}
+    known = {title for (title,) in store.read("SELECT title FROM collection")}
     for title in counts.keys() - known:
         store.execute(
             "INSERT INTO collection (title, item_count, synced_at, created_at) VALUES (?, ?, ?, ?)",
@@ -50,9 +50,11 @@ def rows(store: Store, collection_id: int | None = None) -> list[dict]:
     params: tuple = ()
     if collection_id is not None:
         sql, params = sql + " WHERE id=?", (collection_id,)
-    return [
-        dict(zip(COLUMNS, r, strict=True)) for r in store.execute(sql + " ORDER BY title", params)
-    ]
+    return [dict(zip(COLUMNS, r, strict=True)) for r in store.read(sql + " ORDER BY title", params)]
+
+
+def protected_titles(store: Store) -> set[str]:
+    return {r[0] for r in store.read("SELECT title FROM collection WHERE protected")}
 
 
 def members(store: Store, title: str) -> list[int]:
@@ -60,7 +62,7 @@ def members(store: Store, title: str) -> list[int]:
     pattern = f"%{json.dumps(title)}%"
     return [
         item_id
-        for item_id, names in store.execute(
+        for item_id, names in store.read(
             "SELECT id, collections FROM item WHERE tombstoned_at IS NULL AND collections LIKE ?",
             (pattern,),
         )

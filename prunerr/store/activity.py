@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from prunerr.database import Store
-from prunerr.engine import item_names
+from prunerr.store.database import Store
+from prunerr.store.items import item_names
 
 ACTOR_TYPES = ("user", "rule", "scheduler")
 
@@ -37,7 +37,7 @@ def record(
     **metadata: object,
 ) -> None:
     """Add one entry inside the caller's db_session; `target` is (type, id, title), an item's
-    title its display title (`engine.display_title`)."""
+    title its display title (`items.display_title`)."""
     target_type, target_id, target_title = target
     store.execute(
         "INSERT INTO activity (created_at, event_type, action, actor_type, actor_id, actor_name, "
@@ -75,7 +75,7 @@ COLUMNS = (
 def _entries(store: Store, where: str, params: tuple, limit: int, offset: int) -> list[dict]:
     """A page of entries; an item's under its current display title (entries recorded before
     seasons and episodes had one say "Season 1")."""
-    rows = store.execute(
+    rows = store.read(
         f"SELECT {', '.join(COLUMNS)} FROM activity{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
@@ -113,7 +113,7 @@ def search(
         )
         params += [f"%{text.lower()}%"] * 3
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    (total,) = store.execute(f"SELECT COUNT(*) FROM activity{where}", tuple(params))[0]
+    (total,) = store.read(f"SELECT COUNT(*) FROM activity{where}", tuple(params))[0]
     return _entries(store, where, tuple(params), limit, offset), total
 
 

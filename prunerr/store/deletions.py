@@ -1,0 +1,62 @@
+"""What was deleted (`deletion`): one row per entry that deleted or unmonitored its item, kept
+after the item is gone. Everything runs inside the caller's db_session."""
+
+from __future__ import annotations
+
+import json
+
+from prunerr.store.database import Store
+from prunerr.store.queue_entries import Entry
+
+
+def record(
+    store: Store,
+    entry: Entry,
+    media_type: str,
+    freed: int,
+    rule: tuple[int | None, str | None],
+    now: float,
+    calls: list,
+) -> None:
+    """The entry's deletion: `freed` bytes (0 when only unmonitored), by `rule` (id, name)."""
+    store.execute(
+        "INSERT INTO deletion (entry, item, title, media_type, size, freed, rule, rule_name, "
+        "action, actor_type, actor_name, deleted_at, calls) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry.id,
+            entry.item,
+            entry.title,
+            media_type,
+            entry.size,
+            freed,
+            *rule,
+            entry.action,
+            entry.actor_type,
+            entry.actor_name,
+            now,
+            json.dumps(calls),
+        ),
+    )
+
+
+def note_requests_reset(store: Store, entry_id: int, outcome: str) -> None:
+    store.update("UPDATE deletion SET requests_reset=? WHERE entry=?", (outcome, entry_id))
+
+
+def last_id(store: Store) -> int:
+    """The newest deletion's id (0 before the first)."""
+    return store.read("SELECT COALESCE(MAX(id), 0) FROM deletion")[0][0]
+
+
+def freed_after(store: Store, deletion_id: int) -> list[tuple[int, int]]:
+    """(deletion id, item id) of the deletions after that one that freed space."""
+    return store.read("SELECT id, item FROM deletion WHERE id > ? AND freed > 0", (deletion_id,))
+
+
+def freed_since(store: Store, since: float) -> int:
+    """Bytes the deletions since then freed."""
+    (freed,) = store.read(
+        "SELECT COALESCE(SUM(freed), 0) FROM deletion WHERE deleted_at > ?", (since,)
+    )[0]
+    return int(freed)  # PostgreSQL sums BIGINTs as NUMERIC
