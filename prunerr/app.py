@@ -12,23 +12,22 @@ from typing import TYPE_CHECKING
 
 from pony.orm import db_session
 
-from prunerr import settings
 from prunerr.api import Api
 from prunerr.api.auth import ApiKeys
-from prunerr.config import Config, ConfigError
-from prunerr.deletion import Processor
+from prunerr.config import Config, ConfigError, settings
 from prunerr.dsl import Catalog
-from prunerr.evaluation import Evaluator
-from prunerr.library import LibraryIndex
-from prunerr.notify import Notifications
+from prunerr.planning.evaluation import Evaluator
+from prunerr.planning.library_index import LibraryIndex
 from prunerr.plugins import PluginHost
-from prunerr.rulebook import RuleBook
+from prunerr.queue.notify import Notifications
+from prunerr.queue.processing import Processor
 from prunerr.rules import LoadResult, load_rules
+from prunerr.rules.rulebook import RuleBook
 from prunerr.sdk import ServiceList
 from prunerr.store.database import Store, open_store
 
 if TYPE_CHECKING:
-    from prunerr.tasks import Tasks
+    from prunerr.jobs.tasks import Tasks
 
 
 log = logging.getLogger(__name__)

@@ -231,7 +231,7 @@ def test_the_request_body_limit_takes_units(schema, tmp_path, raw, size):
 
 def test_a_saved_setting_out_of_range_is_ignored_not_fatal(schema, tmp_path, caplog):
     """A 331-digit reminder_days saved before the bound made every reminders job fail."""
-    from prunerr import settings
+    from prunerr.config import settings
 
     config = load(schema, {}, tmp_path)
     settings.apply(config, {"reminder_days": int("9" * 331), "max_attempts": 7})

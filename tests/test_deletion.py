@@ -634,7 +634,7 @@ BROKEN_PROTECT = 'name: keep\nkind: protect\nmedia: movie\nwhen: lables contains
 
 
 def test_a_broken_protect_rule_stops_queueing_and_deleting_until_disabled(store, tmp_path):
-    from prunerr.rulebook import ProtectionBroken
+    from prunerr.rules.rulebook import ProtectionBroken
 
     with world(store, tmp_path) as (app, emu):
         (movie,) = movies(app, 1)
@@ -667,7 +667,7 @@ def test_a_broken_protect_rule_stops_queueing_and_deleting_until_disabled(store,
     ids=["invalid-yaml", "misspelt-key", "duplicate-key"],
 )
 def test_a_rule_whose_kind_cannot_be_read_stops_deletion(store, tmp_path, text):
-    from prunerr.rulebook import ProtectionBroken
+    from prunerr.rules.rulebook import ProtectionBroken
 
     with world(store, tmp_path) as (app, _):
         (app.rules_dir / "keep.yaml").write_text(text, encoding="utf-8")
@@ -763,7 +763,7 @@ def reference_protected(app, rules, items) -> set[int]:
 
 
 def test_random_rule_sets_never_queue_or_delete_a_protected_item(store, tmp_path):
-    from prunerr.rulebook import ProtectionBroken
+    from prunerr.rules.rulebook import ProtectionBroken
 
     with world(store, tmp_path, max_deletions_per_run=10) as (app, _):
 

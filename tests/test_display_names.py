@@ -14,9 +14,9 @@ from prunerr.app import Prunerr
 from prunerr.cli import main
 from prunerr.emulation import Faults
 from prunerr.jobs import create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
 from prunerr.store.items import display_title
-from prunerr.tasks import Tasks
 from tests.api.conftest import Client
 from tests.support import LIBRARY, emulated, write_rule
 

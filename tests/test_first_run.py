@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from pony.orm import db_session
 
-from prunerr import settings
 from prunerr.app import Prunerr
 from prunerr.cli import main
-from prunerr.config import ConfigError
+from prunerr.config import ConfigError, settings
 from prunerr.emulation import Faults
 from prunerr.jobs import sync_at_start
 from prunerr.plugins import PluginHost

@@ -19,15 +19,15 @@ import pytest
 from pony.orm import db_session
 
 from prunerr.app import Prunerr
-from prunerr.deletion import Limits, Processor
 from prunerr.emulation import Faults, generate
 from prunerr.jobs import JOBS, LEASE_TTL, Busy, JobsHealth, Runs, Supervisor, create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
+from prunerr.queue.processing import Limits, Processor
 from prunerr.sdk import ServiceList
 from prunerr.store.activity import USER
 from prunerr.sync import SyncService
-from prunerr.tasks import Tasks
 from tests.support import emulated, wait_for
 
 PRUNERR = str(Path(sys.executable).parent / "prunerr")

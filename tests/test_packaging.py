@@ -79,6 +79,21 @@ def test_wheel_ships_the_grammar_and_its_reference_once(wheel: Path):
     assert not any(n.startswith(("grammar/", "tests/", "rules.d/")) for n in names)
 
 
+def test_wheel_ships_every_package_of_the_source(wheel: Path):
+    """setup.cfg lists the packages: one left out works in a development checkout (an editable
+    install reads the source tree) and fails to import for everyone who installs the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    inits = [*(REPO / "prunerr").rglob("__init__.py"), *(REPO / "plugins").rglob("__init__.py")]
+    missing = [str(init.relative_to(REPO)) for init in inits if shipped_as(init) not in names]
+    assert inits and missing == []
+
+
+def shipped_as(source: Path) -> str:
+    """A source file's name in the wheel (plugins/ is installed as prunerr_plugins)."""
+    top, *rest = source.relative_to(REPO).parts
+    return "/".join(("prunerr_plugins" if top == "plugins" else top, *rest))
+
+
 def test_wheel_requires_a_supported_python(wheel: Path):
     (metadata,) = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("/METADATA")]
     lines = zipfile.ZipFile(wheel).read(metadata).decode().splitlines()

@@ -58,7 +58,8 @@ def test_every_hook_is_documented():
 LOADED_EMULATION = """
 import json, sys
 
-from prunerr import jobs, tasks
+from prunerr import jobs
+from prunerr.jobs import tasks
 from prunerr.app import Prunerr
 from prunerr.plugins import PluginHost
 

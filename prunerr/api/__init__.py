@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 import falcon
 
 from prunerr.config import Config
-from prunerr.deletion import Processor
-from prunerr.evaluation import Evaluator
-from prunerr.library import LibraryIndex
-from prunerr.rulebook import RuleBook
+from prunerr.planning.evaluation import Evaluator
+from prunerr.planning.library_index import LibraryIndex
+from prunerr.queue.processing import Processor
+from prunerr.rules.rulebook import RuleBook
 from prunerr.sdk import ServiceList
 from prunerr.store.database import Store
 
 if TYPE_CHECKING:
-    from prunerr.tasks import Tasks
+    from prunerr.jobs.tasks import Tasks
 
-from . import collections, errors, library, openapi, params, queue, resources, rules
+from . import activity, collections, errors, jobs, library, openapi, params, queue, rules, system
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
 
 
@@ -54,30 +54,29 @@ def create_app(api: Api) -> falcon.App:
     )
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
-    app.add_route("/api/health", resources.Health(api))
-    app.add_route("/api/settings", resources.Settings(api))
-    app.add_route("/api/settings/api-key", resources.ApiKey(api))
-    app.add_route("/api/settings/api-key/regenerate", resources.ApiKeyRegenerate(api))
-    app.add_route("/api/openapi.json", resources.OpenApiDocument(openapi.document()))
+    app.add_route("/api/health", system.Health(api))
+    app.add_route("/api/settings", system.Settings(api))
+    app.add_route("/api/settings/api-key", system.ApiKey(api))
+    app.add_route("/api/settings/api-key/regenerate", system.ApiKeyRegenerate(api))
+    app.add_route("/api/openapi.json", system.OpenApiDocument(openapi.document()))
     app.add_route("/api/stats", library.Stats(api))
     app.add_route("/api/library", library.LibraryList(api))
     app.add_route("/api/library/{item_id}", library.LibraryEntry(api))
     app.add_route("/api/library/{item_id}/protect", library.Protection(api))
-    # queue, activity, collections, users and jobs
-    app.add_route("/api/library/sync", queue.StartJob(api, "sync"))
+    app.add_route("/api/library/sync", jobs.StartJob(api, "sync"))
     app.add_route("/api/library/{item_id}/mark-deletion", queue.MarkDeletion(api))
     app.add_route("/api/library/bulk/mark-deletion", queue.BulkMarkDeletion(api))
     app.add_route("/api/queue", queue.QueueList(api))
     app.add_route("/api/queue/process", queue.QueueProcess(api))
     app.add_route("/api/queue/{entry_id}", queue.QueueEntry(api))
-    app.add_route("/api/activity", queue.Activity(api))
-    app.add_route("/api/activity/item/{item_id}", queue.ItemActivity(api))
-    app.add_route("/api/users", queue.Users(api))
-    app.add_route("/api/users/sync", queue.StartJob(api, "users"))
-    app.add_route("/api/jobs", queue.Jobs(api))
-    app.add_route("/api/jobs/{name}", queue.StartJob(api))
+    app.add_route("/api/activity", activity.Activity(api))
+    app.add_route("/api/activity/item/{item_id}", activity.ItemActivity(api))
+    app.add_route("/api/users", library.Users(api))
+    app.add_route("/api/users/sync", jobs.StartJob(api, "users"))
+    app.add_route("/api/jobs", jobs.Jobs(api))
+    app.add_route("/api/jobs/{name}", jobs.StartJob(api))
     app.add_route("/api/collections", collections.CollectionList(api))
-    app.add_route("/api/collections/sync", queue.StartJob(api, "collections"))
+    app.add_route("/api/collections/sync", jobs.StartJob(api, "collections"))
     app.add_route("/api/collections/{collection_id}", collections.CollectionEntry(api))
     app.add_route("/api/collections/{collection_id}/items", collections.CollectionItems(api))
     app.add_route(

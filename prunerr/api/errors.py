@@ -11,7 +11,7 @@ import logging
 
 import falcon
 
-from prunerr.rulebook import ProtectionBroken
+from prunerr.rules.rulebook import ProtectionBroken
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Library, stats and protection endpoints: thin doors onto `prunerr.library`."""
+"""Library, stats, protection and users endpoints: thin doors onto
+`prunerr.planning.library_index`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime
 import falcon
 from pony.orm import db_session
 
-from prunerr import library, protection
 from prunerr.dsl import Catalog, EvalContext
+from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
 from prunerr.store.activity import USER
@@ -32,7 +33,7 @@ def camel(name: str) -> str:
 
 def summary_json(
     item: LibraryItem,
-    snapshot: library.Snapshot,
+    snapshot: library_index.Snapshot,
     catalog: Catalog,
     queued: Collection[int] = frozenset(),
 ) -> dict:
@@ -52,7 +53,7 @@ def summary_json(
         "watched": None if plays is None else plays > 0,
         "lastWatched": iso(f.get("last_watched")),
         "addedAt": iso(f.get("added")),
-        "status": library.status_of(item, queued),
+        "status": library_index.status_of(item, queued),
         "isProtected": bool(f.get("protected")),
         "plexId": ident.server_key if ident else None,
         "radarrId": None if managed_by_sonarr or not ident else ident.arr_id,
@@ -89,18 +90,18 @@ class LibraryList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         snapshot = self.api.library.snapshot()
-        status = params.choice(req, "status", library.STATUSES)
+        status = params.choice(req, "status", library_index.STATUSES)
         queue = Queue(self.api.store)
         queued: Collection[int] = frozenset()
         if status in ("monitored", "queued"):  # filtering needs the whole queue
             with db_session:
                 queued = queue.live_items()
-        page = library.list_items(
+        page = library_index.list_items(
             snapshot,
-            media=params.choice(req, "type", tuple(library.TYPES), "all"),
+            media=params.choice(req, "type", tuple(library_index.TYPES), "all"),
             status=status,
             search=params.text(req, "search"),
-            sort_by=params.choice(req, "sortBy", tuple(library.SORT_KEYS), "title"),
+            sort_by=params.choice(req, "sortBy", tuple(library_index.SORT_KEYS), "title"),
             descending=params.choice(req, "sortOrder", ("asc", "desc"), "asc") == "desc",
             page=params.integer(req, "page", 1, maximum=params.MAX_PAGE),
             limit=params.integer(req, "limit", 50, maximum=500),
@@ -188,6 +189,18 @@ class Stats:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        data = library.stats(self.api.library.snapshot())
+        data = library_index.stats(self.api.library.snapshot())
         data["activeRules"] = sum(1 for r in self.api.rules() if r.enabled and r.kind == "delete")
         ok(resp, data)
+
+
+class Users:
+    """GET: the users synced from the media server and the watch history."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with db_session:
+            users = library_index.accounts(self.api.store)
+        ok(resp, users)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from prunerr import __version__
 from prunerr.config import ConfigSchema
+from prunerr.config.settings import EDITABLE
 from prunerr.dsl.types import MEDIA_TYPE
 from prunerr.jobs import JOBS
 from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
 from prunerr.rules.schema import rule_schema
-from prunerr.settings import EDITABLE
 
 from .params import MAX_ID, MAX_PAGE
 

@@ -1,17 +1,13 @@
-"""The deletion queue, queueing by hand, the activity log, users and background jobs: thin
-doors onto prunerr.queue, prunerr.evaluation, prunerr.deletion, prunerr.store.activity and the
-tasks."""
+"""The deletion queue and queueing by hand: thin doors onto prunerr.queue,
+prunerr.planning.evaluation and prunerr.queue.processing."""
 
 from __future__ import annotations
 
 import falcon
 from pony.orm import db_session
 
-from prunerr.jobs import JOBS, Runs
-from prunerr.library import accounts
 from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
-from prunerr.store import activity, collections
 from prunerr.store.activity import USER
 from prunerr.store.items import listing_title
 from prunerr.store.queue_entries import LIVE, Entry
@@ -201,109 +197,3 @@ class BulkMarkDeletion:
                 [{"field": "ids"}],
             )
         ok(resp, _mark(self.api, list(dict.fromkeys(numbers)), body))
-
-
-class Activity:
-    """GET: the activity log, newest first (`eventTypes` comma-separated, `search` in titles
-    and actor names)."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = params.integer(req, "limit", 20, maximum=100)
-        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
-        types = tuple(t for t in (params.text(req, "eventTypes") or "").split(",") if t)
-        with db_session:
-            items, total = activity.search(
-                self.api.store,
-                limit=limit,
-                offset=(page - 1) * limit,
-                event_types=types,
-                text=params.text(req, "search") or None,
-            )
-        ok(
-            resp,
-            {
-                "items": [activity_json(e) for e in items],
-                "total": total,
-                "page": page,
-                "totalPages": max(1, -(-total // limit)),
-            },
-        )
-
-
-def activity_json(entry: dict) -> dict:
-    return {
-        "id": entry["id"],
-        "eventType": entry["event_type"],
-        "action": entry["action"],
-        "actorType": entry["actor_type"],
-        "actorId": entry["actor_id"],
-        "actorName": entry["actor_name"],
-        "targetType": entry["target_type"],
-        "targetId": entry["target_id"],
-        "targetTitle": entry["target_title"],
-        "metadata": entry["metadata"],
-        "createdAt": iso(entry["created_at"]),
-    }
-
-
-class ItemActivity:
-    """GET: one item's activity with that of the collections it belongs to."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        number = params.path_id(item_id, "itemId")
-        limit = params.integer(req, "limit", 50, maximum=200)
-        item = self.api.library.snapshot().by_id.get(number)
-        titles = set(item.fields.get("collections", ())) if item else set()
-        with db_session:
-            ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
-            entries = activity.for_item(self.api.store, number, ids, limit)
-        ok(resp, [activity_json(e) for e in entries])
-
-
-class Users:
-    """GET: the users synced from the media server and the watch history."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with db_session:
-            users = accounts(self.api.store)
-        ok(resp, users)
-
-
-class StartJob:
-    """POST: start a background job now (`job`, or the one named in the path); 202, or 409
-    while a job of its group runs."""
-
-    def __init__(self, api, job: str | None = None):
-        self.api = api
-        self.job = job
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, name: str = "") -> None:
-        job = self.job or name
-        if job not in JOBS:
-            raise ApiError(404, f"No job named {name!r} (jobs: {', '.join(JOBS)})")
-        tasks = self.api.tasks
-        if tasks is None:
-            raise ApiError(503, "Background jobs are not running in this process")
-        if tasks.busy(job):
-            raise ApiError(409, f"A {JOBS[job].group} job is already running")
-        getattr(tasks, job)(actor="API user")
-        ok(resp, {"job": job, "queued": True}, status=202, message=f"{job} started")
-
-
-class Jobs:
-    """GET: every background job with its last run, state and next scheduled run."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ok(resp, Runs(self.api.store, self.api.clock).status(self.api.config))

@@ -1,5 +1,5 @@
-"""Rules endpoints: thin doors onto `prunerr.rulebook` (storage), `prunerr.planning` (previews
-and suggestions) and `prunerr.evaluation` (runs).
+"""Rules endpoints: thin doors onto `prunerr.rules.rulebook` (storage), `prunerr.planning` (previews
+and suggestions) and `prunerr.planning.evaluation` (runs).
 
 A rule travels as JSON with its condition in the DSL (`when`) and the keys of a rule file in
 camelCase; the original Prunerr's spellings and condition trees are accepted on input. API rules
@@ -18,16 +18,15 @@ import falcon
 import yaml
 from pony.orm import db_session
 
-from prunerr import library
+from prunerr.compat.conditions import ConditionError, to_dsl
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
 from prunerr.dsl.units import DAY, format_size
-from prunerr.planning import RulePlan, plan
-from prunerr.rulebook import BookRule, RuleError
+from prunerr.planning import RulePlan, library_index, plan
 from prunerr.rules import KEYS, Rule
-from prunerr.rules.conditions import ConditionError, to_dsl
 from prunerr.rules.model import MAX_GRACE_DAYS, Invalid
+from prunerr.rules.rulebook import BookRule, RuleError
 from prunerr.store import collections
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
@@ -446,7 +445,7 @@ def suggestions_json(api) -> dict:
                 "when": t.when,
             }
         )
-    stats = library.stats(api.library.snapshot())
+    stats = library_index.stats(api.library.snapshot())
     return {
         "suggestions": suggestions,
         "libraryStats": {

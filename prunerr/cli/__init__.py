@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from prunerr import __version__
 from prunerr.config import ConfigError
-from prunerr.rulebook import ProtectionBroken
+from prunerr.rules.rulebook import ProtectionBroken
 from prunerr.store.activity import Actor
 from prunerr.store.database import NewerSchemaError
 

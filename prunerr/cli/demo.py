@@ -22,21 +22,22 @@ from pathlib import Path
 from pony.orm import db_session
 from waitress.server import create_server
 
-from prunerr import example_rules, settings
+from prunerr import example_rules
 from prunerr.api import create_app
 from prunerr.app import Prunerr
+from prunerr.config import settings
 from prunerr.dsl.units import DAY, format_duration, format_size
 from prunerr.emulation import Emulator, Faults, generate
 from prunerr.emulation.synthetic import SIZES
-from prunerr.evaluation import RuleRun
 from prunerr.jobs import JOBS, create_huey
-from prunerr.library import stats
+from prunerr.jobs.tasks import Tasks
+from prunerr.planning.evaluation import RuleRun
+from prunerr.planning.library_index import stats
 from prunerr.plugins import PluginHost
 from prunerr.queue import Queue
 from prunerr.rules import Rule, load_rules
 from prunerr.store import activity
 from prunerr.store.activity import Actor
-from prunerr.tasks import Tasks
 
 DEMO = Actor("user", "prunerr demo")
 RECEIVER = "discord"  # the notification receiver the demo starts and prints

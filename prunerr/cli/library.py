@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pony.orm import db_session
 
-from prunerr import protection
 from prunerr.app import Prunerr
 from prunerr.dsl.units import DAY
 from prunerr.emulation import Faults, generate
 from prunerr.emulation.synthetic import NOW, SIZES
+from prunerr.planning import protection
 from prunerr.plugins import PluginHost
 from prunerr.queue import Queue
 from prunerr.store.items import LibraryItem

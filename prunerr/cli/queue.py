@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from pony.orm import db_session
 
-from prunerr import protection
 from prunerr.app import Prunerr
 from prunerr.dsl.units import format_size
+from prunerr.planning import protection
 from prunerr.queue import Queue
 from prunerr.store.queue_entries import LIVE, Entry
 

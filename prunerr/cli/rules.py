@@ -23,12 +23,12 @@ from prunerr.dsl.runtime import EvalContext, format_value, parse_datetime
 from prunerr.dsl.types import BOOL, MEDIA_TYPE
 from prunerr.dsl.units import format_size
 from prunerr.planning import plan
+from prunerr.planning.protection import FAMILY
 from prunerr.plugins import PluginHost
-from prunerr.protection import FAMILY
 from prunerr.queue import Queue
-from prunerr.rulebook import ProtectionBroken
 from prunerr.rules import Rule, load_rules, run_tests
 from prunerr.rules.model import discover, is_test_file
+from prunerr.rules.rulebook import ProtectionBroken
 from prunerr.rules.schema import rule_schema_json
 from prunerr.rules.testing import check_test_file, outcome
 from prunerr.store.items import Availability, LibraryItem, availability, load_items

@@ -18,7 +18,7 @@ from waitress.server import create_server
 from prunerr.api import create_app, openapi
 from prunerr.app import Prunerr
 from prunerr.jobs import Supervisor, create_huey
-from prunerr.tasks import Tasks
+from prunerr.jobs.tasks import Tasks
 
 log = logging.getLogger(__name__)
 

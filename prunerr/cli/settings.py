@@ -8,8 +8,8 @@ import sys
 
 from pony.orm import db_session
 
-from prunerr import settings
 from prunerr.app import Prunerr
+from prunerr.config import settings
 
 
 def cmd_show(args) -> int:

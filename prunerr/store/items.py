@@ -145,8 +145,8 @@ def item_names(store: Store, item_ids: Collection[int]) -> dict[int, ItemName]:
 
 
 def family(store: Store, item_ids: Collection[int]) -> set[int]:
-    """The live items whose protection decides the given items' (`prunerr.protection`): them,
-    their season and show, and every season and episode under them (inside the caller's
+    """The live items whose protection decides the given items' (`prunerr.planning.protection`):
+    them, their season and show, and every season and episode under them (inside the caller's
     db_session)."""
     found = set(item_ids)
     ids = sorted(found)

@@ -1,5 +1,5 @@
 """Saved settings: the `setting` table, one JSON value per key. It holds the settings changed
-through the API (`prunerr.settings` checks them) and the generated API key."""
+through the API (`prunerr.config.settings` checks them) and the generated API key."""
 
 from __future__ import annotations
 

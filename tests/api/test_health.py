@@ -4,8 +4,8 @@ from prunerr.api import create_app
 from prunerr.app import Prunerr
 from prunerr.emulation import Faults, generate
 from prunerr.jobs import create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
-from prunerr.tasks import Tasks
 from tests.api.conftest import Client, make_api
 
 

@@ -11,8 +11,8 @@ from pony.orm import db_session
 from prunerr.api import create_app
 from prunerr.app import Prunerr
 from prunerr.jobs import create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
-from prunerr.tasks import Tasks
 from tests.api.conftest import Client
 from tests.support import LIBRARY, emulated
 

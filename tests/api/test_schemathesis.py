@@ -23,9 +23,9 @@ from prunerr.api import create_app
 from prunerr.api.openapi import document
 from prunerr.app import Prunerr
 from prunerr.jobs import create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
 from prunerr.store.database import open_store
-from prunerr.tasks import Tasks
 from tests.api.conftest import Client
 from tests.support import LIBRARY, REPO, emulated
 

@@ -19,7 +19,7 @@ import pytest
 
 from prunerr.cli import demo as demo_module
 from prunerr.cli import main
-from prunerr.notify import LISTED
+from prunerr.queue.notify import LISTED
 from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]

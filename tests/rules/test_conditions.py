@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from prunerr.compat.conditions import _FIELDS, _OPERATORS, ConditionError, to_dsl
 from prunerr.dsl import CORE, UNKNOWN, EvalContext
 from prunerr.dsl.items import load_item
 from prunerr.dsl.program import compile_condition
-from prunerr.rules.conditions import _FIELDS, _OPERATORS, ConditionError, to_dsl
 
 NOW = EvalContext(datetime(2025, 6, 15, 12, tzinfo=UTC))
 COLLECTIONS = {7: "Carpenter Collection", 8: "Pixar"}

@@ -20,7 +20,7 @@ from pony.orm import db_session
 
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.explain import Explanation
-from prunerr.protection import spread
+from prunerr.planning.protection import spread
 from prunerr.rules import Rule
 from prunerr.store.items import LibraryItem, listing_title
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from pony.orm import db_session
 
 if TYPE_CHECKING:  # they build on this module
-    from prunerr.library import LibraryIndex
+    from prunerr.planning.library_index import LibraryIndex
     from prunerr.queue import Queue
     from prunerr.store.activity import Actor
     from prunerr.store.queue_entries import Entry

@@ -15,9 +15,9 @@ from pony.orm import db_session
 from prunerr.app import Prunerr
 from prunerr.dsl.units import DAY
 from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due, sync_at_start
-from prunerr.library import stats
+from prunerr.planning.library_index import stats
 from prunerr.queue import Queue
-from prunerr.store import collections, deletions, snapshots
+from prunerr.store import collections, deletions, storage_snapshots
 from prunerr.store.activity import Actor
 from prunerr.store.database import database_error
 from prunerr.sync import SyncService
@@ -183,8 +183,8 @@ class Tasks:
                 if item.fields["type"] in sizes:
                     sizes[item.fields["type"]] += item.size
             with db_session:
-                since = snapshots.last_captured(app.store)
-                taken = snapshots.StorageSnapshot(
+                since = storage_snapshots.last_captured(app.store)
+                taken = storage_snapshots.StorageSnapshot(
                     app.clock(),
                     sizes["movie"],
                     sizes["show"],
@@ -192,7 +192,7 @@ class Tasks:
                     int(figures["tvShowCount"]),
                     deletions.freed_since(app.store, since or 0.0),
                 )
-                snapshots.add(app.store, taken)
+                storage_snapshots.add(app.store, taken)
             return {"totalSize": taken.total_size, "reclaimed": taken.reclaimed}
 
         return self._guarded("snapshot", actor, work)

@@ -19,10 +19,10 @@ from pony.orm import db_session
 
 from prunerr.config import Config
 from prunerr.dsl.units import format_size
-from prunerr.evaluation import Evaluator
 from prunerr.http import recorded_calls
-from prunerr.notify import Notifications
+from prunerr.planning.evaluation import Evaluator
 from prunerr.queue import Queue
+from prunerr.queue.notify import Notifications
 from prunerr.sdk import (
     LibraryManager,
     MediaServer,

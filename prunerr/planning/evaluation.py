@@ -3,9 +3,9 @@ matching, and judge a queued entry again right before it is processed.
 
 Scheduled runs, `POST /api/rules/:id/run` and queue processing all go through here, so they honour
 the same protections: the item's own, its collections', and every enabled protect rule (an
-unknown protect decision protects), following the hierarchy (`prunerr.protection`). Unknown data
-never queues and never deletes, and while a rule that may protect items does not load, nothing is
-queued (`ProtectionBroken`).
+unknown protect decision protects), following the hierarchy (`prunerr.planning.protection`).
+Unknown data never queues and never deletes, and while a rule that may protect items does not
+load, nothing is queued (`ProtectionBroken`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from pony.orm import db_session
 from prunerr.config import Config
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.units import DAY, format_size
-from prunerr.library import LibraryIndex, Snapshot
-from prunerr.notify import Notifications
 from prunerr.planning import plan, protected_ids
+from prunerr.planning.library_index import LibraryIndex, Snapshot
 from prunerr.queue import Candidate, EnqueueResult, Queue, QueueOptions
-from prunerr.rulebook import BookRule, ProtectionBroken, RuleBook
+from prunerr.queue.notify import Notifications
 from prunerr.rules import Rule
+from prunerr.rules.rulebook import BookRule, ProtectionBroken, RuleBook
 from prunerr.store import activity
 from prunerr.store.activity import SCHEDULER, Actor
 from prunerr.store.database import Store

@@ -1,4 +1,4 @@
-"""Thin doors onto the services: parse the request, call one service, answer in the envelope."""
+"""Health, settings, the API key and the OpenAPI document: thin doors onto the services."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import falcon
 from pony.orm import db_session
 
-from prunerr import __version__, settings
+from prunerr import __version__
+from prunerr.config import settings
 
 from . import params
 from .errors import ApiError, ok

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
-from prunerr import protection
 from prunerr.dsl.units import DAY
+from prunerr.planning import protection
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 from prunerr.store import activity, collections, queue_entries
 from prunerr.store.activity import Actor

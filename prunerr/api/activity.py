@@ -1,0 +1,75 @@
+"""The activity log: thin doors onto prunerr.store.activity."""
+
+from __future__ import annotations
+
+import falcon
+from pony.orm import db_session
+
+from prunerr.store import activity, collections
+
+from . import params
+from .errors import ok
+from .library import iso
+
+
+class Activity:
+    """GET: the activity log, newest first (`eventTypes` comma-separated, `search` in titles
+    and actor names)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = params.integer(req, "limit", 20, maximum=100)
+        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
+        types = tuple(t for t in (params.text(req, "eventTypes") or "").split(",") if t)
+        with db_session:
+            items, total = activity.search(
+                self.api.store,
+                limit=limit,
+                offset=(page - 1) * limit,
+                event_types=types,
+                text=params.text(req, "search") or None,
+            )
+        ok(
+            resp,
+            {
+                "items": [activity_json(e) for e in items],
+                "total": total,
+                "page": page,
+                "totalPages": max(1, -(-total // limit)),
+            },
+        )
+
+
+def activity_json(entry: dict) -> dict:
+    return {
+        "id": entry["id"],
+        "eventType": entry["event_type"],
+        "action": entry["action"],
+        "actorType": entry["actor_type"],
+        "actorId": entry["actor_id"],
+        "actorName": entry["actor_name"],
+        "targetType": entry["target_type"],
+        "targetId": entry["target_id"],
+        "targetTitle": entry["target_title"],
+        "metadata": entry["metadata"],
+        "createdAt": iso(entry["created_at"]),
+    }
+
+
+class ItemActivity:
+    """GET: one item's activity with that of the collections it belongs to."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+        number = params.path_id(item_id, "itemId")
+        limit = params.integer(req, "limit", 50, maximum=200)
+        item = self.api.library.snapshot().by_id.get(number)
+        titles = set(item.fields.get("collections", ())) if item else set()
+        with db_session:
+            ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
+            entries = activity.for_item(self.api.store, number, ids, limit)
+        ok(resp, [activity_json(e) for e in entries])

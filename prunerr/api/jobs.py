@@ -1,0 +1,40 @@
+"""Background jobs: their state, and starting one now through the tasks."""
+
+from __future__ import annotations
+
+import falcon
+
+from prunerr.jobs import JOBS, Runs
+
+from .errors import ApiError, ok
+
+
+class StartJob:
+    """POST: start a background job now (`job`, or the one named in the path); 202, or 409
+    while a job of its group runs."""
+
+    def __init__(self, api, job: str | None = None):
+        self.api = api
+        self.job = job
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, name: str = "") -> None:
+        job = self.job or name
+        if job not in JOBS:
+            raise ApiError(404, f"No job named {name!r} (jobs: {', '.join(JOBS)})")
+        tasks = self.api.tasks
+        if tasks is None:
+            raise ApiError(503, "Background jobs are not running in this process")
+        if tasks.busy(job):
+            raise ApiError(409, f"A {JOBS[job].group} job is already running")
+        getattr(tasks, job)(actor="API user")
+        ok(resp, {"job": job, "queued": True}, status=202, message=f"{job} started")
+
+
+class Jobs:
+    """GET: every background job with its last run, state and next scheduled run."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(resp, Runs(self.api.store, self.api.clock).status(self.api.config))
