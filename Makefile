@@ -27,7 +27,7 @@ NO_PYTHON := Prunerr needs Python 3.11 to 3.13: none of $(PYTHONS:%=python%) run
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test pythons lint bench clean
+.PHONY: demo test check pythons lint bench clean
 .DEFAULT_GOAL := $(VENV)/.test
 
 # The newest Python's venv; a .venv of another Python (an older checkout's) is made anew.
@@ -64,6 +64,11 @@ test: pythons lint $(OLDER:%=build/venv-%/.test)
 	done
 	@echo "== Python $(NEWEST): the whole suite"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast lane while working: lint, then the tests not marked slow (the language, rules, config,
+# the database and the API's cheap paths), in under a minute. `make test` runs everything.
+check: lint
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Which Pythons `make test` uses; under CI (CI=true) one that is missing fails the run.
 pythons:

@@ -19,6 +19,8 @@ from prunerr.store.activity import USER, Actor
 from prunerr.sync import SyncService
 from tests.support import LIBRARY, emulated, write_rule
 
+pytestmark = pytest.mark.slow
+
 
 @contextmanager
 def world(store, tmp_path, extra_env=None, **settings):

@@ -20,6 +20,8 @@ from prunerr.store.items import display_title
 from tests.api.conftest import Client
 from tests.support import LIBRARY, emulated, write_rule
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     "kind, title, parts, expected",

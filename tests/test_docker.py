@@ -24,6 +24,9 @@ import yaml
 from prunerr.healthcheck import check
 from prunerr.plugins import PluginHost
 
+pytestmark = pytest.mark.slow
+
+
 REPO = Path(__file__).resolve().parent.parent
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 PRUNERR = Path(sys.executable).parent / "prunerr"

@@ -40,6 +40,9 @@ import pytest
 from prunerr.dsl import compile_condition
 from tests.support import free_port
 
+pytestmark = pytest.mark.slow
+
+
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent

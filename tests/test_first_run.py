@@ -21,6 +21,8 @@ from prunerr.store.database import open_store
 from prunerr.store.schema import LATEST
 from tests.support import LIBRARY, emulated, serving, synced_library, wait_for, write_rule
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def installation(database_url, tmp_path, monkeypatch):

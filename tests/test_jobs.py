@@ -30,6 +30,9 @@ from prunerr.store.activity import USER
 from prunerr.sync import SyncService
 from tests.support import emulated, wait_for
 
+pytestmark = pytest.mark.slow
+
+
 PRUNERR = str(Path(sys.executable).parent / "prunerr")
 MOVIES = generate("S", seed=5, counts=(1_300, 2, 10, 50, 3))
 

@@ -25,6 +25,8 @@ from prunerr_plugins.plex.client import METADATA_BATCH
 from prunerr_plugins.sonarr import SonarrClient
 from tests.support import REPO, SERVICES, emulated
 
+pytestmark = pytest.mark.slow
+
 
 class Harness:
     """A Prunerr configured from an environment, syncing into one store."""

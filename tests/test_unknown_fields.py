@@ -30,6 +30,9 @@ from prunerr.store.items import availability, load_items
 from prunerr.sync import SyncService
 from prunerr_plugins.plex import emulator as plex_emulator
 
+pytestmark = pytest.mark.slow
+
+
 SERVICES = ("plex", "radarr", "sonarr", "tautulli", "seerr")
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -10,6 +10,9 @@ from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
 from tests.support import REPO, emulated
 
+pytestmark = pytest.mark.slow
+
+
 LIBRARY = generate("XS", seed=4)
 
 

@@ -16,6 +16,8 @@ from prunerr.plugins import PluginHost
 from tests.api.conftest import Client
 from tests.support import LIBRARY, emulated
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def setup(store, tmp_path):

@@ -17,6 +17,12 @@ from tests.api.conftest import Client, make_api
 RULE = {"name": "Big", "mediaType": "movie", "when": "size > 20 GiB"}
 
 
+@pytest.fixture
+def database_url(tmp_path):
+    """Input is bounded before any query: one database backend is enough here."""
+    return f"sqlite:///{tmp_path / 'prunerr.db'}"
+
+
 class Unreadable(io.RawIOBase):
     """A request body that must not be read."""
 

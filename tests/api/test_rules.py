@@ -18,6 +18,9 @@ from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
 from tests.support import REPO, emulated
 
+pytestmark = pytest.mark.slow
+
+
 FILE_RULES = len(load_rules([REPO / "rules.d"]).rules)
 STALE_4K = "movies/stale-4k"
 LIBRARY = generate("XS", seed=4)

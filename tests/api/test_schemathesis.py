@@ -29,6 +29,9 @@ from prunerr.store.database import open_store
 from tests.api.conftest import Client
 from tests.support import LIBRARY, REPO, emulated
 
+pytestmark = pytest.mark.slow
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -22,6 +22,9 @@ from prunerr.cli import main
 from prunerr.queue.notify import LISTED
 from tests.support import free_port
 
+pytestmark = pytest.mark.slow
+
+
 REPO = Path(__file__).resolve().parents[2]
 URLS = re.compile(r"http://127\.0\.0\.1:(\d+)")
 

@@ -14,6 +14,8 @@ import pytest
 from prunerr.cli import build_parser
 from prunerr.cli.library import EMULATED_NOW
 
+pytestmark = pytest.mark.slow
+
 
 def served_status(*args: str) -> dict:
     """Radarr's /system/status from `prunerr emulate radarr ARGS`."""

@@ -16,6 +16,9 @@ from prunerr.store import collections
 from prunerr.store.activity import USER
 from prunerr.store.database import open_store
 
+pytestmark = pytest.mark.slow
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 

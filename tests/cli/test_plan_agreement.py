@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 
 import falcon.testing
+import pytest
 from pony.orm import db_session
 
 from prunerr.api import create_app
 from prunerr.cli import main
 from prunerr.queue import QueueOptions
 from prunerr.store.activity import USER
+
+pytestmark = pytest.mark.slow
+
 
 WHEN = "size > 1 MB"
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)

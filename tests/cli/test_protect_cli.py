@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from pony.orm import db_session
 
 from prunerr.cli import main
 from prunerr.queue import Queue, QueueOptions
 from prunerr.store.activity import USER
+
+pytestmark = pytest.mark.slow
+
 
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)
 

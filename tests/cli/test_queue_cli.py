@@ -7,11 +7,15 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from pony.orm import db_session
 
 from prunerr.cli import main
 from prunerr.queue import Queue, QueueOptions
 from prunerr.store.activity import USER
+
+pytestmark = pytest.mark.slow
+
 
 BY_HAND = QueueOptions("delete_files_only", grace_days=3)
 

@@ -11,8 +11,11 @@ from pathlib import Path
 from unittest.mock import ANY
 
 import httpx
+import pytest
 
 from tests.support import free_port, recorded_runs, serving, synced_library, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def test_serve_answers_health_and_protects_the_rest_then_stops_on_sigterm(tmp_path):

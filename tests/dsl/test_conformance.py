@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from importlib.resources import files
 
+import jsonschema
 import pytest
 import yaml
 
@@ -19,8 +20,6 @@ from prunerr.dsl.items import load_item
 CORPUS = files("prunerr.grammar") / "corpus"
 DEFAULT_NOW = "2026-01-01T00:00:00Z"
 EXPECTED = {True: True, False: False, "unknown": UNKNOWN}
-VALID_KEYS = {"expr", "item", "expect", "now", "media"}
-INVALID_KEYS = {"expr", "media", "code", "line", "column", "hint_contains"}
 
 
 def _load(name: str) -> list[dict]:
@@ -66,26 +65,56 @@ def _describe(text: str, diagnostics) -> str:
 # --- the corpus files themselves ---------------------------------------------------------------
 
 
-def test_corpus_sizes():
-    assert len(VALID) >= 150
-    assert len(INVALID) >= 60
+def case_schema(required: dict, optional: dict, minimum: int) -> dict:
+    """The JSON Schema of a corpus file: a list of at least `minimum` cases of these keys."""
+    return {
+        "type": "array",
+        "minItems": minimum,
+        "items": {
+            "type": "object",
+            "properties": {**required, **optional},
+            "required": list(required),
+            "additionalProperties": False,
+        },
+    }
 
 
-@pytest.mark.parametrize("case", _params(VALID))
-def test_valid_case_shape(case):
-    assert set(case) <= VALID_KEYS, f"unknown keys {set(case) - VALID_KEYS}"
-    assert isinstance(case.get("expr"), str)
-    assert isinstance(case.get("item"), dict)
-    assert "expect" in case and case["expect"] in EXPECTED, "expect: true | false | unknown"
+POSITION = {"type": "integer", "minimum": 1}
+CORPUS_SCHEMAS = {
+    "valid.yaml": (
+        VALID,
+        case_schema(
+            {
+                "expr": {"type": "string"},
+                "item": {"type": "object"},
+                "expect": {"enum": [*EXPECTED]},
+            },
+            {"now": {}, "media": {"type": "string"}},  # now: YAML may read it as a datetime
+            minimum=150,
+        ),
+    ),
+    "invalid.yaml": (
+        INVALID,
+        case_schema(
+            {
+                "expr": {"type": "string"},
+                "code": {"enum": sorted(CODES)},
+                "line": POSITION,
+                "column": POSITION,
+            },
+            {"media": {"type": "string"}, "hint_contains": {"type": "string"}},
+            minimum=60,
+        ),
+    ),
+}
 
 
-@pytest.mark.parametrize("case", _params(INVALID))
-def test_invalid_case_shape(case):
-    assert set(case) <= INVALID_KEYS, f"unknown keys {set(case) - INVALID_KEYS}"
-    assert isinstance(case.get("expr"), str)
-    assert case.get("code") in CODES
-    assert isinstance(case.get("line"), int) and case["line"] >= 1
-    assert isinstance(case.get("column"), int) and case["column"] >= 1
+@pytest.mark.parametrize("name", sorted(CORPUS_SCHEMAS))
+def test_every_case_of_a_corpus_file_has_its_keys_and_types(name):
+    cases, schema = CORPUS_SCHEMAS[name]
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(cases)
+    problems = [f"case {e.path[0] + 1}: {e.message}" if e.path else e.message for e in errors]
+    assert problems == [], f"{name}:\n" + "\n".join(problems)
 
 
 def test_invalid_corpus_covers_every_expression_code():

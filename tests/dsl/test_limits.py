@@ -25,6 +25,9 @@ from prunerr.dsl.explain import MAX_EXPLAINED_DEPTH
 from prunerr.dsl.items import load_item
 from prunerr.dsl.parser import parse
 
+pytestmark = pytest.mark.slow
+
+
 CTX = EvalContext(datetime(2026, 1, 1, tzinfo=UTC))
 MAX_DEPTH = limits.MAX_DEPTH
 

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,9 @@ from prunerr.dsl import CODES, CORE, UNKNOWN, EvalContext, compile_condition
 from prunerr.dsl.items import load_item
 from prunerr.dsl.types import ENUMS, Kind, Type
 from prunerr.dsl.units import DURATION_UNITS, SIZE_UNITS
+
+pytestmark = pytest.mark.slow
+
 
 # Sized to keep each test within a few seconds.
 TEXT_SETTINGS = settings(max_examples=1000, deadline=None)

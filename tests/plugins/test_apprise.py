@@ -14,6 +14,9 @@ from prunerr_plugins.apprise import apprise_url
 from prunerr_plugins.apprise.client import AppriseNotifier
 from prunerr_plugins.apprise.emulator import AppriseReceiver
 
+pytestmark = pytest.mark.slow
+
+
 pytest.importorskip("apprise")
 
 KEY = "apprise-receiver-password"

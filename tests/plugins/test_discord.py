@@ -15,6 +15,9 @@ from prunerr_plugins.discord import WEBHOOK_ID, embeds, webhook_url
 from prunerr_plugins.discord.client import DiscordNotifier
 from prunerr_plugins.discord.emulator import DiscordEmulator
 
+pytestmark = pytest.mark.slow
+
+
 TOKEN = "dGhlLXdlYmhvb2stdG9rZW4tb2YtdGhlLWVtdWxhdG9y"
 
 

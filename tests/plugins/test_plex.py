@@ -30,6 +30,9 @@ from prunerr_plugins.plex.emulator import PlexEmulator
 from tests.plugins.openapi import assert_matches_spec
 from tests.plugins.plex_xml import xml_container
 
+pytestmark = pytest.mark.slow
+
+
 TOKEN = "plex-token-0123456789abcdef"
 V1 = "plex-api-spec.yaml"
 LEGACY = "plex-media-server-spec-dereferenced-legacy.yaml"

@@ -17,6 +17,9 @@ from prunerr_plugins.seerr.client import SeerrClient
 from prunerr_plugins.seerr.emulator import SeerrEmulator
 from tests.plugins.openapi import assert_matches_spec, specs_dir
 
+pytestmark = pytest.mark.slow
+
+
 KEY = "c2VlcnItZW11bGF0b3ItYXBpLWtleQ=="
 FAST = {"backoff": 0.0, "sleep": lambda seconds: None}
 SPECS = ("seerr-api.yml", "overseerr-api.yml")

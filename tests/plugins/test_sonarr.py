@@ -23,6 +23,9 @@ from tests.plugins import arr_common
 from tests.plugins.arr_common import API, KEY, get, send
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec, fixtures_dir
 
+pytestmark = pytest.mark.slow
+
+
 SPEC = "sonarr-v3-openapi.json"
 
 library, served, emulator = arr_common.emulator_fixtures(SonarrEmulator)

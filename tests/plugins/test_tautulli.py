@@ -18,6 +18,9 @@ from prunerr_plugins.tautulli.client import TautulliClient
 from prunerr_plugins.tautulli.emulator import TautulliEmulator, human_duration, watched_status
 from tests.plugins.openapi import specs_dir
 
+pytestmark = pytest.mark.slow
+
+
 KEY = "0123456789abcdef0123456789abcdef"
 FAST = {"backoff": 0.0, "sleep": lambda seconds: None}
 

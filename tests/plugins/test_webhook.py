@@ -20,6 +20,9 @@ from prunerr_plugins.webhook import PATH
 from prunerr_plugins.webhook.client import WebhookNotifier
 from prunerr_plugins.webhook.emulator import WebhookReceiver
 
+pytestmark = pytest.mark.slow
+
+
 SECRET = "s3cret-shared-with-the-receiver"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 DELETED = Notification(

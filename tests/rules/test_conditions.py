@@ -478,6 +478,7 @@ def test_a_group_of_70_conditions_converts_to_a_rule_that_compiles():
     assert evaluate(tree, **{"rating.imdb": None}) is False  # null never makes it match
 
 
+@pytest.mark.slow
 def test_a_tree_of_10000_conditions_converts_to_a_rule_that_compiles():
     titles = [leaf("title", "equals", f"Movie {i}") for i in range(9_999)]
     tree = {"version": 2, "root": group("OR", *titles, leaf("year", "equals", 1982))}
