@@ -70,11 +70,11 @@ def test_a_run_whose_heartbeat_stopped_is_shown_crashed(store, tmp_path):
     now = [2_000_000.0]
     runs = Runs(store, clock=lambda: now[0])
     runs.start("sync", "scheduler")
-    (sync,) = [j for j in runs.status(app.config) if j["name"] == "sync"]
-    assert sync["state"] == "running"
+    (sync,) = [j for j in runs.status(app.config) if j.job.name == "sync"]
+    assert sync.running
     now[0] += LEASE_TTL + 1
-    (sync,) = [j for j in runs.status(app.config) if j["name"] == "sync"]
-    assert sync["state"] == "idle" and sync["lastRun"]["state"] == "crashed"
+    (sync,) = [j for j in runs.status(app.config) if j.job.name == "sync"]
+    assert not sync.running and sync.last_run.state == "crashed"
 
 
 def test_schedules_fire_in_the_users_time_zone(store, tmp_path):
@@ -105,12 +105,10 @@ def test_a_run_that_fails_on_the_database_says_so_until_one_succeeds(store, tmp_
         store.execute("ALTER TABLE collection RENAME TO collection_away")
     with pytest.raises(Exception, match="collection"):
         tasks.collections.call_local(actor="API user")
-    (run,) = [j["lastRun"] for j in tasks.runs.status(app.config) if j["name"] == "collections"]
-    assert run["state"] == "failed"
-    assert run["error"].startswith("database error: ") and "collection" in run["error"]
-    assert tasks.health().problems == (
-        f"Collections sync (run {run['id']}) failed: {run['error']}",
-    )
+    (run,) = [j.last_run for j in tasks.runs.status(app.config) if j.job.name == "collections"]
+    assert run.state == "failed"
+    assert run.error.startswith("database error: ") and "collection" in run.error
+    assert tasks.health().problems == (f"Collections sync (run {run.id}) failed: {run.error}",)
     # a run that failed for another reason, or was skipped, is no database failure
     tasks.runs.finish(tasks.runs.start("users", "test"), "failed", error="ValueError: no")
     tasks.runs.finish(tasks.runs.start("collections", "test"), "skipped", error="busy")

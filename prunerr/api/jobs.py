@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import falcon
 
-from prunerr.jobs import JOBS, Runs
+from prunerr.jobs import JOBS, JobStatus, Runs
 
 from .errors import ApiError, ok
+from .library import iso
 
 
 class StartJob:
@@ -37,4 +38,30 @@ class Jobs:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ok(resp, Runs(self.api.store, self.api.clock).status(self.api.config))
+        statuses = Runs(self.api.store, self.api.clock).status(self.api.config)
+        ok(resp, [job_json(status) for status in statuses])
+
+
+def job_json(status: JobStatus) -> dict:
+    job, run = status.job, status.last_run
+    return {
+        "name": job.name,
+        "title": job.title,
+        "group": job.group,
+        "schedule": status.schedule,
+        "nextRun": iso(status.next_run),
+        "state": "running" if status.running else "idle",
+        "lastRun": None
+        if run is None
+        else {
+            "id": run.id,
+            "state": run.state,
+            "actor": run.actor,
+            "startedAt": iso(run.started_at),
+            "finishedAt": iso(run.finished_at),
+            "durationSeconds": round(status.last_duration, 3),
+            "progress": run.progress,
+            "result": run.result,
+            "error": run.error,
+        },
+    }

@@ -13,6 +13,8 @@ from prunerr.dsl import Catalog, EvalContext
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
+from prunerr.store import accounts
+from prunerr.store.accounts import KnownAccount
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
 
@@ -202,5 +204,16 @@ class Users:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         with db_session:
-            users = library_index.accounts(self.api.store)
-        ok(resp, users)
+            users = accounts.listed(self.api.store)
+        ok(resp, [user_json(user) for user in users])
+
+
+def user_json(user: KnownAccount) -> dict:
+    return {
+        "id": user.id,
+        "source": user.source,
+        "externalId": user.external_id,
+        "plexUserId": user.external_id,  # the original's name for it
+        "username": user.username,
+        "email": user.email,
+    }

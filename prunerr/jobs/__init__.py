@@ -18,8 +18,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -31,6 +31,7 @@ from prunerr.config import Config, mask_url
 from prunerr.dsl.units import format_duration
 from prunerr.store import job_runs, sync_state
 from prunerr.store.database import Store, database_error
+from prunerr.store.job_runs import JobRun
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 120.0  # seconds without a heartbeat before a run counts as dead
@@ -178,52 +179,42 @@ class Runs:
             for run in failed
         ]
 
-    def status(self, config: Config) -> list[dict]:
+    def status(self, config: Config) -> list[JobStatus]:
         """Each job's last run, whether it runs now, and its next scheduled time."""
         now = self.clock()
-        zone = ZoneInfo(str(config["tz"]))
         with db_session:
             last = job_runs.last_runs(self.store)
         statuses = []
         for job in JOBS.values():
-            entry: dict[str, object] = {
-                "name": job.name,
-                "title": job.title,
-                "group": job.group,
-                "schedule": config[job.schedule_setting] if job.schedule_setting else None,
-                "nextRun": None,
-                "state": "idle",
-                "lastRun": None,
-            }
-            if job.schedule_setting:
-                local = datetime.fromtimestamp(now, zone)
-                following = croniter(str(config[job.schedule_setting]), local).get_next(datetime)
-                entry["nextRun"] = following.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            if job.name in last:
-                run = last[job.name]
-                state = run.state
-                if state == "running" and now - run.heartbeat_at > LEASE_TTL:
-                    state = "crashed"
-                entry["state"] = "running" if state == "running" else "idle"
-                entry["lastRun"] = {
-                    "id": run.id,
-                    "state": state,
-                    "actor": run.actor,
-                    "startedAt": _iso(run.started_at),
-                    "finishedAt": _iso(run.finished_at),
-                    "durationSeconds": round((run.finished_at or now) - run.started_at, 3),
-                    "progress": run.progress,
-                    "result": run.result,
-                    "error": run.error,
-                }
-            statuses.append(entry)
+            schedule = str(config[job.schedule_setting]) if job.schedule_setting else None
+            following = None
+            if schedule:
+                local = datetime.fromtimestamp(now, _zone(config))
+                following = croniter(schedule, local).get_next(datetime).timestamp()
+            run = last.get(job.name)
+            if run and run.state == "running" and now - run.heartbeat_at > LEASE_TTL:
+                run = replace(run, state="crashed")
+            statuses.append(JobStatus(job, schedule, following, run, now))
         return statuses
 
 
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+@dataclass(frozen=True)
+class JobStatus:
+    job: Job
+    schedule: str | None  # cron, in the configured time zone
+    next_run: float | None  # POSIX seconds
+    last_run: JobRun | None  # its state is `crashed` when it runs no more but never finished
+    at: float  # when this was read
+
+    @property
+    def running(self) -> bool:
+        return self.last_run is not None and self.last_run.state == "running"
+
+    @property
+    def last_duration(self) -> float | None:
+        """Seconds the last run took, or has taken so far."""
+        run = self.last_run
+        return None if run is None else (run.finished_at or self.at) - run.started_at
 
 
 def interval(schedule: str, moment: datetime) -> float:

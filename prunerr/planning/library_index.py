@@ -15,7 +15,6 @@ from prunerr.dsl import Catalog
 from prunerr.planning import by_type
 from prunerr.sdk import ServiceList
 from prunerr.store import activity, deletions, sync_state
-from prunerr.store.accounts import listed as listed_accounts
 from prunerr.store.activity import USER, Actor
 from prunerr.store.database import Store
 from prunerr.store.items import (
@@ -279,18 +278,3 @@ def list_items(
     total = len(selected)
     start = (page - 1) * limit
     return Page(selected[start : start + limit], total, page, max(1, -(-total // limit)))
-
-
-def accounts(store: Store) -> list[dict[str, object]]:
-    """The users each source knows (inside the caller's db_session)."""
-    return [
-        {
-            "id": a.id,
-            "source": a.source,
-            "externalId": a.external_id,
-            "plexUserId": a.external_id,  # the original's name for it
-            "username": a.username,
-            "email": a.email,
-        }
-        for a in listed_accounts(store)
-    ]
