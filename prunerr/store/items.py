@@ -314,6 +314,31 @@ _COLUMNS = (
 MEDIA_TYPES = ("movie", "show", "season", "episode")
 
 
+# Text columns whose few values recur across the library (codecs, languages, studios...): one
+# string object each, shared by every item that has it, instead of one per row.
+_RECURRING = (
+    "type",
+    "library",
+    "resolution",
+    "video_codec",
+    "audio_codec",
+    "hdr",
+    "studio",
+    "content_rating",
+    "original_language",
+    "series_status",
+)
+
+
+def _record(row: tuple, shared: dict[str, str]) -> dict[str, object]:
+    record = dict(zip(_COLUMNS, row, strict=True))
+    for name in _RECURRING:
+        value = record[name]
+        if value is not None:
+            record[name] = shared.setdefault(value, value)
+    return record
+
+
 @lru_cache(maxsize=1 << 16)
 def _json_tuple(text: str) -> tuple:
     """A stored JSON list; the same genre and tag lists recur across thousands of items."""
@@ -379,7 +404,10 @@ def load_items(
             if available.requests
             else []
         )
-    records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+    # each intermediate list goes as soon as it is used: at L they hold millions of values
+    shared: dict[str, str] = {}
+    records = [_record(row, shared) for row in rows]
+    del rows
     by_id = {r["id"]: r for r in records}
 
     # sizes and counts of shows and seasons come from their episodes; one episode of unknown
@@ -400,6 +428,7 @@ def load_items(
             counts.unknown_seasons.add(show)
         elif number > 0:
             counts.seasons[show] += 1
+    del episode_rows, season_rows
 
     # per-user watches of each item (its summary rows already hold its episodes' plays)
     item_of_key = dict(key_rows)
@@ -416,6 +445,7 @@ def load_items(
         else:
             entry[1] += plays
             entry[2] = max(entry[2], last)
+    del summary, key_rows, item_of_key
 
     requested = _Requests()
     for media_type, tmdb, tvdb, imdb, user, at in requests:
