@@ -20,7 +20,7 @@ from prunerr.store.database import Store
 class JobRun:
     id: int
     job: str
-    state: str  # running | ok | failed
+    state: str  # running | ok | failed | skipped (its group was busy)
     actor: str
     started_at: float
     heartbeat_at: float
