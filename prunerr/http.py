@@ -394,7 +394,7 @@ class HttpClient:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.upstream = upstream or Upstream(service)
-        self.timeout = timeout
+        self._timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.max_retry_after = max_retry_after
@@ -406,6 +406,15 @@ class HttpClient:
             timeout=timeout,
             transport=transport,
         )
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a request may take; setting it applies to the next request."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = self._client.timeout = seconds
 
     def close(self) -> None:
         self._client.close()

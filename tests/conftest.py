@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import POSTGRES_URL, choose_deletions
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -22,7 +24,6 @@ def rules_dir(tmp_path: Path) -> Path:
 
 # Database and queue backends. CI sets PRUNERR_REQUIRE_SERVICES=1 so an unreachable PostgreSQL or
 # Redis fails the run instead of silently skipping backend tests.
-POSTGRES_URL = os.environ.get("PRUNERR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("PRUNERR_REQUIRE_SERVICES") == "1"
 
 
@@ -64,16 +65,6 @@ def database_url(request, tmp_path: Path):
         cursor.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def choose_deletions(store) -> None:
-    """Turn off the dry run a new installation starts in, as its user would (the saved
-    setting): tests of deletion expect real deletions."""
-    from pony.orm import db_session
-
-    with db_session:
-        store.execute("DELETE FROM setting WHERE key='dry_run'")
-        store.execute("INSERT INTO setting (key, value) VALUES ('dry_run', 'false')")
-
-
 @pytest.fixture
 def store(database_url: str, tmp_path: Path):
     """A new installation's database whose user has turned dry run off."""
@@ -85,7 +76,9 @@ def store(database_url: str, tmp_path: Path):
     opened.disconnect()
 
 
-REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker flushes a Redis database of its own: gw0 uses 15, gw1 14, and so on.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_URL = os.environ.get("PRUNERR_TEST_REDIS", f"redis://127.0.0.1:6379/{15 - _WORKER % 16}")
 
 
 @pytest.fixture

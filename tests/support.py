@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +23,14 @@ from pony.orm import db_session
 
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
-from prunerr.store.database import open_store
+from prunerr.store.database import Store, open_store
+from prunerr.store.schema import MIGRATIONS
 from prunerr.sync import SyncService
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("plex", "radarr", "sonarr", "tautulli", "seerr")
 LIBRARY = generate("XS", seed=11)
+POSTGRES_URL = os.environ.get("PRUNERR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 
 
 @contextmanager
@@ -205,3 +212,106 @@ def recorded_runs(env: dict) -> list[tuple]:
             )
     finally:
         store.disconnect()
+
+
+def choose_deletions(store: Store) -> None:
+    """Turn off the dry run a new installation starts in, as its user would (the saved
+    setting): tests of deletion expect real deletions."""
+    with db_session:
+        store.execute("DELETE FROM setting WHERE key='dry_run'")
+        store.execute("INSERT INTO setting (key, value) VALUES ('dry_run', 'false')")
+
+
+# the tables in the order the schema first creates them, and whether each has a generated `id`
+TABLES = dict(
+    (match[1], "{pk}" in statement)
+    for migration in MIGRATIONS
+    for statement in migration.statements
+    if (match := re.match(r"\s*CREATE TABLE (\w+)", statement))
+)
+
+
+def copy_rows(source: Store, target: Store) -> None:
+    """Every row of `source` into `target` (both at the latest schema), in place of its own."""
+    with db_session:
+        postgres = target.dialect.name == "postgres"
+        # parents before children is not every table's row order: checks wait for the commit
+        target.execute(
+            "SET LOCAL session_replication_role = replica"
+            if postgres
+            else "PRAGMA defer_foreign_keys = ON"
+        )
+        for table, generated_id in TABLES.items():
+            rows = source.read(f"SELECT * FROM {table}")
+            target.execute(f"DELETE FROM {table}")
+            if rows:
+                marks = ", ".join("?" for _ in rows[0])
+                target.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            if postgres and generated_id:
+                target.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT MAX(id) FROM {table}))"
+                )
+
+
+class _SyncedLibraries:
+    """Per backend and library, a database that a sync from the emulators serving the library
+    filled, made once per test process: tests that start from a synced library copy it instead
+    of syncing again (tests/test_sync.py tests the sync itself). The emulators' environment of
+    that sync is kept with it: the same library is served with the same keys and ids."""
+
+    def __init__(self):
+        self.directory = Path(tempfile.mkdtemp(prefix="prunerr-synced-"))
+        self.made: dict[tuple[str, int], tuple[Store, dict[str, str]]] = {}
+        self.schemas: list[str] = []
+        atexit.register(self.close)
+
+    def copy(self, library, target: Store) -> dict[str, str]:
+        key = (target.dialect.name, id(library))
+        if key not in self.made:
+            self.made[key] = self._sync(library, target.dialect.name)
+        source, env = self.made[key]
+        copy_rows(source, target)
+        return env
+
+    def _sync(self, library, backend: str) -> tuple[Store, dict[str, str]]:
+        url = None  # SQLite in the directory
+        data_dir = self.directory / f"{backend}-{len(self.made)}"
+        data_dir.mkdir()
+        if backend == "postgres":
+            schema = f"synced_{uuid.uuid4().hex[:12]}"
+            self._admin(f"CREATE SCHEMA {schema}")
+            self.schemas.append(schema)
+            url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        store = open_store(url, data_dir)
+        choose_deletions(store)
+        host = PluginHost.create()
+        with emulated(library) as (env, _):
+            services = host.services(host.load_config({**env, "PRUNERR_DATA_DIR": str(data_dir)}))
+            assert SyncService(store, services).run().ok
+        return store, env
+
+    def _admin(self, statement: str) -> None:
+        import psycopg2
+
+        with psycopg2.connect(POSTGRES_URL.replace("postgres://", "postgresql://")) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute(statement)
+
+    def close(self) -> None:
+        for store, _ in self.made.values():
+            store.disconnect()
+        for schema in self.schemas:
+            self._admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_SYNCED = _SyncedLibraries()
+
+
+def copy_synced(library, store: Store) -> dict[str, str]:
+    """Fill `store` (a test's database) as a sync of `library` from the emulators leaves it;
+    answer the environment naming those emulators (stopped by now: start them again with
+    `emulated(library)` for a test that calls them)."""
+    return _SYNCED.copy(library, store)

@@ -16,8 +16,7 @@ from prunerr.emulation import Faults
 from prunerr.plugins import PluginHost
 from prunerr.queue import Candidate, Queue, QueueOptions
 from prunerr.store.activity import USER, Actor
-from prunerr.sync import SyncService
-from tests.support import LIBRARY, emulated, write_rule
+from tests.support import LIBRARY, copy_synced, emulated, write_rule
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +41,7 @@ def world(store, tmp_path, extra_env=None, **settings):
         for service in services.services:
             if hasattr(service, "http"):
                 service.http.retries = 0
-        SyncService(store, services).run()
+        copy_synced(LIBRARY, store)
         yield Prunerr(host, config, store=store, services=services), emulators
 
 

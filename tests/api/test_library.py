@@ -8,7 +8,7 @@ from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
-from tests.support import REPO, emulated
+from tests.support import REPO, copy_synced, emulated
 
 pytestmark = pytest.mark.slow
 
@@ -16,16 +16,26 @@ pytestmark = pytest.mark.slow
 LIBRARY = generate("XS", seed=4)
 
 
-def synced_client(store, tmp_path, faults=None) -> Client:
+def synced_client(store, tmp_path, faults=None, *, sync_now=False) -> Client:
+    """An API on `store` synced from the emulators serving LIBRARY: synced now with `faults` or
+    `sync_now`, else copied from a database synced once."""
     host = PluginHost.create()
-    with emulated(LIBRARY, faults) as (env, _):
+
+    def configured(env):
         config = host.load_config(
             {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(REPO / "rules.d")}
         )
         services = host.services(config)
         for service in services.services:
             service.http.retries = 0
-        SyncService(store, services).run()
+        return config, services
+
+    if faults is None and not sync_now:
+        config, services = configured(copy_synced(LIBRARY, store))
+    else:
+        with emulated(LIBRARY, faults) as (env, _):
+            config, services = configured(env)
+            SyncService(store, services).run()
     api = make_api(store, config, services)
     return Client(create_app(api), api.keys.current())
 
@@ -101,7 +111,7 @@ def test_protection_round_trip_and_it_survives_a_sync(client, store, tmp_path):
     assert result.json["data"] == {"id": first["id"], "isProtected": True, "reason": "mine"}
     protected = client.get("/api/library", params={"status": "protected"}).json["data"]
     assert [i["id"] for i in protected["items"]] == [first["id"]]
-    again = synced_client(store, tmp_path)
+    again = synced_client(store, tmp_path, sync_now=True)
     assert again.get(f"/api/library/{first['id']}").json["data"]["isProtected"] is True
     again.request("DELETE", f"/api/library/{first['id']}/protect")
     assert again.get(f"/api/library/{first['id']}").json["data"]["status"] == "monitored"

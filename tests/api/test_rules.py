@@ -14,9 +14,8 @@ from prunerr.emulation import generate
 from prunerr.plugins import PluginHost
 from prunerr.rules import Rule, load_rules, parse_rule
 from prunerr.store import collections
-from prunerr.sync import SyncService
 from tests.api.conftest import Client, make_api
-from tests.support import REPO, emulated
+from tests.support import REPO, copy_synced
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,11 @@ def rules_dir(tmp_path):
 @pytest.fixture
 def client(store, tmp_path, rules_dir) -> Client:
     host = PluginHost.create()
-    with emulated(LIBRARY) as (env, _):
-        config = host.load_config(
-            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
-        )
-        services = host.services(config)
-        SyncService(store, services).run()
+    env = copy_synced(LIBRARY, store)
+    config = host.load_config(
+        {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
+    )
+    services = host.services(config)
     api = make_api(store, config, services)
     return Client(create_app(api), api.keys.current())
 

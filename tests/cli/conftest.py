@@ -6,8 +6,7 @@ import pytest
 
 from prunerr.app import Prunerr
 from prunerr.plugins import PluginHost
-from prunerr.sync import SyncService
-from tests.support import LIBRARY, emulated
+from tests.support import LIBRARY, copy_synced, emulated
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def synced(store, database_url, tmp_path, monkeypatch):
         monkeypatch.setattr(Prunerr, "from_environment", classmethod(tracked))
         config = host.load_config(env)
         app = Prunerr(host, config, store=store)
-        assert SyncService(store, app.services).run().ok
+        copy_synced(LIBRARY, store)
         yield app
         for command_app in opened:
             if "store" in command_app.__dict__:

@@ -1,5 +1,6 @@
 """What the Radarr and Sonarr tests share: the API key, the emulator fixtures, plain HTTP requests,
-fake upstreams, and the contract, auth, fault and wiring checks that hold for both apps."""
+fake upstreams, and the contract, auth and wiring checks that hold for both apps (the fault
+checks, which hold for every plugin, are in test_conformance.py)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,14 @@ import httpx
 import pytest
 
 from prunerr.config import Config
-from prunerr.emulation import Faults, SyntheticLibrary, generate
+from prunerr.emulation import SyntheticLibrary, generate
 from prunerr.plugins import PluginHost
-from prunerr.sdk import ServiceError
 from prunerr_plugins.arr.client import ArrClient
 from prunerr_plugins.arr.emulator import ArrEmulator
 from tests.plugins.openapi import assert_like_fixture, assert_matches_spec
 
 KEY = "0123456789abcdef0123456789abcdef"
 API = "/api/v3"
-FAULTS = {
-    "error": "error_rate",
-    "rate limit": "rate_limit_rate",
-    "truncate": "truncate_rate",
-    "malformed": "malformed_rate",
-}
 WRONG_KEYS = [  # (headers, query parameters) an *arr refuses
     ({}, {}),
     ({"X-Api-Key": "wrong"}, {}),
@@ -146,36 +140,6 @@ def listed_quickly(
         assert emulator.request_total == 2
     assert built < 2.5 and listed < listing_s, (built, listed)
     return items
-
-
-def listings_under_fault(
-    client_for: ClientFor, served: ArrEmulator, library: SyntheticLibrary, fault: str
-) -> list[bool | str]:
-    """Four listings from an emulator injecting `fault` into 40% of the answers, each True (the
-    listing of `served`), False (anything else) or "error" (a ServiceError, which must not show
-    the key). The faults must have been injected and retried."""
-    expected = client_for(served).items()
-    outcomes: list[bool | str] = []
-    faults = Faults(**{FAULTS[fault]: 0.4}, retry_after_s=0, seed=7)
-    with type(served)(library, KEY, faults) as emulator:
-        client = client_for(emulator, retries=4)
-        for _ in range(4):
-            try:
-                outcomes.append(client.items() == expected)
-            except ServiceError as exc:
-                assert KEY not in str(exc)
-                outcomes.append("error")
-        assert emulator.request_total > 8
-    return outcomes
-
-
-def list_under_fault(
-    client_for: ClientFor, emulator_class: type[ArrEmulator], library: SyntheticLibrary, fault: str
-) -> None:
-    """List from an emulator that injects `fault` into every answer."""
-    faults = Faults(**{FAULTS[fault]: 1.0}, retry_after_s=0)
-    with emulator_class(library, KEY, faults) as emulator:
-        client_for(emulator, retries=2).items()
 
 
 def configured_service(served: ArrEmulator) -> tuple[ArrClient, Config]:
