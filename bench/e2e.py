@@ -159,6 +159,7 @@ def main() -> None:
         "PRUNERR_RULES_DIR": str(RULES),
         "PRUNERR_API_KEY": KEY,
         "PRUNERR_CIRCUIT_BREAKER": "1",  # a synthetic library: queue what the rules match
+        "PRUNERR_DRY_RUN": "false",  # a new installation's dry run: the bench deletes
         "PRUNERR_MAX_DELETIONS_PER_RUN": str(args.deletions),
         "PRUNERR_MAX_GB_PER_RUN": "1000000",
     }
@@ -188,12 +189,14 @@ def main() -> None:
         assert client.post("/api/jobs/sync").status_code == 202
         sync_s = wait_job(client, "sync", before, busy)
         rows.append(("full sync (embedded consumer)", f"{sync_s:.1f} s"))
+        phases = [("sync", peak_rss_mb(serve.pid))]
         before = last_run(client, "evaluate")
         assert client.post("/api/jobs/evaluate").status_code == 202
         evaluate_s = wait_job(client, "evaluate", before, busy)
         queued = client.get("/api/queue", params={"limit": "1"}).json()["data"]["total"]
         rules = len(client.get("/api/rules").json()["data"])
         rows.append((f"evaluate {rules} example rules", f"{evaluate_s:.1f} s, {queued:,} queued"))
+        phases.append(("evaluation", peak_rss_mb(serve.pid)))
         rows.append(
             (
                 "/api/stats idle | during sync+evaluation",
@@ -203,6 +206,7 @@ def main() -> None:
         )
         previews = timed(lambda: client.post("/api/rules/preview", json=PREVIEW), 15)
         rows.append(("/api/rules/preview, 5 clauses", f"p50 {statistics.median(previews):.0f} ms"))
+        phases.append(("previews", peak_rss_mb(serve.pid)))
 
         ready = mark(client, args.deletions)
         workers = [
@@ -226,6 +230,7 @@ def main() -> None:
         rows.append(
             (f"{ready:,} deletions, two workers", f"{deletion_s:.1f} s ({recorded:,} recorded)")
         )
+        phases.append(("deletions", peak_rss_mb(serve.pid)))
 
         listing = []
         for query in QUERIES:
@@ -241,6 +246,12 @@ def main() -> None:
         rows.append(("/api/stats, 8 clients, 5 s", f"{rate:,.0f} requests/s, {errors} errors"))
         rss = [peak_rss_mb(p.pid) for p in (serve, *workers)]
         rows.append(("peak RSS: API process | workers", f"{rss[0]:.0f} MB | {max(rss[1:]):.0f} MB"))
+        rows.append(
+            (
+                "API peak RSS after each phase",
+                ", ".join(f"{phase} {mb:.0f} MB" for phase, mb in phases),
+            )
+        )
         emulate.send_signal(signal.SIGUSR1)
         for line in emulate.stdout:  # the service URLs first, then the counts
             counts = json.loads(line).get("requests")

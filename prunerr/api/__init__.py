@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import falcon
+import falcon.media
+import orjson
 
 from prunerr.config import Config
 from prunerr.planning.evaluation import Evaluator
@@ -53,6 +56,11 @@ def create_app(api: Api) -> falcon.App:
         ]
     )
     app.req_options.strip_url_path_trailing_slash = True
+    # answers encoded by orjson: straight to bytes, so a large one (the whole queue) is built
+    # once, not as text and then as bytes
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS)
+    )
     errors.install(app)
     app.add_route("/api/health", system.Health(api))
     app.add_route("/api/settings", system.Settings(api))

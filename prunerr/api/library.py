@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
 import falcon
@@ -78,7 +78,7 @@ def summary_json(
 def _value(value):
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, dict):  # watches: user -> (plays, last)
+    if isinstance(value, Mapping):  # watches: user -> (plays, last)
         return {
             user: {"plays": plays, "lastWatched": iso(last)}
             for user, (plays, last) in value.items()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import falcon
 from pony.orm import db_session
 
+from prunerr.planning.library_index import Snapshot
 from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 from prunerr.store.activity import USER
@@ -17,9 +18,8 @@ from .errors import ApiError, ok
 from .library import iso
 
 
-def entry_json(api, entry: Entry, now: float) -> dict:
+def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> dict:
     """`title` as in the library listing (`items.listing_title`); `displayTitle` the entry's."""
-    snapshot = api.library.snapshot()
     item = snapshot.by_id.get(entry.item)
     ident = snapshot.identity.get(entry.item)
     book_rule = api.book.get(entry.rule) if entry.rule is not None else None
@@ -82,10 +82,11 @@ class QueueList:
             )
         total = len(entries)
         shown = entries[(page - 1) * limit : page * limit] if limit else entries
+        snapshot = self.api.library.snapshot()  # once: each look asks the database
         ok(
             resp,
             {
-                "items": [entry_json(self.api, e, now) for e in shown],
+                "items": [entry_json(self.api, snapshot, e, now) for e in shown],
                 "total": total,
                 "page": page if limit else 1,
                 "totalPages": max(1, -(-total // limit)) if limit else 1,

@@ -163,9 +163,16 @@ class LibraryIndex:
             with db_session:
                 deletions_seen = deletions.last_id(self.store)
             available = availability(self.store, self.services, self.watch_name)
-            items = load_items(self.store, available, self.watch_name, self.catalog)
+            old = self._snapshot
+            items = load_items(
+                self.store,
+                available,
+                self.watch_name,
+                self.catalog,
+                unchanged=old.by_id if old else None,
+            )
             with db_session:
-                identity = identities(self.store)
+                identity = identities(self.store, old.identity if old else None)
             snapshot = Snapshot(
                 items, {i.id: i for i in items}, identity, available, version, deletions_seen
             )

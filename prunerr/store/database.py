@@ -101,6 +101,7 @@ def parse_url(url: str, data_dir: Path) -> tuple[Dialect, dict]:
 # `INSERT INTO t (a, b) VALUES (?, ?) [ON CONFLICT ...]`: (head, the row's tuple, tail)
 _SINGLE_ROW_INSERT = re.compile(r"(\s*INSERT\s.*?\bVALUES\s*)(\([?,\s]*\))(.*)", re.S | re.I)
 IN_LIST = 500  # values of one `IN (...)` list
+_STREAMS = itertools.count(1)  # names of PostgreSQL's server-side cursors
 # parameters of one multi-row INSERT at most (SQLite's own limit is lower before 3.32)
 INSERT_ROWS_PARAMS = 32_000
 
@@ -158,18 +159,36 @@ class Store:
             cache.in_transaction = True
         return connection
 
+    def stream(self, sql: str, params=(), size: int = 5_000) -> Iterator[tuple]:
+        """`read`, row by row, `size` rows fetched at a time: a result too large to hold at
+        once (the whole library) costs only a part's memory. The rows must be consumed inside
+        the caller's db_session; on PostgreSQL a server-side cursor keeps the rest there."""
+        connection = self._connection(write=self.dialect is not SQLITE)
+        if self.dialect is SQLITE:
+            cursor = connection.cursor()
+        else:
+            cursor = connection.cursor(name=f"stream_{next(_STREAMS)}")
+            cursor.itersize = size
+        with closing(cursor):
+            cursor.execute(self.dialect.sql(sql), params)
+            while rows := self._rows(connection, cursor, size):
+                yield from rows
+
     def _fetch(self, connection, sql: str, params) -> list[tuple]:
         cursor = connection.cursor()
         cursor.execute(self.dialect.sql(sql), params)
-        if not cursor.description:
-            return []
+        return self._rows(connection, cursor) if cursor.description else []
+
+    def _rows(self, connection, cursor, size: int | None = None) -> list[tuple]:
+        """The cursor's next `size` rows, or all that are left."""
+        fetch = cursor.fetchall if size is None else lambda: cursor.fetchmany(size)
         if self.dialect is not SQLITE:
-            return cursor.fetchall()
+            return fetch()
         # Pony decodes every SQLite string through a Python function; our text is always valid
         # UTF-8 (we wrote it), and plain decoding makes large reads several times faster.
         pony_factory, connection.text_factory = connection.text_factory, str
         try:
-            return cursor.fetchall()
+            return fetch()
         finally:
             connection.text_factory = pony_factory
 

@@ -8,9 +8,11 @@ A role with no configured service is unavailable too: no Seerr means requests ar
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -56,10 +58,129 @@ def availability(store: Store, services: ServiceList, watch_service: str | None)
     )
 
 
-@dataclass
+_ABSENT = object()  # in an ItemFields slot: the item does not carry the field (it is unknown)
+
+
+class ItemFields(MutableMapping):
+    """An item's fields by name, as a dict would hold them, in a fraction of a dict's memory: one
+    list of values in a layout of slots that every item shares (a slot per field name, added as
+    names appear). A library of 170,000 items is held in a few hundred MB, not a gigabyte. A
+    field the item does not carry is absent, which the language reads as unknown."""
+
+    __slots__ = ("_values",)
+    _slot: dict[str, int] = {}  # noqa: RUF012 - the layout every instance shares
+    _names: list[str] = []  # noqa: RUF012
+    _adding = threading.Lock()
+
+    def __init__(self, fields: Mapping[str, object] = ()):
+        fields = fields if isinstance(fields, dict) else dict(fields)
+        if not fields.keys() <= self._slot.keys():
+            for name in fields:
+                if name not in self._slot:
+                    self._add(name)
+        names = self._names
+        self._values = list(map(fields.get, names, itertools.repeat(_ABSENT, len(names))))
+
+    @classmethod
+    def _add(cls, name: str) -> None:
+        with cls._adding:
+            if name not in cls._slot:
+                cls._names.append(name)
+                cls._slot[name] = len(cls._names) - 1
+
+    def get(self, name: str, default=None):
+        slot = self._slot.get(name)
+        if slot is None or slot >= len(self._values):
+            return default
+        value = self._values[slot]
+        return default if value is _ABSENT else value
+
+    def __getitem__(self, name: str):
+        value = self.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return self.get(name, _ABSENT) is not _ABSENT
+
+    def __setitem__(self, name: str, value: object) -> None:
+        if name not in self._slot:
+            self._add(name)
+        slot = self._slot[name]
+        if slot >= len(self._values):
+            self._values.extend([_ABSENT] * (slot + 1 - len(self._values)))
+        self._values[slot] = value
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._values[self._slot[name]] = _ABSENT
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, v in zip(self._names, self._values, strict=False) if v is not _ABSENT)
+
+    def __len__(self) -> int:
+        return sum(v is not _ABSENT for v in self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ItemFields) and len(self._values) == len(other._values):
+            return self._values == other._values
+        return super().__eq__(other)
+
+    def __repr__(self) -> str:
+        return f"ItemFields({dict(self)!r})"
+
+
+class Watches(Mapping):
+    """An item's plays by folded user name, (plays, last play) each, as a dict would hold them,
+    in one flat tuple: a dict and a tuple per user would cost three times the memory, and most
+    of a large library (its episodes) is watched by a few users each."""
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, entries: Mapping[str, tuple[int, float | None]] | None = None):
+        flat: list = []
+        for name in sorted(entries or ()):
+            plays, last = entries[name]
+            flat += (name, plays, last)
+        self._flat = tuple(flat)
+
+    def get(self, name: str, default=None):
+        try:  # only the names are text: a match is a name's place
+            at = self._flat.index(name)
+        except ValueError:
+            return default
+        return self._flat[at + 1], self._flat[at + 2]
+
+    def __getitem__(self, name: str) -> tuple[int, float | None]:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flat[::3])
+
+    def __len__(self) -> int:
+        return len(self._flat) // 3
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Watches):
+            return self._flat == other._flat
+        return super().__eq__(other)
+
+    def __repr__(self) -> str:
+        return f"Watches({dict(self)!r})"
+
+
+NO_WATCHES = Watches()
+
+
+@dataclass(slots=True)
 class LibraryItem:
     id: int
-    fields: dict[str, object]
+    fields: ItemFields
     ancestors: tuple[int, ...] = ()  # a season's show; an episode's season and show
     display_title: str = ""  # the name people know it by (`display_title()`), always known
 
@@ -226,7 +347,7 @@ def mark_unmonitored(store: Store, item_id: int) -> None:
     store.update("UPDATE item SET monitored=? WHERE id=?", (False, item_id))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """What a row knows besides the language's fields: its keys in other services."""
 
@@ -238,15 +359,24 @@ class Identity:
     arr_id: int | None
 
 
-def identities(store: Store) -> dict[int, Identity]:
-    """How each live item is known upstream, by id."""
-    return {
-        row[0]: Identity(*row[1:])
-        for row in store.read(
-            "SELECT id, server_key, tmdb_id, tvdb_id, imdb_id, arr_instance, arr_id "
-            "FROM item WHERE tombstoned_at IS NULL"
-        )
-    }
+def identities(
+    store: Store, unchanged: Mapping[int, Identity] | None = None
+) -> dict[int, Identity]:
+    """How each live item is known upstream, by id; one equal to its id's in `unchanged` is
+    that same object (as `load_items` shares unchanged items)."""
+    unchanged = unchanged or {}
+    found = {}
+    instances: dict[str, str] = {}  # one string per *arr instance name, not one per item
+    for item_id, server_key, tmdb, tvdb, imdb, instance, arr_id in store.stream(
+        "SELECT id, server_key, tmdb_id, tvdb_id, imdb_id, arr_instance, arr_id "
+        "FROM item WHERE tombstoned_at IS NULL"
+    ):
+        if instance is not None:
+            instance = instances.setdefault(instance, instance)
+        identity = Identity(server_key, tmdb, tvdb, imdb, instance, arr_id)
+        old = unchanged.get(item_id)
+        found[item_id] = old if old == identity else identity
+    return found
 
 
 def set_protection(store: Store, item_id: int, protected: bool, reason: str | None) -> None:
@@ -255,9 +385,9 @@ def set_protection(store: Store, item_id: int, protected: bool, reason: str | No
     )
 
 
-def _display_title(r: dict, by_id: dict) -> str:
-    """`display_title` of a row `load_items` read (its show among `by_id`), as `item_names`."""
-    show = _title_of(r, by_id) if r["type"] in ("season", "episode") else None
+def _display_title(r: dict, shows: dict) -> str:
+    """`display_title` of a row `load_items` read (its show among `shows`), as `item_names`."""
+    show = _title_of(r, shows) if r["type"] in ("season", "episode") else None
     return display_title(
         r["type"],
         r["title"],
@@ -314,28 +444,37 @@ _COLUMNS = (
 MEDIA_TYPES = ("movie", "show", "season", "episode")
 
 
-# Text columns whose few values recur across the library (codecs, languages, studios...): one
-# string object each, shared by every item that has it, instead of one per row.
+# Columns whose few values recur across the library (codecs, languages, studios, years,
+# heights, ratings...): one object per value, shared by every item that has it, instead of one
+# per row (a column's own table: 7 and 7.0 are equal but not the same value).
 _RECURRING = (
     "type",
     "library",
+    "year",
     "resolution",
+    "resolution_height",
     "video_codec",
     "audio_codec",
     "hdr",
     "studio",
     "content_rating",
     "original_language",
+    "server_rating_imdb",
+    "server_rating_tmdb",
+    "server_rating_rt",
+    "rating_imdb",
+    "rating_tmdb",
+    "rating_rt",
     "series_status",
 )
 
 
-def _record(row: tuple, shared: dict[str, str]) -> dict[str, object]:
+def _record(row: tuple, shared: dict[str, dict]) -> dict[str, object]:
     record = dict(zip(_COLUMNS, row, strict=True))
     for name in _RECURRING:
         value = record[name]
         if value is not None:
-            record[name] = shared.setdefault(value, value)
+            record[name] = shared[name].setdefault(value, value)
     return record
 
 
@@ -352,51 +491,69 @@ def load_items(
     catalog: Catalog = CORE,
     types: Collection[str] = MEDIA_TYPES,
     only: Collection[int] | None = None,
+    unchanged: Mapping[int, LibraryItem] | None = None,
 ) -> list[LibraryItem]:
     """Every live item of the given media types as the language sees it, plugin-computed fields
     included, or only the items with the ids in `only` (reading just what they need: a few
     queued items are judged without loading the library). Shows' and seasons' sizes, counts
-    and watches still come from all their episodes."""
+    and watches still come from all their episodes.
+
+    The library is read row by row, so loading it costs little more than the items it returns.
+    An item equal to the one of its id in `unchanged` (the snapshot being replaced) is answered
+    as that same object: a reload holds one copy of what did not change, not two."""
     wanted = set(types)
     only = set(only) if only is not None else None
-    # seasons and episodes need their show (title, ids for requests)
-    query_types = wanted | ({"show"} if wanted & {"season", "episode"} else set())
+    unchanged = unchanged or {}
     live = "tombstoned_at IS NULL"
-    marks = ", ".join("?" for _ in query_types)
+    columns = ", ".join(_COLUMNS)
+    shared: dict[str, dict] = defaultdict(dict)
+    kinds = _summary_types(wanted)
+    watching = available.watch_history and bool(kinds)
     with db_session:
         if only is not None:
-            rows, episode_rows, season_rows, key_rows, summary = _rows_of(
-                store, available, watch_source, only
+            rows, episode_rows, season_rows, watch_rows = _rows_of(
+                store, watch_source if watching else None, only
             )
+            records = sorted((_record(row, shared) for row in rows), key=lambda r: r["id"])
+            shows = {r["id"]: r for r in records if r["type"] == "show"}
         else:
-            rows = store.read(
-                f"SELECT {', '.join(_COLUMNS)} FROM item WHERE {live} AND type IN ({marks})",
-                tuple(sorted(query_types)),
-            )
-            episode_rows = store.read(
+            # seasons and episodes need their show (title, ids for requests)
+            shows = {
+                row[0]: _record(row, shared)
+                for row in store.stream(f"SELECT {columns} FROM item WHERE {live} AND type='show'")
+            }
+            episode_rows = store.stream(
                 f"SELECT id, parent, show, size, unread FROM item WHERE {live} AND type='episode'"
             )
-            season_rows = store.read(
+            season_rows = store.stream(
                 f"SELECT parent, season_number FROM item WHERE {live} AND type='season'"
             )
-            key_rows = (
-                store.read("SELECT key, item FROM item_key") if available.watch_history else []
-            )
-            # a plain scan (`|| ''`): SQLite would otherwise walk the primary-key index (3x)
-            kinds = _summary_types(wanted)
-            summary = (
-                store.read(
-                    "SELECT key, username, plays, last_viewed FROM watch_summary "
-                    f"WHERE source || '' = ? AND type IN ({', '.join('?' for _ in kinds)})",
+            # the items and their watches are read side by side in the items' order, a part at
+            # a time; `|| ''`: a plain scan, else SQLite walks the primary-key index (3x)
+            watch_rows = (
+                store.stream(
+                    "SELECT k.item, s.username, s.plays, s.last_viewed FROM watch_summary s "
+                    "JOIN item_key k ON k.key = s.key "
+                    f"WHERE s.source || '' = ? AND s.type IN ({', '.join('?' for _ in kinds)}) "
+                    "ORDER BY k.item",
                     (watch_source, *kinds),
                 )
-                if available.watch_history and kinds
+                if watching
                 else []
             )
+            records = (
+                _record(row, shared)
+                for row in store.stream(
+                    f"SELECT {columns} FROM item WHERE {live} "
+                    f"AND type IN ({', '.join('?' for _ in wanted)}) ORDER BY id",
+                    tuple(sorted(wanted)),
+                )
+            )
+        counts = _counts(episode_rows, season_rows)
         protected_collections = {
             title for (title,) in store.read("SELECT title FROM collection WHERE protected")
         }
-        requests = (
+        requested = _requests(
             store.read(
                 "SELECT media_type, tmdb_id, tvdb_id, imdb_id, requested_by, requested_at "
                 "FROM media_request WHERE status <> 'declined' ORDER BY requested_at"
@@ -404,14 +561,41 @@ def load_items(
             if available.requests
             else []
         )
-    # each intermediate list goes as soon as it is used: at L they hold millions of values
-    shared: dict[str, str] = {}
-    records = [_record(row, shared) for row in rows]
-    del rows
-    by_id = {r["id"]: r for r in records}
+        watches = _WatchesInOrder(watch_rows)
+        items = []
+        for r in records:
+            if r["type"] not in wanted or (only is not None and r["id"] not in only):
+                continue
+            # the type is the row's identity, known even when the media server's data is not;
+            # protection is user state, by the item itself or a collection it is in
+            protected = bool(r["protected"]) or bool(
+                protected_collections
+                and protected_collections.intersection(json.loads(r["collections"]))
+            )
+            fields: dict[str, object] = {"type": r["type"], "protected": protected}
+            if available.media_server:
+                _media_fields(fields, r, shows, counts)
+            if available.arr_for(r["type"]):
+                _arr_fields(fields, r, shows, available.media_server)
+            if available.watch_history:
+                _watch_fields(fields, watches.of(r["id"]))
+            if available.requests:
+                _request_fields(fields, r, shows, requested)
+            catalog.derive(fields, r["type"])
+            ancestors = tuple(dict.fromkeys(a for a in (r["parent"], r["show"]) if a is not None))
+            item = LibraryItem(r["id"], ItemFields(fields), ancestors, _display_title(r, shows))
+            items.append(_same(unchanged.get(item.id), item))
+    return items
 
-    # sizes and counts of shows and seasons come from their episodes; one episode of unknown
-    # size makes its season's and show's unknown, one season of unknown number the show's count
+
+def _same(old: LibraryItem | None, new: LibraryItem) -> LibraryItem:
+    """`old` when it equals `new` (so the two snapshots share it), else `new`."""
+    return old if old is not None and old == new else new
+
+
+def _counts(episode_rows: Iterable[tuple], season_rows: Iterable[tuple]) -> _Counts:
+    """Sizes and counts of shows and seasons from their episodes; one episode of unknown size
+    makes its season's and show's unknown, one season of unknown number the show's count."""
     counts = _Counts()
     for _episode_id, parent, show, size, unread in episode_rows:
         unsized = bool(unread) and "size" in _json_tuple(unread)
@@ -428,57 +612,49 @@ def load_items(
             counts.unknown_seasons.add(show)
         elif number > 0:
             counts.seasons[show] += 1
-    del episode_rows, season_rows
+    return counts
 
-    # per-user watches of each item (its summary rows already hold its episodes' plays)
-    item_of_key = dict(key_rows)
-    names = {user: folded(user) for user in {row[1] for row in summary}}
-    watches: dict[int, dict[str, list]] = defaultdict(dict)
-    for key, user, plays, last in summary:
-        item_id = item_of_key.get(key)
-        if item_id is None:
-            continue
-        per_user = watches[item_id]
-        entry = per_user.get(names[user])
-        if entry is None:
-            per_user[names[user]] = [user, plays, last]
-        else:
-            entry[1] += plays
-            entry[2] = max(entry[2], last)
-    del summary, key_rows, item_of_key
 
+class _WatchesInOrder:
+    """Per-user watches of each item, from (item, user, plays, last play) rows in item order
+    (an item's summary rows already hold its episodes' plays), asked for in item order too: only
+    one item's watches are held at a time."""
+
+    def __init__(self, rows: Iterable[tuple]):
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+        self._names: dict[str, str] = {}
+
+    def of(self, item_id: int) -> dict[str, list]:
+        """The item's watches by folded user name: [user, plays, last play]."""
+        while self._next is not None and self._next[0] < item_id:
+            self._next = next(self._rows, None)
+        per_user: dict[str, list] = {}
+        while self._next is not None and self._next[0] == item_id:
+            _, user, plays, last = self._next
+            name = self._names.get(user)
+            if name is None:
+                name = self._names[user] = folded(user)
+            entry = per_user.get(name)
+            if entry is None:
+                per_user[name] = [user, plays, last]
+            else:
+                entry[1] += plays
+                entry[2] = max(entry[2], last)
+            self._next = next(self._rows, None)
+        return per_user
+
+
+def _requests(rows: Iterable[tuple]) -> _Requests:
     requested = _Requests()
-    for media_type, tmdb, tvdb, imdb, user, at in requests:
+    for media_type, tmdb, tvdb, imdb, user, at in rows:
         ids = {
             kind: value for kind, value in zip(_ID_KINDS, (tmdb, tvdb, imdb), strict=True) if value
         }
         for kind, value in ids.items():
             requested.first.setdefault((media_type, kind, value), (user, at))
         requested.id_kinds[media_type].add(frozenset(ids))
-
-    items = []
-    for r in records:
-        if r["type"] not in wanted or (only is not None and r["id"] not in only):
-            continue
-        # the type is the row's identity, known even when the media server's data is not;
-        # protection is user state, by the item itself or a collection it is in
-        protected = bool(r["protected"]) or bool(
-            protected_collections
-            and protected_collections.intersection(json.loads(r["collections"]))
-        )
-        fields: dict[str, object] = {"type": r["type"], "protected": protected}
-        if available.media_server:
-            _media_fields(fields, r, by_id, counts)
-        if available.arr_for(r["type"]):
-            _arr_fields(fields, r, by_id, available.media_server)
-        if available.watch_history:
-            _watch_fields(fields, watches.get(r["id"], {}))
-        if available.requests:
-            _request_fields(fields, r, by_id, requested)
-        catalog.derive(fields, r["type"])
-        ancestors = tuple(dict.fromkeys(a for a in (r["parent"], r["show"]) if a is not None))
-        items.append(LibraryItem(r["id"], fields, ancestors, _display_title(r, by_id)))
-    return items
+    return requested
 
 
 def _summary_types(wanted: Collection[str]) -> list[str]:
@@ -488,11 +664,10 @@ def _summary_types(wanted: Collection[str]) -> list[str]:
     return [*kinds, "movie"] if wanted & {"movie", "episode"} else kinds
 
 
-def _rows_of(
-    store: Store, available: Availability, watch_source: str | None, only: Collection[int]
-) -> tuple:
+def _rows_of(store: Store, watch_source: str | None, only: Collection[int]) -> tuple:
     """What load_items reads, for the given items only: them, their season and show, their
-    episodes (for sizes and counts), and their own watches."""
+    episodes (for sizes and counts), and their own watches in item order (none without a
+    `watch_source`)."""
     live = "tombstoned_at IS NULL"
     family = set(only)
     for parent, show in store.read_in("SELECT parent, show FROM item WHERE id IN ({ids})", only):
@@ -510,16 +685,18 @@ def _rows_of(
         "AND parent IN ({ids})",
         only,
     )
-    key_rows, summary = [], []
-    if available.watch_history:
-        key_rows = store.read_in("SELECT key, item FROM item_key WHERE item IN ({ids})", only)
-        summary = store.read_in(
-            "SELECT key, username, plays, last_viewed FROM watch_summary "
-            "WHERE source = ? AND key IN ({ids})",
-            {key for key, _ in key_rows},
+    watch_rows = (
+        store.read_in(
+            "SELECT k.item, s.username, s.plays, s.last_viewed FROM item_key k "
+            "JOIN watch_summary s ON s.key = k.key WHERE s.source = ? AND k.item IN ({ids}) "
+            "ORDER BY k.item",
+            sorted(only),
             (watch_source,),
         )
-    return rows, episode_rows, season_rows, key_rows, summary
+        if watch_source is not None
+        else []
+    )
+    return rows, episode_rows, season_rows, watch_rows
 
 
 _ID_KINDS = ("tmdb", "tvdb", "imdb")
@@ -555,10 +732,10 @@ class _Requests:
     id_kinds: dict[str, set[frozenset[str]]] = field(default_factory=lambda: defaultdict(set))
 
 
-def _title_of(r: dict, by_id: dict) -> dict | None:
+def _title_of(r: dict, shows: dict) -> dict | None:
     """The row naming the title: the item itself, or a season's or episode's show."""
     if r["type"] in ("season", "episode"):
-        return by_id.get(r["show"] if r["type"] == "episode" else r["parent"])
+        return shows.get(r["show"] if r["type"] == "episode" else r["parent"])
     return r
 
 
@@ -570,9 +747,9 @@ def _ids_of(title: dict | None) -> dict[str, object]:
     return {kind: value for kind, value in zip(_ID_KINDS, values, strict=True) if value}
 
 
-def _media_fields(fields, r, by_id, counts: _Counts) -> None:
+def _media_fields(fields, r, shows, counts: _Counts) -> None:
     container = r["type"] in ("show", "season")
-    show = by_id.get(r["show"] if r["type"] == "episode" else r["parent"])
+    show = shows.get(r["show"] if r["type"] == "episode" else r["parent"])
     fields.update(
         {
             "title": r["title"],
@@ -612,13 +789,13 @@ def _media_fields(fields, r, by_id, counts: _Counts) -> None:
             fields.pop(name, None)
 
 
-def _arr_fields(fields, r, by_id, media_server: bool) -> None:
+def _arr_fields(fields, r, shows, media_server: bool) -> None:
     """The library manager's fields. An item no manager lists is known to be unmanaged only when
     its title has the id the managers key their titles by (it might be one of theirs, not
     linked, otherwise): without it they are unknown. A rating the manager did not give is the
     media server's of that source."""
     linked = r["arr_instance"] is not None
-    title = _title_of(r, by_id)
+    title = _title_of(r, shows)
     if not linked and (title is None or _MANAGER_KEYS[title["type"]] not in _ids_of(title)):
         return
     show_like = r["type"] != "movie"
@@ -648,16 +825,20 @@ def _watch_fields(fields, watches: dict[str, list]) -> None:
             "play_count": sum(e[1] for e in watches.values()),
             "last_watched": last,
             "watched_by": tuple(sorted(e[0] for e in watches.values() if e[1] > 0)),
-            "watches": {key: (e[1], e[2]) for key, e in watches.items()},
+            "watches": (
+                Watches({key: (e[1], e[2]) for key, e in watches.items()})
+                if watches
+                else NO_WATCHES
+            ),
         }
     )
 
 
-def _request_fields(fields, r, by_id, requested: _Requests) -> None:
+def _request_fields(fields, r, shows, requested: _Requests) -> None:
     """Who requested the title first, and when; null when nobody did. Unknown when the title
     has no external id, or when it has no request and some request shares no kind of id with
     it (a request by tmdb id alone cannot be ruled out for a show known by its tvdb id)."""
-    title = _title_of(r, by_id)
+    title = _title_of(r, shows)
     ids = _ids_of(title)
     if not ids:
         return

@@ -40,7 +40,7 @@ ENTRY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A queue entry. `title` is the item's display title (`items.display_title`), read from
     the item when the database holds it, else the one stored at queue time; `media_type` and
