@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from pony.orm import db_session
 
-from prunerr.api import Api
-from prunerr.api.auth import ApiKeys
 from prunerr.config import Config, ConfigError, settings
 from prunerr.dsl import Catalog
 from prunerr.planning.evaluation import Evaluator
@@ -27,6 +25,8 @@ from prunerr.sdk import ServiceList
 from prunerr.store.database import Store, open_store
 
 if TYPE_CHECKING:
+    from prunerr.api import Api
+    from prunerr.api.auth import ApiKeys
     from prunerr.jobs.tasks import Tasks
 
 
@@ -134,6 +134,10 @@ class Prunerr:
 
     def api(self, keys: ApiKeys | None = None, tasks: Tasks | None = None) -> Api:
         """What the HTTP API serves; the key is generated and stored on first use."""
+        # here, not at the top: the commands that serve no API start without its imports
+        from prunerr.api import Api
+        from prunerr.api.auth import ApiKeys
+
         keys = keys or ApiKeys(self.store, self.config["api_key"])
         return Api(
             self.store,

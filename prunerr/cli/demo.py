@@ -18,19 +18,18 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pony.orm import db_session
-from waitress.server import create_server
 
-from prunerr import example_rules
-from prunerr.api import create_app
+from prunerr import (
+    emulation,  # its names load on use
+    example_rules,
+)
 from prunerr.app import Prunerr
 from prunerr.config import settings
 from prunerr.dsl.units import DAY, format_duration, format_size
-from prunerr.emulation import Emulator, Faults, generate
 from prunerr.emulation.synthetic import SIZES
-from prunerr.jobs import JOBS, create_huey
-from prunerr.jobs.tasks import Tasks
 from prunerr.planning.evaluation import RuleRun
 from prunerr.planning.library_index import stats
 from prunerr.plugins import PluginHost
@@ -38,6 +37,13 @@ from prunerr.queue import Queue
 from prunerr.rules import Rule, load_rules
 from prunerr.store import activity
 from prunerr.store.activity import Actor
+
+if TYPE_CHECKING:
+    from prunerr.emulation import Emulator
+    from prunerr.jobs.tasks import Tasks
+
+# The API, the jobs and the WSGI server are imported where they are used, as in `serve`: every
+# `prunerr` command builds the whole parser, and the others start in half the time without them.
 
 DEMO = Actor("user", "prunerr demo")
 RECEIVER = "discord"  # the notification receiver the demo starts and prints
@@ -164,14 +170,14 @@ def _start_emulators(size: str, seed: int, out: _Out) -> tuple[list[Emulator], d
     """Every upstream emulator and the emulated Discord over one generated library; the other
     notification receivers (webhook, apprise) would only repeat Discord's messages."""
     specs = PluginHost.create().emulators().specs
-    library = generate(size, seed, now=int(time.time()) // DAY * DAY)
+    library = emulation.generate(size, seed, now=int(time.time()) // DAY * DAY)
     running: list[Emulator] = []
     env: dict[str, str] = {}
     rows = []
     try:
         for name in sorted(specs):
             key = f"{name}-key-{seed:04d}".ljust(32, "0")[:32]
-            emulator = specs[name].factory(library, key, Faults(seed=seed))
+            emulator = specs[name].factory(library, key, emulation.Faults(seed=seed))
             is_receiver = hasattr(emulator, "received")
             if is_receiver and name != RECEIVER:
                 continue
@@ -226,6 +232,8 @@ def _evaluate(tasks: Tasks, app: Prunerr) -> list[RuleRun]:
     def work(progress) -> dict:
         runs.extend(app.evaluator.run(actor=DEMO, confirm=True))
         return {"rules": [r.as_dict() for r in runs]}
+
+    from prunerr.jobs import JOBS
 
     tasks.runs.run(JOBS["evaluate"], DEMO.name, work)
     return runs
@@ -303,6 +311,8 @@ def _process(tasks: Tasks, app: Prunerr, out: _Out, serving: bool) -> None:
     def work(progress) -> dict:
         reports.append(app.processor.process(actor=DEMO))
         return reports[0].as_dict()
+
+    from prunerr.jobs import JOBS
 
     tasks.runs.run(JOBS["process"], DEMO.name, work)
     report = reports[0]
@@ -431,6 +441,12 @@ def cmd_demo(args) -> int:
             "  dry run turned off: the demo really deletes, on the emulators (a new installation "
             "starts in dry run until `prunerr settings set dry_run false`)"
         )
+        from waitress.server import create_server
+
+        from prunerr.api import create_app
+        from prunerr.jobs import create_huey
+        from prunerr.jobs.tasks import Tasks
+
         tasks = Tasks(app, create_huey(app.config))
         api = app.api(tasks=tasks)
         key = api.keys.current()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sys
 
-from prunerr.api.auth import ApiKeys
 from prunerr.app import Prunerr
 
 
 def cmd_api_key(args) -> int:
+    from prunerr.api.auth import ApiKeys  # here: the API's imports only when this command runs
+
     app = Prunerr.from_environment()
     keys = ApiKeys(app.store, app.config["api_key"])
     if args.regenerate:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pony.orm import db_session
 
+from prunerr import emulation  # its names load on use: `emulate` alone needs them
 from prunerr.app import Prunerr
 from prunerr.dsl.units import DAY
-from prunerr.emulation import Faults, generate
 from prunerr.emulation.synthetic import NOW, SIZES
 from prunerr.planning import protection
 from prunerr.plugins import PluginHost
@@ -156,8 +156,8 @@ def cmd_emulate(args) -> int:
         )
         return 2
     # the same library for the same size, seed and --now, whatever the day it is served on
-    library = generate(args.size, args.seed, now=args.now)
-    faults = Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
+    library = emulation.generate(args.size, args.seed, now=args.now)
+    faults = emulation.Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
     running, out = [], {}
     try:
         for offset, name in enumerate(wanted):
