@@ -8,8 +8,11 @@ are logged and answered without internals (or secrets).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import falcon
+import orjson
 
 from prunerr.rules.rulebook import ProtectionBroken
 
@@ -30,6 +33,22 @@ def ok(
 ) -> None:
     resp.status = falcon.code_to_http_status(status)
     resp.media = {"success": True, "data": data, **({"message": message} if message else {})}
+
+
+def ok_listing(resp: falcon.Response, items: Iterable[dict], **data: object) -> None:
+    """`ok` of `{"items": [...], **data}`, the items encoded as the answer is sent, a part at a
+    time: a listing of any length (the whole queue) costs the API a part's memory."""
+    resp.content_type = falcon.MEDIA_JSON
+    resp.stream = _listing(iter(items), data)
+
+
+def _listing(items: Iterator[dict], data: dict, part: int = 500) -> Iterator[bytes]:
+    yield b'{"success":true,"data":{"items":['
+    first = True
+    while chunk := list(islice(items, part)):
+        yield (b"" if first else b",") + b",".join(orjson.dumps(item) for item in chunk)
+        first = False
+    yield b"]," + orjson.dumps(data)[1:] + b"}"
 
 
 def invalid(field: str, problem: str) -> ApiError:

@@ -14,7 +14,7 @@ from prunerr.store.items import listing_title
 from prunerr.store.queue_entries import LIVE, Entry
 
 from . import params
-from .errors import ApiError, ok
+from .errors import ApiError, ok, ok_listing
 from .library import iso
 
 
@@ -83,21 +83,19 @@ class QueueList:
         total = len(entries)
         shown = entries[(page - 1) * limit : page * limit] if limit else entries
         snapshot = self.api.library.snapshot()  # once: each look asks the database
-        ok(
+        ok_listing(
             resp,
-            {
-                "items": [entry_json(self.api, snapshot, e, now) for e in shown],
-                "total": total,
-                "page": page if limit else 1,
-                "totalPages": max(1, -(-total // limit)) if limit else 1,
-                "summary": {
-                    "totalItems": total,
-                    "totalSize": sum(e.size for e in entries),
-                    "readyForDeletion": sum(e.delete_after <= now for e in entries),
-                    "willResetOverseerr": sum(e.reset_requests for e in entries),
-                    # processing now would only record what it would delete
-                    "dryRun": bool(self.api.config["dry_run"]),
-                },
+            (entry_json(self.api, snapshot, e, now) for e in shown),
+            total=total,
+            page=page if limit else 1,
+            totalPages=max(1, -(-total // limit)) if limit else 1,
+            summary={
+                "totalItems": total,
+                "totalSize": sum(e.size for e in entries),
+                "readyForDeletion": sum(e.delete_after <= now for e in entries),
+                "willResetOverseerr": sum(e.reset_requests for e in entries),
+                # processing now would only record what it would delete
+                "dryRun": bool(self.api.config["dry_run"]),
             },
         )
 

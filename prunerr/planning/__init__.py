@@ -20,7 +20,7 @@ from pony.orm import db_session
 
 from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.explain import Explanation
-from prunerr.planning.protection import spread
+from prunerr.planning.protection import FAMILY, spread
 from prunerr.rules import Rule
 from prunerr.store.items import LibraryItem, listing_title
 
@@ -136,7 +136,17 @@ def plan(
     decide (a rule file's tests, benchmarks). `each_alone` plans each rule as if it ran alone:
     what a rule before it matches is not taken from it (rule suggestions)."""
     of_type = grouped if grouped is not None else by_type(items)
-    shielded = protected_ids(all_rules if all_rules is not None else rules, items, ctx, of_type)
+    # protection spreads only among shows, seasons and episodes: the planned rules need that of
+    # their own media types, and of the whole family for any of its types
+    needed = {rule.media for rule in rules}
+    needed |= FAMILY if needed & FAMILY else set()
+    considered = {kind: of_type.get(kind, []) for kind in needed}
+    shielded = protected_ids(
+        all_rules if all_rules is not None else rules,
+        [item for kind_items in considered.values() for item in kind_items],
+        ctx,
+        considered,
+    )
     plans = []
     for rule in sorted(rules, key=lambda r: (-r.priority, r.id)):
         result = RulePlan(rule)

@@ -68,8 +68,9 @@ class ItemFields(MutableMapping):
     field the item does not carry is absent, which the language reads as unknown."""
 
     __slots__ = ("_values",)
-    _slot: dict[str, int] = {}  # noqa: RUF012 - the layout every instance shares
-    _names: list[str] = []  # noqa: RUF012
+    # the layout every instance shares: the core fields, then plugins' as they appear
+    _names: list[str] = list(CORE.fields)  # noqa: RUF012
+    _slot: dict[str, int] = {name: slot for slot, name in enumerate(_names)}  # noqa: RUF012
     _adding = threading.Lock()
 
     def __init__(self, fields: Mapping[str, object] = ()):
@@ -89,10 +90,10 @@ class ItemFields(MutableMapping):
                 cls._slot[name] = len(cls._names) - 1
 
     def get(self, name: str, default=None):
-        slot = self._slot.get(name)
-        if slot is None or slot >= len(self._values):
+        try:  # a name no item had, or one added since this item was made, has no value here
+            value = self._values[self._slot[name]]
+        except (KeyError, IndexError):
             return default
-        value = self._values[slot]
         return default if value is _ABSENT else value
 
     def __getitem__(self, name: str):
@@ -237,7 +238,7 @@ def listing_title(kind: str | None, title: str | None, display: str) -> str | No
     return title if kind in ("movie", "show") else display
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemName:
     """How an item is named: its type, its own title and its `display_title`."""
 
@@ -563,28 +564,35 @@ def load_items(
         )
         watches = _WatchesInOrder(watch_rows)
         items = []
-        for r in records:
-            if r["type"] not in wanted or (only is not None and r["id"] not in only):
-                continue
-            # the type is the row's identity, known even when the media server's data is not;
-            # protection is user state, by the item itself or a collection it is in
-            protected = bool(r["protected"]) or bool(
-                protected_collections
-                and protected_collections.intersection(json.loads(r["collections"]))
-            )
-            fields: dict[str, object] = {"type": r["type"], "protected": protected}
-            if available.media_server:
-                _media_fields(fields, r, shows, counts)
-            if available.arr_for(r["type"]):
-                _arr_fields(fields, r, shows, available.media_server)
-            if available.watch_history:
-                _watch_fields(fields, watches.of(r["id"]))
-            if available.requests:
-                _request_fields(fields, r, shows, requested)
-            catalog.derive(fields, r["type"])
-            ancestors = tuple(dict.fromkeys(a for a in (r["parent"], r["show"]) if a is not None))
-            item = LibraryItem(r["id"], ItemFields(fields), ancestors, _display_title(r, shows))
-            items.append(_same(unchanged.get(item.id), item))
+        try:
+            for r in records:
+                if r["type"] not in wanted or (only is not None and r["id"] not in only):
+                    continue
+                # the type is the row's identity, known even when the media server's data is not;
+                # protection is user state, by the item itself or a collection it is in
+                protected = bool(r["protected"]) or bool(
+                    protected_collections
+                    and protected_collections.intersection(json.loads(r["collections"]))
+                )
+                fields: dict[str, object] = {"type": r["type"], "protected": protected}
+                if available.media_server:
+                    _media_fields(fields, r, shows, counts)
+                if available.arr_for(r["type"]):
+                    _arr_fields(fields, r, shows, available.media_server)
+                if available.watch_history:
+                    _watch_fields(fields, watches.of(r["id"]))
+                if available.requests:
+                    _request_fields(fields, r, shows, requested)
+                catalog.derive(fields, r["type"])
+                parents = (r["parent"], r["show"])
+                ancestors = tuple(dict.fromkeys(a for a in parents if a is not None))
+                item = LibraryItem(r["id"], ItemFields(fields), ancestors, _display_title(r, shows))
+                items.append(_same(unchanged.get(item.id), item))
+        finally:  # what was not read is left inside the session (its cursor ends with it)
+            for stream in (records, watch_rows):
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
     return items
 
 

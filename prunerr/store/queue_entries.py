@@ -91,9 +91,9 @@ class Entry:
 
 def _named(store: Store, rows: list[tuple]) -> list[Entry]:
     """Entries, named after their items (`Entry.named`)."""
-    entries = [Entry.from_row(r) for r in rows]
-    names = item_names(store, {e.item for e in entries}) if entries else {}
-    return [e.named(names.get(e.item)) for e in entries]
+    item = ENTRY_COLUMNS.index("item")
+    names = item_names(store, {r[item] for r in rows}) if rows else {}
+    return [Entry.from_row(r).named(names.get(r[item])) for r in rows]
 
 
 _SELECT = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM queue_entry"
