@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -294,7 +294,8 @@ class _SyncedLibraries:
     def _admin(self, statement: str) -> None:
         import psycopg2
 
-        with psycopg2.connect(POSTGRES_URL.replace("postgres://", "postgresql://")) as admin:
+        url = POSTGRES_URL.replace("postgres://", "postgresql://")
+        with closing(psycopg2.connect(url)) as admin:
             admin.autocommit = True
             with admin.cursor() as cursor:
                 cursor.execute(statement)
