@@ -261,10 +261,9 @@ class _SyncedLibraries:
     that sync is kept with it: the same library is served with the same keys and ids."""
 
     def __init__(self):
-        self.directory = Path(tempfile.mkdtemp(prefix="prunerr-synced-"))
+        self.directory: Path | None = None  # made on the first sync, removed at exit
         self.made: dict[tuple[str, int], tuple[Store, dict[str, str]]] = {}
         self.schemas: list[str] = []
-        atexit.register(self.close)
 
     def copy(self, library, target: Store) -> dict[str, str]:
         key = (target.dialect.name, id(library))
@@ -275,6 +274,9 @@ class _SyncedLibraries:
         return env
 
     def _sync(self, library, backend: str) -> tuple[Store, dict[str, str]]:
+        if self.directory is None:
+            self.directory = Path(tempfile.mkdtemp(prefix="prunerr-synced-"))
+            atexit.register(self.close)
         url = None  # SQLite in the directory
         data_dir = self.directory / f"{backend}-{len(self.made)}"
         data_dir.mkdir()
@@ -305,7 +307,8 @@ class _SyncedLibraries:
             store.disconnect()
         for schema in self.schemas:
             self._admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 _SYNCED = _SyncedLibraries()
