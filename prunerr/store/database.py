@@ -168,7 +168,6 @@ class Store:
             cursor = connection.cursor()
         else:
             cursor = connection.cursor(name=f"stream_{next(_STREAMS)}")
-            cursor.itersize = size
         with closing(cursor):
             cursor.execute(self.dialect.sql(sql), params)
             while rows := self._rows(connection, cursor, size):

@@ -175,7 +175,7 @@ class Watches(Mapping):
         return f"Watches({dict(self)!r})"
 
 
-NO_WATCHES = Watches()
+_NO_WATCHES = Watches()
 
 
 @dataclass(slots=True)
@@ -836,7 +836,7 @@ def _watch_fields(fields, watches: dict[str, list]) -> None:
             "watches": (
                 Watches({key: (e[1], e[2]) for key, e in watches.items()})
                 if watches
-                else NO_WATCHES
+                else _NO_WATCHES
             ),
         }
     )
