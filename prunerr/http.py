@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import httpx
-import orjson
+import msgspec
 
 from prunerr.config import mask_query, mask_url
 from prunerr.sdk import ServiceError
@@ -364,12 +364,12 @@ def _titled(title: str | None) -> str:
 
 
 def decode_json(response: httpx.Response) -> object:
-    """A response's JSON body (ValueError when it is not JSON). orjson reads the UTF-8 that
+    """A response's JSON body (ValueError when it is not JSON). msgspec reads the UTF-8 that
     every upstream sends several times faster than `json` (a full sync decodes hundreds of MB);
     any other encoding (a BOM, UTF-16) falls back to `response.json()`."""
     try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        return msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
         return response.json()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import falcon
 import falcon.media
-import orjson
 
+from prunerr import wire
 from prunerr.config import Config
 from prunerr.planning.evaluation import Evaluator
 from prunerr.planning.library_index import LibraryIndex
@@ -23,7 +22,18 @@ from prunerr.store.database import Store
 if TYPE_CHECKING:
     from prunerr.jobs.tasks import Tasks
 
-from . import activity, collections, errors, jobs, library, openapi, params, queue, rules, system
+from . import (
+    activity,
+    collections,
+    errors,
+    jobs,
+    library,
+    openapi,
+    params,
+    queue,
+    rules,
+    system,
+)
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
 
 
@@ -56,11 +66,8 @@ def create_app(api: Api) -> falcon.App:
         ]
     )
     app.req_options.strip_url_path_trailing_slash = True
-    # answers encoded by orjson: straight to bytes, so a large one (the whole queue) is built
-    # once, not as text and then as bytes
-    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=functools.partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS)
-    )
+    # answers (shapes and plain values) encoded straight to bytes
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(dumps=wire.encode)
     errors.install(app)
     app.add_route("/api/health", system.Health(api))
     app.add_route("/api/settings", system.Settings(api))

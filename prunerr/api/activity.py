@@ -5,11 +5,11 @@ from __future__ import annotations
 import falcon
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.store import activity, collections
 
 from . import params
 from .errors import ok
-from .library import iso
 
 
 class Activity:
@@ -33,29 +33,29 @@ class Activity:
             )
         ok(
             resp,
-            {
-                "items": [activity_json(e) for e in items],
-                "total": total,
-                "page": page,
-                "totalPages": max(1, -(-total // limit)),
-            },
+            wire.ActivityPage(
+                items=[activity_json(e) for e in items],
+                total=total,
+                page=page,
+                total_pages=max(1, -(-total // limit)),
+            ),
         )
 
 
-def activity_json(entry: dict) -> dict:
-    return {
-        "id": entry["id"],
-        "eventType": entry["event_type"],
-        "action": entry["action"],
-        "actorType": entry["actor_type"],
-        "actorId": entry["actor_id"],
-        "actorName": entry["actor_name"],
-        "targetType": entry["target_type"],
-        "targetId": entry["target_id"],
-        "targetTitle": entry["target_title"],
-        "metadata": entry["metadata"],
-        "createdAt": iso(entry["created_at"]),
-    }
+def activity_json(entry: dict) -> wire.ActivityEntry:
+    return wire.ActivityEntry(
+        id=entry["id"],
+        event_type=entry["event_type"],
+        action=entry["action"],
+        actor_type=entry["actor_type"],
+        actor_id=entry["actor_id"],
+        actor_name=entry["actor_name"],
+        target_type=entry["target_type"],
+        target_id=entry["target_id"],
+        target_title=entry["target_title"],
+        metadata=entry["metadata"],
+        created_at=wire.iso(entry["created_at"]),
+    )
 
 
 class ItemActivity:

@@ -5,26 +5,27 @@ from __future__ import annotations
 import falcon
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.store import collections
 from prunerr.store.activity import USER
 
 from . import params
 from .errors import ApiError, invalid, ok
-from .library import iso, summary_json
+from .library import summary_json
 from .queue import queue_options
 
 
-def collection_json(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "itemCount": row["item_count"],
-        "isProtected": bool(row["protected"]),
-        "protectionReason": row["protection_reason"],
-        "protectedAt": iso(row["protected_at"]),
-        "lastSyncedAt": iso(row["synced_at"]),
-        "createdAt": iso(row["created_at"]),
-    }
+def collection_json(row: dict) -> wire.Collection:
+    return wire.Collection(
+        id=row["id"],
+        title=row["title"],
+        item_count=row["item_count"],
+        is_protected=bool(row["protected"]),
+        protection_reason=row["protection_reason"],
+        protected_at=wire.iso(row["protected_at"]),
+        last_synced_at=wire.iso(row["synced_at"]),
+        created_at=wire.iso(row["created_at"]),
+    )
 
 
 def _collection(api, collection_id: str) -> dict:
@@ -127,15 +128,15 @@ class CollectionQueue:
         reasons = list(result.skipped.values())
         ok(
             resp,
-            {
-                "queued": len(result.queued),
-                "skipped": len(result.skipped) + len(result.already),
-                "skippedReasons": {
+            wire.CollectionQueued(
+                queued=len(result.queued),
+                skipped=len(result.skipped) + len(result.already),
+                skipped_reasons={
                     "already_queued": len(result.already),
                     "protected": reasons.count("protected"),
                     "gone": reasons.count("gone"),
                 },
-                "totalSize": result.queued_bytes,
-            },
+                total_size=result.queued_bytes,
+            ),
             status=201 if result.queued else 200,
         )

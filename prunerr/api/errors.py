@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 
 import falcon
-import orjson
 
 from prunerr.rules.rulebook import ProtectionBroken
+from prunerr.wire import encode
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +29,38 @@ class ApiError(falcon.HTTPError):
 
 
 def ok(
-    resp: falcon.Response, data: object, *, status: int = 200, message: str | None = None
+    resp: falcon.Response,
+    data: object,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    **beside: object,
 ) -> None:
+    """The success envelope of `data` (a `wire` shape, or plain values), with `message` and
+    anything `beside` it."""
     resp.status = falcon.code_to_http_status(status)
-    resp.media = {"success": True, "data": data, **({"message": message} if message else {})}
+    resp.media = {
+        "success": True,
+        "data": data,
+        **({"message": message} if message else {}),
+        **beside,
+    }
 
 
-def ok_listing(resp: falcon.Response, items: Iterable[dict], **data: object) -> None:
+def ok_listing(resp: falcon.Response, items: Iterable[object], **data: object) -> None:
     """`ok` of `{"items": [...], **data}`, the items encoded as the answer is sent, a part at a
     time: a listing of any length (the whole queue) costs the API a part's memory."""
     resp.content_type = falcon.MEDIA_JSON
     resp.stream = _listing(iter(items), data)
 
 
-def _listing(items: Iterator[dict], data: dict, part: int = 500) -> Iterator[bytes]:
+def _listing(items: Iterator[object], data: dict, part: int = 500) -> Iterator[bytes]:
     yield b'{"success":true,"data":{"items":['
     first = True
     while chunk := list(islice(items, part)):
-        yield (b"" if first else b",") + b",".join(orjson.dumps(item) for item in chunk)
+        yield (b"" if first else b",") + encode(chunk)[1:-1]
         first = False
-    yield b"]," + orjson.dumps(data)[1:] + b"}"
+    yield b"]," + encode(data)[1:] + b"}"
 
 
 def invalid(field: str, problem: str) -> ApiError:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import falcon
 
+from prunerr import wire
 from prunerr.jobs import JOBS, JobStatus, Runs
 
 from .errors import ApiError, ok
-from .library import iso
 
 
 class StartJob:
@@ -28,7 +28,7 @@ class StartJob:
         if tasks.busy(job):
             raise ApiError(409, f"A {JOBS[job].group} job is already running")
         getattr(tasks, job)(actor="API user")
-        ok(resp, {"job": job, "queued": True}, status=202, message=f"{job} started")
+        ok(resp, wire.JobStarted(job=job, queued=True), status=202, message=f"{job} started")
 
 
 class Jobs:
@@ -42,26 +42,26 @@ class Jobs:
         ok(resp, [job_json(status) for status in statuses])
 
 
-def job_json(status: JobStatus) -> dict:
+def job_json(status: JobStatus) -> wire.Job:
     job, run = status.job, status.last_run
-    return {
-        "name": job.name,
-        "title": job.title,
-        "group": job.group,
-        "schedule": status.schedule,
-        "nextRun": iso(status.next_run),
-        "state": "running" if status.running else "idle",
-        "lastRun": None
+    return wire.Job(
+        name=job.name,
+        title=job.title,
+        group=job.group,
+        schedule=status.schedule,
+        next_run=wire.iso(status.next_run),
+        state="running" if status.running else "idle",
+        last_run=None
         if run is None
-        else {
-            "id": run.id,
-            "state": run.state,
-            "actor": run.actor,
-            "startedAt": iso(run.started_at),
-            "finishedAt": iso(run.finished_at),
-            "durationSeconds": round(status.last_duration, 3),
-            "progress": run.progress,
-            "result": run.result,
-            "error": run.error,
-        },
-    }
+        else wire.JobRun(
+            id=run.id,
+            state=run.state,
+            actor=run.actor,
+            started_at=wire.iso(run.started_at),
+            finished_at=wire.iso(run.finished_at),
+            duration_seconds=round(status.last_duration, 3),
+            progress=run.progress,
+            result=run.result,
+            error=run.error,
+        ),
+    )

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
 
 import falcon
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.dsl import Catalog, EvalContext
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
@@ -22,12 +22,6 @@ from . import params
 from .errors import ApiError, invalid, ok
 
 
-def iso(ts: float | None) -> str | None:
-    return (
-        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    )
-
-
 def camel(name: str) -> str:
     head, *rest = name.replace(".", "_").split("_")
     return head + "".join(part.title() for part in rest)
@@ -38,41 +32,45 @@ def summary_json(
     snapshot: library_index.Snapshot,
     catalog: Catalog,
     queued: Collection[int] = frozenset(),
-) -> dict:
-    """An item as the original's library listing shows it; unknown values are null, and the
-    fields whose source is unavailable are listed in `unknownFields`. `title` is a movie's or a
-    show's own, a season's or an episode's display title; `displayTitle` is every item's."""
+) -> wire.LibraryItem:
+    """An item as the original's library listing shows it (`wire.LibraryItem`)."""
+    return wire.LibraryItem(**_summary(item, snapshot, catalog, queued))
+
+
+def _summary(
+    item: LibraryItem, snapshot: library_index.Snapshot, catalog: Catalog, queued: Collection[int]
+) -> dict[str, object]:
     f, ident = item.fields, snapshot.identity.get(item.id)
     managed_by_sonarr = f["type"] != "movie"
     plays = f.get("play_count")
-    return {
-        "id": item.id,
-        "title": listing_title(f["type"], f.get("title"), item.display_title),
-        "displayTitle": item.display_title,
-        "type": "tv" if f["type"] == "show" else f["type"],
-        "year": f.get("year"),
-        "size": f.get("size"),
-        "watched": None if plays is None else plays > 0,
-        "lastWatched": iso(f.get("last_watched")),
-        "addedAt": iso(f.get("added")),
-        "status": library_index.status_of(item, queued),
-        "isProtected": bool(f.get("protected")),
-        "plexId": ident.server_key if ident else None,
-        "radarrId": None if managed_by_sonarr or not ident else ident.arr_id,
-        "sonarrId": ident.arr_id if managed_by_sonarr and ident else None,
-        "tmdbId": ident.tmdb_id if ident else None,
-        "tvdbId": ident.tvdb_id if ident else None,
-        "imdbId": ident.imdb_id if ident else None,
-        "playCount": plays,
-        "watchedBy": list(f["watched_by"]) if "watched_by" in f else None,
-        "resolution": f.get("resolution"),
-        "codec": f.get("video_codec"),
-        "unknownFields": sorted(
+    return dict(
+        id=item.id,
+        title=listing_title(f["type"], f.get("title"), item.display_title),
+        display_title=item.display_title,
+        type="tv" if f["type"] == "show" else f["type"],
+        year=f.get("year"),
+        size=f.get("size"),
+        watched=None if plays is None else plays > 0,
+        last_watched=wire.iso(f.get("last_watched")),
+        added_at=wire.iso(f.get("added")),
+        status=library_index.status_of(item, queued),
+        is_protected=bool(f.get("protected")),
+        plex_id=ident.server_key if ident else None,
+        radarr_id=None if managed_by_sonarr or not ident else ident.arr_id,
+        sonarr_id=ident.arr_id if managed_by_sonarr and ident else None,
+        tmdb_id=ident.tmdb_id if ident else None,
+        tvdb_id=ident.tvdb_id if ident else None,
+        imdb_id=ident.imdb_id if ident else None,
+        play_count=plays,
+        watched_by=list(f["watched_by"]) if "watched_by" in f else None,
+        resolution=f.get("resolution"),
+        codec=f.get("video_codec"),
+        unknown_fields=sorted(
             camel(spec.name)
             for spec in catalog.fields.values()
             if f["type"] in spec.media and spec.name not in f and spec.compute is None
         ),
-    }
+    )
 
 
 def _value(value):
@@ -80,7 +78,7 @@ def _value(value):
         return list(value)
     if isinstance(value, Mapping):  # watches: user -> (plays, last)
         return {
-            user: {"plays": plays, "lastWatched": iso(last)}
+            user: {"plays": plays, "lastWatched": wire.iso(last)}
             for user, (plays, last) in value.items()
         }
     return value
@@ -112,16 +110,15 @@ class LibraryList:
         if not queued:  # only the page's items need their queue state
             with db_session:
                 queued = queue.live_among([i.id for i in page.items])
+        catalog = self.api.library.catalog
         ok(
             resp,
-            {
-                "items": [
-                    summary_json(i, snapshot, self.api.library.catalog, queued) for i in page.items
-                ],
-                "total": page.total,
-                "page": page.page,
-                "totalPages": page.total_pages,
-            },
+            wire.LibraryPage(
+                items=[summary_json(i, snapshot, catalog, queued) for i in page.items],
+                total=page.total,
+                page=page.page,
+                total_pages=page.total_pages,
+            ),
         )
 
 
@@ -144,21 +141,25 @@ class LibraryEntry:
                 continue
             result = rule.evaluate(item.fields, ctx)
             rules.append(
-                {
-                    "id": book_rule.id,
-                    "path": rule.id,
-                    "name": rule.name,
-                    "kind": rule.kind,
-                    "result": outcome(result),
-                    "explanation": rule.program.explain(item.fields, ctx).as_dict(),
-                }
+                wire.RuleVerdict(
+                    id=book_rule.id,
+                    path=rule.id,
+                    name=rule.name,
+                    kind=rule.kind,
+                    result=outcome(result),
+                    explanation=rule.program.explain(item.fields, ctx).as_dict(),
+                )
             )
         with db_session:
             queued = Queue(self.api.store).live_among([item.id])
-        data = summary_json(item, snapshot, self.api.library.catalog, queued)
-        data["fields"] = {camel(k): _value(v) for k, v in item.fields.items()}
-        data["rules"] = rules
-        ok(resp, data)
+        ok(
+            resp,
+            wire.ItemDetail(
+                **_summary(item, snapshot, self.api.library.catalog, queued),
+                fields={camel(k): _value(v) for k, v in item.fields.items()},
+                rules=rules,
+            ),
+        )
 
 
 class Protection:
@@ -177,13 +178,21 @@ class Protection:
         ended = protection.protect(self.api.library, self.api.evaluator.queue, number, reason, USER)
         if ended is None:
             raise ApiError(404, f"Library item {item_id} not found")
-        ok(resp, {"id": number, "isProtected": True, "reason": reason}, message="Item protected")
+        ok(
+            resp,
+            wire.Protection(id=number, is_protected=True, reason=reason),
+            message="Item protected",
+        )
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         number = params.path_id(item_id)
         if not self.api.library.set_protection(number, False, None, USER):
             raise ApiError(404, f"Library item {item_id} not found")
-        ok(resp, {"id": number, "isProtected": False, "reason": None}, message="Protection removed")
+        ok(
+            resp,
+            wire.Protection(id=number, is_protected=False, reason=None),
+            message="Protection removed",
+        )
 
 
 class Stats:
@@ -191,9 +200,21 @@ class Stats:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        data = library_index.stats(self.api.library.snapshot())
-        data["activeRules"] = sum(1 for r in self.api.rules() if r.enabled and r.kind == "delete")
-        ok(resp, data)
+        figures = library_index.stats(self.api.library.snapshot())
+        ok(
+            resp,
+            wire.Stats(
+                movie_count=figures.movies,
+                tv_show_count=figures.shows,
+                tv_season_count=figures.seasons,
+                tv_episode_count=figures.episodes,
+                total_storage=figures.storage,
+                protected_items=figures.protected,
+                unwatched_movies=figures.unwatched_movies,
+                unwatched_shows=figures.unwatched_shows,
+                active_rules=sum(1 for r in self.api.rules() if r.enabled and r.kind == "delete"),
+            ),
+        )
 
 
 class Users:
@@ -208,12 +229,12 @@ class Users:
         ok(resp, [user_json(user) for user in users])
 
 
-def user_json(user: KnownAccount) -> dict:
-    return {
-        "id": user.id,
-        "source": user.source,
-        "externalId": user.external_id,
-        "plexUserId": user.external_id,  # the original's name for it
-        "username": user.username,
-        "email": user.email,
-    }
+def user_json(user: KnownAccount) -> wire.User:
+    return wire.User(
+        id=user.id,
+        source=user.source,
+        external_id=user.external_id,
+        plex_user_id=user.external_id,  # the original's name for it
+        username=user.username,
+        email=user.email,
+    )

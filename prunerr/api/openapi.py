@@ -3,7 +3,9 @@ response against it."""
 
 from __future__ import annotations
 
-from prunerr import __version__
+import msgspec
+
+from prunerr import __version__, wire
 from prunerr.config import ConfigSchema
 from prunerr.config.settings import EDITABLE
 from prunerr.dsl.types import MEDIA_TYPE
@@ -34,77 +36,6 @@ ERROR = {
     "additionalProperties": False,
 }
 
-SERVICE_CHECK = {
-    "type": "object",
-    "required": ["service", "configured", "connected", "error", "responseTimeMs"],
-    "properties": {
-        "service": {"type": "string"},
-        "configured": {"type": "boolean"},
-        "connected": {"type": "boolean"},
-        "error": {"type": ["string", "null"]},
-        "responseTimeMs": {"type": ["number", "null"]},
-    },
-    "additionalProperties": False,
-}
-
-HEALTH = {
-    "type": "object",
-    "required": ["status", "version", "uptime"],
-    "properties": {
-        "status": {"enum": ["healthy", "degraded", "unhealthy"]},
-        "version": {"type": "string"},
-        "uptime": {"type": "number"},
-        "services": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceCheck"}},
-        "brokenRules": {
-            "type": "array",
-            "description": "rules that do not load (with a key); any makes the status degraded",
-            "items": {
-                "type": "object",
-                "required": ["rule", "message", "stopsDeletion"],
-                "properties": {
-                    "rule": {"type": "string"},
-                    "message": {"type": "string"},
-                    "stopsDeletion": {
-                        "type": "boolean",
-                        "description": "a protect rule, or one that may be: nothing is deleted",
-                    },
-                },
-                "additionalProperties": False,
-            },
-        },
-        "jobs": {
-            "type": "object",
-            "description": "Whether jobs can run (with a key, when this process starts jobs)",
-            "required": ["workers", "ready", "problems"],
-            "properties": {
-                "workers": {
-                    "type": ["integer", "null"],
-                    "description": "job worker processes this server keeps running; null: none",
-                },
-                "ready": {"type": ["integer", "null"], "description": "how many are ready"},
-                "problems": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "description": "what keeps jobs from running; any makes the status degraded",
-                },
-            },
-            "additionalProperties": False,
-        },
-    },
-    "additionalProperties": False,
-}
-
-API_KEY = {
-    "type": "object",
-    "required": ["apiKey"],
-    "properties": {"apiKey": {"type": "string"}, "fromEnvironment": {"type": "boolean"}},
-    "additionalProperties": False,
-}
-
-
-def _nullable(kind: str) -> dict:
-    return {"type": [kind, "null"]}
-
 
 # text a client sends: PostgreSQL cannot store a NUL character, so the API refuses it (400)
 _NO_NUL = "^[^\\u0000]*$"
@@ -116,140 +47,10 @@ _REASON = {
 }
 
 
-_TITLE = (
-    "A movie's or a show's own title (null when unknown); a season's or an episode's display "
-    "title, as in displayTitle"
-)
-_DISPLAY_TITLE = (
-    "The name people know the item by: movie or show “Title (Year)”, season “Show — Season 2” "
-    "(“Show — Specials”), episode “Show — S02E05 — Title”; what is unknown is left out"
-)
-LIBRARY_ITEM = {
-    "type": "object",
-    "required": ["id", "title", "displayTitle", "type", "status", "isProtected", "unknownFields"],
-    "properties": {
-        "id": {"type": "integer"},
-        "title": {**_nullable("string"), "description": _TITLE},
-        "displayTitle": {"type": "string", "description": _DISPLAY_TITLE},
-        "type": {"enum": ["movie", "tv", "season", "episode"]},
-        "year": _nullable("integer"),
-        "size": _nullable("integer"),
-        "watched": _nullable("boolean"),
-        "lastWatched": {"type": ["string", "null"], "format": "date-time"},
-        "addedAt": {"type": ["string", "null"], "format": "date-time"},
-        "status": {"enum": ["monitored", "queued", "protected"]},
-        "isProtected": {"type": "boolean"},
-        "plexId": _nullable("string"),
-        "radarrId": _nullable("integer"),
-        "sonarrId": _nullable("integer"),
-        "tmdbId": _nullable("integer"),
-        "tvdbId": _nullable("integer"),
-        "imdbId": _nullable("string"),
-        "playCount": _nullable("integer"),
-        "watchedBy": {"type": ["array", "null"], "items": {"type": "string"}},
-        "resolution": _nullable("string"),
-        "codec": _nullable("string"),
-        "unknownFields": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Fields whose source is unavailable (null = unknown)",
-        },
-    },
-    "additionalProperties": False,
-}
-
-ITEM_DETAIL = {
-    **LIBRARY_ITEM,
-    "required": [*LIBRARY_ITEM["required"], "fields", "rules"],
-    "properties": {
-        **LIBRARY_ITEM["properties"],
-        "fields": {"type": "object", "description": "Every known field, camelCase"},
-        "rules": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "path", "name", "kind", "result", "explanation"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "path": {"type": "string", "description": "The rule's id in rules.d"},
-                    "name": {"type": "string"},
-                    "kind": {"enum": ["delete", "protect"]},
-                    "result": {"enum": ["match", "no_match", "unknown"]},
-                    "explanation": {"type": "object"},
-                },
-            },
-        },
-    },
-}
-
-
-def _page(item_schema: str, **extra: dict) -> dict:
-    """The original's paginated shape: {items, total, page, totalPages} (and `extra`)."""
-    return {
-        "type": "object",
-        "required": ["items", "total", "page", "totalPages", *extra],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item_schema}"}},
-            "total": {"type": "integer", "minimum": 0},
-            "page": {"type": "integer", "minimum": 1},
-            "totalPages": {"type": "integer", "minimum": 1},
-            **extra,
-        },
-        "additionalProperties": False,
-    }
-
-
-PAGE = _page("LibraryItem")
-
-STATS = {
-    "type": "object",
-    "required": [
-        "movieCount",
-        "tvShowCount",
-        "tvSeasonCount",
-        "tvEpisodeCount",
-        "totalStorage",
-        "protectedItems",
-        "unwatchedMovies",
-        "unwatchedShows",
-        "activeRules",
-    ],
-    "properties": {
-        **{
-            name: {"type": "integer"}
-            for name in (
-                "movieCount",
-                "tvShowCount",
-                "tvSeasonCount",
-                "tvEpisodeCount",
-                "protectedItems",
-                "activeRules",
-            )
-        },
-        **{
-            name: _nullable("integer")
-            for name in ("totalStorage", "unwatchedMovies", "unwatchedShows")
-        },
-    },
-    "additionalProperties": False,
-}
-
-PROTECTION = {
-    "type": "object",
-    "required": ["id", "isProtected", "reason"],
-    "properties": {
-        "id": {"type": "integer"},
-        "isProtected": {"type": "boolean"},
-        "reason": _nullable("string"),
-    },
-    "additionalProperties": False,
-}
-
-
 def _error(description: str) -> dict:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": {"application/json": {"schema": _ref("Error")}},
     }
 
 
@@ -275,7 +76,7 @@ def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | 
         "200": {"description": "OK", "content": {"application/json": {"schema": _envelope(data)}}},
         "401": {
             "description": "Missing or wrong API key",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": _ref("Error")}},
         },
         **(extra or {}),
     }
@@ -289,7 +90,6 @@ def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | 
 # --- rules (prunerr/api/rules.py) ---------------------------------------------------------------
 
 _MEDIA = {"enum": list(MEDIA_TYPE.values)}
-_COUNT = {"type": "integer", "minimum": 0}
 _GRACE = {"type": "number", "minimum": 0, "maximum": MAX_GRACE_DAYS}
 _RULE_FIELDS = {
     "name": {**_TEXT, "minLength": 1},
@@ -306,21 +106,6 @@ _RULE_FIELDS = {
     "schedule": {"type": ["string", "null"], "pattern": _NO_NUL, "description": "cron expression"},
     "enabled": {"type": "boolean"},
 }
-RULE = {
-    "type": "object",
-    "required": [*_RULE_FIELDS, "id", "source", "path", "file", "readOnly"],
-    "properties": {
-        "id": {"type": "integer"},
-        **_RULE_FIELDS,
-        "source": {"enum": ["file", "api"]},
-        "path": {"type": "string", "description": "The rule's id in rules.d (`api/<id>` if none)"},
-        "file": {"type": ["string", "null"], "description": "The file under rules.d"},
-        "readOnly": {"type": "boolean", "description": "rules.d rules change in git"},
-        "createdAt": {"type": ["string", "null"], "format": "date-time"},
-        "updatedAt": {"type": ["string", "null"], "format": "date-time"},
-    },
-    "additionalProperties": False,
-}
 RULE_INPUT = {
     "type": "object",
     "description": "A rule's fields; `when` or the original's `conditions` tree (v2 "
@@ -333,210 +118,20 @@ RULE_INPUT = {
         "root": {"type": "object"},
     },
 }
-DIAGNOSTIC = {
-    "type": "object",
-    "required": ["code", "severity", "message", "line", "column", "hint"],
-    "properties": {
-        "file": {"type": "string"},
-        "field": {"type": "string"},
-        "code": {"type": "string"},
-        "severity": {"enum": ["error", "warning"]},
-        "message": {"type": "string"},
-        "line": {"type": "integer"},
-        "column": {"type": "integer"},
-        "endLine": {"type": "integer"},
-        "endColumn": {"type": "integer"},
-        "hint": _nullable("string"),
-    },
-    "additionalProperties": False,
-}
-PREVIEW = {
-    "type": "object",
-    "required": [
-        "totalMatches",
-        "wouldQueue",
-        "wouldSkipProtected",
-        "wouldSkipDeleted",
-        "wouldSkipGone",
-        "alreadyPending",
-        "unknown",
-        "totalSize",
-        "totalSizeFormatted",
-        "storageFreedGB",
-        "samples",
-    ],
-    "properties": {
-        "totalMatches": {**_COUNT, "description": "matches not already queued"},
-        "wouldQueue": _COUNT,
-        "wouldSkipProtected": _COUNT,
-        "wouldSkipDeleted": {
-            **_COUNT,
-            "description": "deleted before by an entry, still listed until the next sync",
-        },
-        "wouldSkipGone": {**_COUNT, "description": "left the library since it was read"},
-        "alreadyPending": _COUNT,
-        "unknown": {**_COUNT, "description": "undecided for missing data: never queued"},
-        "candidates": {**_COUNT, "description": "items in the rule's scope"},
-        "totalSize": {**_COUNT, "description": "bytes of totalMatches"},
-        "totalSizeFormatted": {"type": "string"},
-        "queueSize": {**_COUNT, "description": "bytes of wouldQueue"},
-        "storageFreedGB": {"type": "number", "description": "queueSize in GB (10^9 bytes)"},
-        "samples": {
-            "type": "array",
-            "maxItems": 10,
-            "items": {
-                "type": "object",
-                "required": [
-                    "id",
-                    "title",
-                    "displayTitle",
-                    "size",
-                    "reason",
-                    "values",
-                    "explanation",
-                ],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "title": {"type": "string"},
-                    "displayTitle": {"type": "string"},
-                    "type": _MEDIA,
-                    "size": {"type": "integer"},
-                    "rating": _nullable("number"),
-                    "reason": {"type": "string"},
-                    "values": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "explanation": {"type": "object"},
-                },
-                "additionalProperties": False,
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-SUGGESTIONS = {
-    "type": "object",
-    "required": ["suggestions", "libraryStats"],
-    "properties": {
-        "suggestions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": [
-                    "id",
-                    "name",
-                    "description",
-                    "icon",
-                    "matchCount",
-                    "totalSize",
-                    "totalSizeFormatted",
-                    "mediaType",
-                    "when",
-                ],
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "description": {"type": "string"},
-                    "icon": {"type": "string"},
-                    "matchCount": {"type": "integer", "minimum": 1},
-                    "totalSize": _COUNT,
-                    "totalSizeFormatted": {"type": "string"},
-                    "mediaType": _MEDIA,
-                    "when": {"type": "string"},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "libraryStats": {
-            "type": "object",
-            "required": ["totalItems", "movies", "shows", "totalSize"],
-            "properties": {
-                "totalItems": _COUNT,
-                "movies": _COUNT,
-                "shows": _COUNT,
-                "totalSize": _nullable("integer"),
-            },
-            "additionalProperties": False,
-        },
-    },
-    "additionalProperties": False,
-}
-_RUN_COUNTS = (
-    "candidates",
-    "matched",
-    "unknown",
-    "protected",
-    "queued",
-    "alreadyQueued",
-    "held",
-    "deletedBefore",
-    "gone",
-    "released",
-    "queuedBytes",
-    "wouldQueue",
-)
-RULE_RUN = {
-    "type": "object",
-    "required": [
-        "ruleId",
-        "name",
-        "circuitBreakerTripped",
-        "circuitBreakerConfirmed",
-        *_RUN_COUNTS,
-        "rule",
-        "summary",
-    ],
-    "properties": {
-        "ruleId": {"type": "integer"},
-        "name": {"type": "string"},
-        "circuitBreakerTripped": {"type": "boolean"},
-        "circuitBreakerConfirmed": {"type": "boolean"},
-        **{name: _COUNT for name in _RUN_COUNTS},
-        "rule": {
-            "type": "object",
-            "required": ["id", "name", "action"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "action": {"const": "delete"},
-            },
-        },
-        "summary": {
-            "type": "object",
-            "required": ["totalScanned", "matched", "processed", "failed"],
-            "properties": {
-                name: _COUNT for name in ("totalScanned", "matched", "processed", "failed")
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-RULES_RELOAD = {
-    "type": "object",
-    "required": ["total", "files", "api", "errors", "diagnostics"],
-    "properties": {
-        **{name: _COUNT for name in ("total", "files", "api", "errors")},
-        "diagnostics": {"type": "array", "items": {"$ref": "#/components/schemas/Diagnostic"}},
-    },
-    "additionalProperties": False,
-}
-RULE_SCHEMAS = {
-    "Rule": RULE,
+# request bodies and files; the answers' schemas are those of the `wire` shapes
+REQUEST_SCHEMAS = {
     "RuleInput": RULE_INPUT,
     # what GET /api/rules/{id}/export hands out, as YAML: a rules.d file
     "RuleFile": {k: v for k, v in rule_schema().items() if k not in ("$schema", "$id")},
-    "Diagnostic": DIAGNOSTIC,
-    "RulePreview": PREVIEW,
-    "RuleSuggestions": SUGGESTIONS,
-    "RuleRun": RULE_RUN,
-    "RulesReload": RULES_RELOAD,
 }
 
 
 def _rules_paths() -> dict:
-    rule = {"$ref": "#/components/schemas/Rule"}
+    rule = _ref("Rule")
     rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": ID_SCHEMA}
     body = {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleInput"}}},
+        "content": {"application/json": {"schema": _ref("RuleInput")}},
     }
     invalid = {"400": _error("Invalid body or rule: `details` holds the problems")}
     unknown = {"400": _error("Non-numeric id"), "404": _error("No such rule")}
@@ -550,7 +145,7 @@ def _rules_paths() -> dict:
     export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
     export["responses"]["200"] = {
         "description": "The rule file (`prunerr rules check` accepts it)",
-        "content": {"application/yaml": {"schema": {"$ref": "#/components/schemas/RuleFile"}}},
+        "content": {"application/yaml": {"schema": _ref("RuleFile")}},
     }
     return {
         "/api/rules": {
@@ -561,7 +156,7 @@ def _rules_paths() -> dict:
             "post": {
                 **_operation(
                     "What a rule would do now, without saving it",
-                    {"$ref": "#/components/schemas/RulePreview"},
+                    _ref("RulePreview"),
                     extra=invalid,
                 ),
                 "requestBody": body,
@@ -570,12 +165,10 @@ def _rules_paths() -> dict:
         "/api/rules/suggestions": {
             "get": _operation(
                 "Templates that match something in the library, with exact counts",
-                {"$ref": "#/components/schemas/RuleSuggestions"},
+                _ref("RuleSuggestions"),
             )
         },
-        "/api/rules/reload": {
-            "post": _operation("Re-read rules.d", {"$ref": "#/components/schemas/RulesReload"})
-        },
+        "/api/rules/reload": {"post": _operation("Re-read rules.d", _ref("RulesReload"))},
         "/api/rules/{rule_id}": {
             "get": {**_operation("One rule", rule, extra=unknown), "parameters": [rule_id]},
             "put": {
@@ -588,11 +181,7 @@ def _rules_paths() -> dict:
             "delete": {
                 **_operation(
                     "Delete an API rule",
-                    {
-                        "type": "object",
-                        "required": ["id"],
-                        "properties": {"id": {"type": "integer"}},
-                    },
+                    _ref("Deleted"),
                     extra={**unknown, **read_only},
                 ),
                 "parameters": [rule_id],
@@ -603,7 +192,7 @@ def _rules_paths() -> dict:
                 **_operation(
                     "Evaluate a delete rule now and queue its matches (confirm=true passes the "
                     "circuit breaker)",
-                    {"$ref": "#/components/schemas/RuleRun"},
+                    _ref("RuleRun"),
                     extra={
                         **unknown,
                         "400": _error("Non-numeric id or invalid `confirm`"),
@@ -622,213 +211,11 @@ def _rules_paths() -> dict:
 
 # --- queue, activity, collections, users and jobs (prunerr/api/queue.py, collections.py) ------
 
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-QUEUE_ENTRY = {
-    "type": "object",
-    "required": [
-        "id",
-        "mediaItemId",
-        "title",
-        "displayTitle",
-        "state",
-        "deleteAt",
-        "daysRemaining",
-    ],
-    "properties": {
-        "id": {"type": "integer"},
-        "mediaItemId": {"type": "integer"},
-        "title": {"type": "string", "description": _TITLE.replace(" (null when unknown)", "")},
-        "displayTitle": {"type": "string", "description": _DISPLAY_TITLE},
-        "type": {"enum": ["movie", "tv", "season", "episode", None]},
-        "size": _COUNT,
-        "state": {"enum": ["queued", "processing"]},
-        "queuedAt": _TIME,
-        "deleteAt": _TIME,
-        "daysRemaining": _COUNT,
-        "matchedRule": {
-            "type": ["object", "null"],
-            "properties": {"id": {"type": "integer"}, "name": _nullable("string")},
-        },
-        "deletionAction": {"enum": list(DELETION_ACTIONS)},
-        "deletionActionLabel": {"type": "string"},
-        "resetOverseerr": {"type": "boolean"},
-        "importExclusion": {"type": "boolean"},
-        "queuedBy": {
-            "type": "object",
-            "properties": {"type": {"type": "string"}, "name": {"type": "string"}},
-        },
-        "attempts": _COUNT,
-        "reason": _nullable("string"),
-        "tmdbId": _nullable("integer"),
-    },
-    "additionalProperties": False,
-}
-QUEUE_PAGE = _page(
-    "QueueEntry",
-    summary={
-        "type": "object",
-        "properties": {
-            **{
-                n: _COUNT
-                for n in ("totalItems", "totalSize", "readyForDeletion", "willResetOverseerr")
-            },
-            "dryRun": {
-                "type": "boolean",
-                "description": "dry run is on: processing records what it would delete, and "
-                "changes nothing",
-            },
-        },
-    },
-)
-PROCESS_REPORT = {
-    "type": "object",
-    "required": ["processed", "deleted", "failed", "freedSpace", "dryRun", "results"],
-    "properties": {
-        **{
-            n: _COUNT
-            for n in ("processed", "deleted", "failed", "skipped", "deferred", "freedSpace")
-        },
-        "overseerrResets": _COUNT,
-        "freedSpaceFormatted": {"type": "string"},
-        "dryRun": {"type": "boolean"},
-        "results": {
-            "type": "object",
-            "properties": {
-                n: {"type": "array", "items": {"type": "object"}}
-                for n in ("deleted", "failed", "skipped")
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-MARK_RESULT = {
-    "type": "object",
-    "required": ["success", "alreadyQueued", "skipped", "queuedBytes"],
-    "properties": {
-        "success": {"type": "array", "items": {"type": "integer"}},
-        "alreadyQueued": {"type": "array", "items": {"type": "integer"}},
-        "skipped": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "reason": {"enum": ["protected", "gone", "done"]},
-                },
-            },
-        },
-        "queuedBytes": _COUNT,
-    },
-    "additionalProperties": False,
-}
-ACTIVITY_ENTRY = {
-    "type": "object",
-    "required": ["id", "eventType", "action", "actorType", "actorName", "createdAt"],
-    "properties": {
-        "id": {"type": "integer"},
-        "eventType": {"type": "string"},
-        "action": {"type": "string"},
-        "actorType": {"enum": ["user", "rule", "scheduler"]},
-        "actorId": _nullable("string"),
-        "actorName": {"type": "string"},
-        "targetType": {"type": "string"},
-        "targetId": _nullable("integer"),
-        "targetTitle": _nullable("string"),
-        "metadata": {"type": "object"},
-        "createdAt": _TIME,
-    },
-    "additionalProperties": False,
-}
-ACTIVITY_PAGE = _page("ActivityEntry")
-COLLECTION = {
-    "type": "object",
-    "required": ["id", "title", "itemCount", "isProtected"],
-    "properties": {
-        "id": {"type": "integer"},
-        "title": {"type": "string"},
-        "itemCount": _COUNT,
-        "isProtected": {"type": "boolean"},
-        "protectionReason": _nullable("string"),
-        "protectedAt": _TIME,
-        "lastSyncedAt": _TIME,
-        "createdAt": _TIME,
-    },
-    "additionalProperties": False,
-}
-COLLECTION_QUEUED = {
-    "type": "object",
-    "required": ["queued", "skipped", "skippedReasons", "totalSize"],
-    "properties": {
-        "queued": _COUNT,
-        "skipped": _COUNT,
-        "skippedReasons": {"type": "object", "additionalProperties": _COUNT},
-        "totalSize": _COUNT,
-    },
-    "additionalProperties": False,
-}
-USER = {
-    "type": "object",
-    "required": ["id", "source", "externalId", "username"],
-    "properties": {
-        "id": {"type": "integer"},
-        "source": {"type": "string"},
-        "externalId": {"type": "string"},
-        "plexUserId": {"type": "string", "description": "externalId, as the original names it"},
-        "username": {"type": "string"},
-        "email": _nullable("string"),
-    },
-    "additionalProperties": False,
-}
-JOB = {
-    "type": "object",
-    "required": ["name", "title", "group", "schedule", "nextRun", "state", "lastRun"],
-    "properties": {
-        "name": {"type": "string"},
-        "title": {"type": "string"},
-        "group": {"type": "string"},
-        "schedule": _nullable("string"),
-        "nextRun": _TIME,
-        "state": {"enum": ["idle", "running"]},
-        "lastRun": {
-            "type": ["object", "null"],
-            "properties": {
-                "id": {"type": "integer"},
-                "state": {"enum": ["running", "ok", "failed", "skipped", "crashed"]},
-                "actor": {"type": "string"},
-                "startedAt": _TIME,
-                "finishedAt": _TIME,
-                "durationSeconds": {"type": "number"},
-                "progress": _nullable("string"),
-                "result": {},
-                "error": _nullable("string"),
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-JOB_STARTED = {
-    "type": "object",
-    "required": ["job", "queued"],
-    "properties": {"job": {"type": "string"}, "queued": {"const": True}},
-    "additionalProperties": False,
-}
-QUEUE_SCHEMAS = {
-    "QueueEntry": QUEUE_ENTRY,
-    "QueuePage": QUEUE_PAGE,
-    "ProcessReport": PROCESS_REPORT,
-    "MarkResult": MARK_RESULT,
-    "ActivityEntry": ACTIVITY_ENTRY,
-    "ActivityPage": ACTIVITY_PAGE,
-    "Collection": COLLECTION,
-    "CollectionQueued": COLLECTION_QUEUED,
-    "User": USER,
-    "Job": JOB,
-    "JobStarted": JOB_STARTED,
-}
+REF = "#/components/schemas/{name}"
 
 
 def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(name=name)}
 
 
 def _list(name: str) -> dict:
@@ -934,10 +321,7 @@ def _queue_paths() -> dict:
             "delete": {
                 **_operation(
                     "Take an entry out of the queue",
-                    {
-                        "type": "object",
-                        "properties": {"id": {"type": "integer"}, "state": {"const": "cancelled"}},
-                    },
+                    _ref("Cancelled"),
                     extra={**missing, "409": _error("The entry is not queued any more")},
                 ),
                 "parameters": [entry_id],
@@ -1089,6 +473,17 @@ def _editable_settings() -> dict:
 TOO_LARGE = _error("The body is larger than max_request_body (nothing of it was read)")
 
 
+def _shapes() -> dict:
+    """The JSON schemas of every `wire` shape (the answers' `data`), by name."""
+    shapes = [
+        v
+        for v in vars(wire).values()
+        if isinstance(v, type) and issubclass(v, wire.Shape) and v not in (wire.Shape, wire.Paged)
+    ]
+    _, schemas = msgspec.json.schema_components(shapes, ref_template=REF)
+    return schemas
+
+
 def _limits(paths: dict) -> dict:
     """Every operation that takes a body may answer 413 (see params.BodyLimit)."""
     for operations in paths.values():
@@ -1102,7 +497,7 @@ def document() -> dict:
     conflict = {
         "409": {
             "description": "The key is set by PRUNERR_API_KEY",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": _ref("Error")}},
         }
     }
     return {
@@ -1120,7 +515,7 @@ def document() -> dict:
                 "/api/health": {
                     "get": _operation(
                         "Overall status; each service's status and response time with a key",
-                        {"$ref": "#/components/schemas/Health"},
+                        _ref("Health"),
                         public=True,
                     )
                 },
@@ -1154,29 +549,25 @@ def document() -> dict:
                         },
                     },
                 },
-                "/api/settings/api-key": {
-                    "get": _operation(
-                        "The current API key", {"$ref": "#/components/schemas/ApiKey"}
-                    )
-                },
+                "/api/settings/api-key": {"get": _operation("The current API key", _ref("ApiKey"))},
                 "/api/settings/api-key/regenerate": {
                     "post": _operation(
                         "Replace the API key; the old one stops working at once",
-                        {"$ref": "#/components/schemas/ApiKey"},
+                        _ref("ApiKey"),
                         extra=conflict,
                     )
                 },
                 "/api/stats": {
                     "get": _operation(
                         "Library counts and storage (tombstones excluded)",
-                        {"$ref": "#/components/schemas/Stats"},
+                        _ref("Stats"),
                     )
                 },
                 "/api/library": {
                     "get": {
                         **_operation(
                             "List library items",
-                            {"$ref": "#/components/schemas/Page"},
+                            _ref("LibraryPage"),
                             extra={"400": _error("Invalid query parameter")},
                         ),
                         "parameters": [
@@ -1231,7 +622,7 @@ def document() -> dict:
                     "get": {
                         **_operation(
                             "One item with every field, and which rules match it and why",
-                            {"$ref": "#/components/schemas/ItemDetail"},
+                            _ref("ItemDetail"),
                             extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
                         ),
                         "parameters": [ID],
@@ -1241,7 +632,7 @@ def document() -> dict:
                     "post": {
                         **_operation(
                             "Protect an item from every delete rule",
-                            {"$ref": "#/components/schemas/Protection"},
+                            _ref("Protection"),
                             extra={
                                 "400": _error("Invalid id or body"),
                                 "404": _error("No such item"),
@@ -1263,7 +654,7 @@ def document() -> dict:
                     "delete": {
                         **_operation(
                             "Remove an item's protection",
-                            {"$ref": "#/components/schemas/Protection"},
+                            _ref("Protection"),
                             extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
                         ),
                         "parameters": [ID],
@@ -1288,16 +679,8 @@ def document() -> dict:
         "components": {
             "schemas": {
                 "Error": ERROR,
-                "Health": HEALTH,
-                "ServiceCheck": SERVICE_CHECK,
-                "LibraryItem": LIBRARY_ITEM,
-                "ItemDetail": ITEM_DETAIL,
-                "Page": PAGE,
-                "Stats": STATS,
-                "Protection": PROTECTION,
-                "ApiKey": API_KEY,
-                **RULE_SCHEMAS,
-                **QUEUE_SCHEMAS,
+                **REQUEST_SCHEMAS,
+                **_shapes(),
             },
             "securitySchemes": {
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},

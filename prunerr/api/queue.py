@@ -6,6 +6,7 @@ from __future__ import annotations
 import falcon
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.planning.library_index import Snapshot
 from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
@@ -15,40 +16,39 @@ from prunerr.store.queue_entries import LIVE, Entry
 
 from . import params
 from .errors import ApiError, ok, ok_listing
-from .library import iso
 
 
-def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> dict:
+def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> wire.QueueEntry:
     """`title` as in the library listing (`items.listing_title`); `displayTitle` the entry's."""
     item = snapshot.by_id.get(entry.item)
     ident = snapshot.identity.get(entry.item)
     book_rule = api.book.get(entry.rule) if entry.rule is not None else None
     kind = item.fields["type"] if item else None
-    return {
-        "id": entry.id,
-        "mediaItemId": entry.item,
-        "title": listing_title(entry.media_type, entry.item_title, entry.title) or entry.title,
-        "displayTitle": entry.title,
-        "type": "tv" if kind == "show" else kind,
-        "size": entry.size,
-        "state": entry.state,
-        "queuedAt": iso(entry.queued_at),
-        "deleteAt": iso(entry.delete_after),
-        "daysRemaining": entry.days_remaining(now),
-        "matchedRule": (
-            {"id": book_rule.id, "name": book_rule.rule.name}
+    return wire.QueueEntry(
+        id=entry.id,
+        media_item_id=entry.item,
+        title=listing_title(entry.media_type, entry.item_title, entry.title) or entry.title,
+        display_title=entry.title,
+        type="tv" if kind == "show" else kind,
+        size=entry.size,
+        state=entry.state,
+        queued_at=wire.iso(entry.queued_at),
+        delete_at=wire.iso(entry.delete_after),
+        days_remaining=entry.days_remaining(now),
+        matched_rule=(
+            wire.MatchedRule(id=book_rule.id, name=book_rule.rule.name)
             if book_rule
-            else ({"id": entry.rule, "name": None} if entry.rule is not None else None)
+            else (wire.MatchedRule(id=entry.rule, name=None) if entry.rule is not None else None)
         ),
-        "deletionAction": entry.action,
-        "deletionActionLabel": ACTION_LABELS[entry.action],
-        "resetOverseerr": entry.reset_requests,
-        "importExclusion": entry.import_exclusion,
-        "queuedBy": {"type": entry.actor_type, "name": entry.actor_name},
-        "attempts": entry.attempts,
-        "reason": entry.reason,
-        "tmdbId": ident.tmdb_id if ident else None,
-    }
+        deletion_action=entry.action,
+        deletion_action_label=ACTION_LABELS[entry.action],
+        reset_overseerr=entry.reset_requests,
+        import_exclusion=entry.import_exclusion,
+        queued_by=wire.QueuedBy(type=entry.actor_type, name=entry.actor_name),
+        attempts=entry.attempts,
+        reason=entry.reason,
+        tmdb_id=ident.tmdb_id if ident else None,
+    )
 
 
 def queue_options(api, body: dict, grace_key: str = "gracePeriodDays") -> QueueOptions:
@@ -89,14 +89,14 @@ class QueueList:
             total=total,
             page=page if limit else 1,
             totalPages=max(1, -(-total // limit)) if limit else 1,
-            summary={
-                "totalItems": total,
-                "totalSize": sum(e.size for e in entries),
-                "readyForDeletion": sum(e.delete_after <= now for e in entries),
-                "willResetOverseerr": sum(e.reset_requests for e in entries),
+            summary=wire.QueueSummary(
+                total_items=total,
+                total_size=sum(e.size for e in entries),
+                ready_for_deletion=sum(e.delete_after <= now for e in entries),
+                will_reset_overseerr=sum(e.reset_requests for e in entries),
                 # processing now would only record what it would delete
-                "dryRun": bool(self.api.config["dry_run"]),
-            },
+                dry_run=bool(self.api.config["dry_run"]),
+            ),
         )
 
 
@@ -115,7 +115,7 @@ class QueueEntry:
                 raise ApiError(404, f"Queue entry {entry_id} not found")
             if not queue.cancel(number, USER):
                 raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
-        ok(resp, {"id": number, "state": "cancelled"}, message="Removed from the queue")
+        ok(resp, wire.Cancelled(id=number, state="cancelled"), message="Removed from the queue")
 
 
 class QueueProcess:
@@ -150,17 +150,17 @@ class QueueProcess:
         report = self.api.processor.process(
             force=force, dry_run=True if dry_run else None, actor=USER
         )
-        ok(resp, report.as_dict())
+        ok(resp, wire.process_report(report))
 
 
-def _mark(api, item_ids: list[int], body: dict) -> dict:
+def _mark(api, item_ids: list[int], body: dict) -> wire.MarkResult:
     result = api.evaluator.queue_by_hand(item_ids, queue_options(api, body), USER)
-    return {
-        "success": [i for i in item_ids if i not in result.skipped and i not in result.already],
-        "alreadyQueued": result.already,
-        "skipped": [{"id": i, "reason": r} for i, r in result.skipped.items()],
-        "queuedBytes": result.queued_bytes,
-    }
+    return wire.MarkResult(
+        success=[i for i in item_ids if i not in result.skipped and i not in result.already],
+        already_queued=result.already,
+        skipped=[wire.SkippedItem(id=i, reason=r) for i, r in result.skipped.items()],
+        queued_bytes=result.queued_bytes,
+    )
 
 
 class MarkDeletion:
@@ -172,11 +172,11 @@ class MarkDeletion:
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         number = params.path_id(item_id)
         outcome = _mark(self.api, [number], params.body(req))
-        for skipped in outcome["skipped"]:
-            if skipped["reason"] == "gone":
+        for skipped in outcome.skipped:
+            if skipped.reason == "gone":
                 raise ApiError(404, f"Library item {item_id} not found")
-            raise ApiError(409, f"Library item {item_id} is {skipped['reason']}: not queued")
-        if outcome["alreadyQueued"]:
+            raise ApiError(409, f"Library item {item_id} is {skipped.reason}: not queued")
+        if outcome.already_queued:
             raise ApiError(409, f"Library item {item_id} is already queued")
         ok(resp, outcome, status=201, message="Queued for deletion")
 

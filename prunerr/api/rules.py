@@ -18,6 +18,7 @@ import falcon
 import yaml
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.compat.conditions import ConditionError, to_dsl
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
@@ -34,7 +35,6 @@ from prunerr.store.rules import API_PREFIX
 
 from . import params
 from .errors import ApiError, invalid, ok
-from .library import iso
 
 SAMPLES = 10
 # JSON name -> rule-file key; the original's spellings included
@@ -62,30 +62,30 @@ ONE_MEDIA = "a rule has one media type (movie, show, season or episode); create 
 # --- JSON <-> rule files ----------------------------------------------------------------------
 
 
-def rule_json(book_rule: BookRule) -> dict:
+def rule_json(book_rule: BookRule) -> wire.Rule:
     r = book_rule.rule
-    return {
-        "id": book_rule.id,
-        "name": r.name,
-        "description": r.description,
-        "mediaType": r.media,
-        "libraries": list(r.libraries),
-        "when": r.when.rstrip(),
-        "kind": r.kind,
-        "deletionAction": r.deletion_action,
-        "gracePeriodDays": _number(r.grace_period / DAY),
-        "resetOverseerr": r.reset_overseerr,
-        "importExclusion": r.import_exclusion,
-        "priority": r.priority,
-        "schedule": r.schedule,
-        "enabled": r.enabled,
-        "source": book_rule.source,
-        "path": r.id,
-        "file": file_name(book_rule),
-        "readOnly": book_rule.read_only,
-        "createdAt": iso(book_rule.created_at),
-        "updatedAt": iso(book_rule.updated_at),
-    }
+    return wire.Rule(
+        id=book_rule.id,
+        name=r.name,
+        description=r.description,
+        media_type=r.media,
+        libraries=list(r.libraries),
+        when=r.when.rstrip(),
+        kind=r.kind,
+        deletion_action=r.deletion_action,
+        grace_period_days=_number(r.grace_period / DAY),
+        reset_overseerr=r.reset_overseerr,
+        import_exclusion=r.import_exclusion,
+        priority=r.priority,
+        schedule=r.schedule,
+        enabled=r.enabled,
+        source=book_rule.source,
+        path=r.id,
+        file=file_name(book_rule),
+        read_only=book_rule.read_only,
+        created_at=wire.iso(book_rule.created_at),
+        updated_at=wire.iso(book_rule.updated_at),
+    )
 
 
 def _number(value: float) -> int | float:
@@ -194,19 +194,20 @@ def rule_file(values: Mapping[str, object]) -> str:
     return yaml.dump(kept, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _diagnostic(located: Located, field: str | None = None) -> dict:
+def _diagnostic(located: Located, field: str | None = None) -> wire.Diagnostic:
     d = located.diagnostic
-    return {
-        **({"field": field} if field else {"file": located.path}),
-        "code": d.code,
-        "severity": d.severity,
-        "message": d.message,
-        "line": located.line,
-        "column": located.column,
-        "endLine": located.end_line,
-        "endColumn": located.end_column,
-        "hint": d.hint,
-    }
+    return wire.Diagnostic(
+        field=field or wire.UNSET,
+        file=wire.UNSET if field else located.path,
+        code=d.code,
+        severity=d.severity,
+        message=d.message,
+        line=located.line,
+        column=located.column,
+        end_line=located.end_line,
+        end_column=located.end_column,
+        hint=d.hint,
+    )
 
 
 def build(api, values: Mapping[str, object], source: str) -> tuple[str, Rule]:
@@ -267,46 +268,46 @@ def _nodes(explanation: Explanation) -> Iterator[Explanation]:
         yield from _nodes(child)
 
 
-def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> dict:
+def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> wire.Sample:
     """One matched item with the field values that decided it."""
     explanation = rule.program.explain(item.fields, ctx)
     values = {n.text: n.shown for n in _nodes(explanation) if n.text in rule.program.fields}
     f = item.fields
     rating = next((f[k] for k in ("rating.imdb", "rating.tmdb") if f.get(k) is not None), None)
-    return {
-        "id": item.id,
-        "title": listing_title(f["type"], item.title, item.display_title),
-        "displayTitle": item.display_title,
-        "type": f["type"],
-        "size": item.size,
-        "rating": rating,
-        "reason": ", ".join(f"{name} = {value}" for name, value in values.items()),
-        "values": values,
-        "explanation": explanation.as_dict(),
-    }
+    return wire.Sample(
+        id=item.id,
+        title=listing_title(f["type"], item.title, item.display_title),
+        display_title=item.display_title,
+        type=f["type"],
+        size=item.size,
+        rating=rating,
+        reason=", ".join(f"{name} = {value}" for name, value in values.items()),
+        values=values,
+        explanation=explanation.as_dict(),
+    )
 
 
-def preview_json(api, rule: Rule) -> dict:
+def preview_json(api, rule: Rule) -> wire.RulePreview:
     ctx = api.evaluator.context()
     outcome = outcomes(api, [rule], ctx)[rule.id]
     matches, matched = unqueued_matches(outcome)
     queued = outcome.queue_bytes
     top = sorted(outcome.to_queue, key=lambda i: (-i.size, i.id))[:SAMPLES]
-    return {
-        "totalMatches": matches,
-        "wouldQueue": outcome.would_queue,
-        "wouldSkipProtected": outcome.protected,
-        "wouldSkipDeleted": outcome.deleted_before,
-        "wouldSkipGone": outcome.gone,
-        "alreadyPending": outcome.already_queued,
-        "unknown": outcome.unknown,
-        "candidates": outcome.candidates,
-        "totalSize": matched,
-        "totalSizeFormatted": format_size(matched),
-        "queueSize": queued,
-        "storageFreedGB": round(queued / 1e9, 2),
-        "samples": [sample(i, rule, ctx) for i in top],
-    }
+    return wire.RulePreview(
+        total_matches=matches,
+        would_queue=outcome.would_queue,
+        would_skip_protected=outcome.protected,
+        would_skip_deleted=outcome.deleted_before,
+        would_skip_gone=outcome.gone,
+        already_pending=outcome.already_queued,
+        unknown=outcome.unknown,
+        candidates=outcome.candidates,
+        total_size=matched,
+        total_size_formatted=format_size(matched),
+        queue_size=queued,
+        storage_freed_gb=round(queued / 1e9, 2),
+        samples=[sample(i, rule, ctx) for i in top],
+    )
 
 
 # --- suggestions ------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ TEMPLATES = (
 )
 
 
-def suggestions_json(api) -> dict:
+def suggestions_json(api) -> wire.RuleSuggestions:
     """Each template per media type that matches something, counted by planning its rule."""
     rules: dict[str, tuple[Template, Rule]] = {}
     for t in TEMPLATES:
@@ -433,28 +434,28 @@ def suggestions_json(api) -> dict:
             continue
         label = f" ({'movies' if rule.media == 'movie' else 'shows'})" if len(t.media) > 1 else ""
         suggestions.append(
-            {
-                "id": sid,
-                "name": t.name + label,
-                "description": t.description,
-                "icon": t.icon,
-                "matchCount": matches,
-                "totalSize": matched,
-                "totalSizeFormatted": format_size(matched),
-                "mediaType": rule.media,
-                "when": t.when,
-            }
+            wire.Suggestion(
+                id=sid,
+                name=t.name + label,
+                description=t.description,
+                icon=t.icon,
+                match_count=matches,
+                total_size=matched,
+                total_size_formatted=format_size(matched),
+                media_type=rule.media,
+                when=t.when,
+            )
         )
     stats = library_index.stats(api.library.snapshot())
-    return {
-        "suggestions": suggestions,
-        "libraryStats": {
-            "totalItems": stats["movieCount"] + stats["tvShowCount"],
-            "movies": stats["movieCount"],
-            "shows": stats["tvShowCount"],
-            "totalSize": stats["totalStorage"],
-        },
-    }
+    return wire.RuleSuggestions(
+        suggestions=suggestions,
+        library_stats=wire.LibraryTotals(
+            total_items=stats.movies + stats.shows,
+            movies=stats.movies,
+            shows=stats.shows,
+            total_size=stats.storage,
+        ),
+    )
 
 
 # --- resources --------------------------------------------------------------------------------
@@ -483,8 +484,7 @@ class RuleList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         rules = [rule_json(b) for b in self.api.book.contents().rules.values()]
-        ok(resp, rules)
-        resp.media["total"] = len(rules)  # beside `data`, as the original put it
+        ok(resp, rules, total=len(rules))  # `total` beside `data`, as the original put it
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         values, source = file_values(self.api, _body(req))
@@ -515,11 +515,11 @@ class RuleEntry:
         broken = self.api.book.contents().broken.get(number)
         if broken is not None and broken.id.startswith(API_PREFIX):  # it no longer loads
             self.api.book.delete(number)
-            ok(resp, {"id": number}, message="Rule deleted")
+            ok(resp, wire.Deleted(id=number), message="Rule deleted")
             return
         book_rule = _rule(self.api, rule_id, writable=True)
         self.api.book.delete(book_rule.id)
-        ok(resp, {"id": book_rule.id}, message="Rule deleted")
+        ok(resp, wire.Deleted(id=book_rule.id), message="Rule deleted")
 
 
 class RuleExport:
@@ -563,16 +563,13 @@ class RunRule:
             raise invalid("confirm", "expected true or false")
         confirm = confirm or params.choice(req, "confirm", ("true", "false")) == "true"
         (run,) = self.api.evaluator.run([book_rule.id], actor=USER, confirm=confirm)
-        data = {
-            **run.as_dict(),
-            "rule": {"id": book_rule.id, "name": run.name, "action": "delete"},
-            "summary": {
-                "totalScanned": run.candidates,
-                "matched": run.matched,
-                "processed": run.queued,
-                "failed": 0,
-            },
-        }
+        data = wire.RuleRun(
+            **wire.rule_evaluation(run),
+            rule=wire.RunRule(id=book_rule.id, name=run.name, action="delete"),
+            summary=wire.RunSummary(
+                total_scanned=run.candidates, matched=run.matched, processed=run.queued, failed=0
+            ),
+        )
         message = (
             f"Circuit breaker tripped: the rule would queue {run.held} "
             "items, more than the configured share of its candidates; nothing was queued. "
@@ -616,12 +613,12 @@ class RuleReload:
         diagnostics = [_diagnostic(d) for d in contents.diagnostics]
         ok(
             resp,
-            {
-                "total": len(sources),
-                "files": sources.count("file"),
-                "api": sources.count("api"),
-                "errors": sum(d["severity"] == "error" for d in diagnostics),
-                "diagnostics": diagnostics,
-            },
+            wire.RulesReload(
+                total=len(sources),
+                files=sources.count("file"),
+                api=sources.count("api"),
+                errors=sum(d.severity == "error" for d in diagnostics),
+                diagnostics=diagnostics,
+            ),
             message="Rules reloaded",
         )

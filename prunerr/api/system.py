@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import falcon
 from pony.orm import db_session
 
-from prunerr import __version__
+from prunerr import __version__, wire
 from prunerr.config import settings
 
 from . import params
@@ -28,9 +28,9 @@ class Health:
     def __init__(self, api):
         self.api = api
         self._lock = threading.Lock()
-        self._checked: tuple[float, list[dict]] | None = None
+        self._checked: tuple[float, list[wire.ServiceCheck]] | None = None
 
-    def _checks(self) -> list[dict]:
+    def _checks(self) -> list[wire.ServiceCheck]:
         with self._lock:
             now = time.monotonic()
             if self._checked is None or now - self._checked[0] > self.CHECK_EVERY:
@@ -44,7 +44,7 @@ class Health:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         checks = self._checks()
-        healthy = sum(c["connected"] for c in checks)
+        healthy = sum(c.connected for c in checks)
         # nothing configured, or nothing answering, is unhealthy (as in the original)
         status = "unhealthy" if not healthy else "healthy" if healthy == len(checks) else "degraded"
         jobs = self.api.tasks.health() if self.api.tasks is not None else None
@@ -53,47 +53,45 @@ class Health:
         broken = self.api.book.contents().broken.values()
         if broken and status == "healthy":
             status = "degraded"
-        data = {
-            "status": status,
-            "version": __version__,
-            "uptime": round(time.monotonic() - self.api.started, 1),
-        }
+        data = wire.Health(
+            status=status,
+            version=__version__,
+            uptime=round(time.monotonic() - self.api.started, 1),
+        )
         if req.context.authenticated:
-            data["services"] = checks
-            data["brokenRules"] = [
-                {"rule": b.id, "message": b.message, "stopsDeletion": b.stops_deletion}
+            data.services = checks
+            data.broken_rules = [
+                wire.BrokenRule(rule=b.id, message=b.message, stops_deletion=b.stops_deletion)
                 for b in broken
             ]
             if jobs is not None:
-                data["jobs"] = {
-                    "workers": jobs.workers,
-                    "ready": jobs.ready,
-                    "problems": list(jobs.problems),
-                }
+                data.jobs = wire.JobsHealth(
+                    workers=jobs.workers, ready=jobs.ready, problems=list(jobs.problems)
+                )
         ok(resp, data)
 
     @staticmethod
-    def _check(service) -> dict:
+    def _check(service) -> wire.ServiceCheck:
         started = time.perf_counter()
         try:
             health = service.health()
         except Exception as exc:  # a broken plugin must not break the health endpoint
-            return {
-                "service": service.name,
-                "configured": True,
-                "connected": False,
-                "error": type(exc).__name__,
-                "responseTimeMs": None,
-            }
-        return {
-            "service": service.name,
-            "configured": True,
-            "connected": health.ok,
-            "error": None if health.ok else health.message,
-            "responseTimeMs": health.response_ms
+            return wire.ServiceCheck(
+                service=service.name,
+                configured=True,
+                connected=False,
+                error=type(exc).__name__,
+                response_time_ms=None,
+            )
+        return wire.ServiceCheck(
+            service=service.name,
+            configured=True,
+            connected=health.ok,
+            error=None if health.ok else health.message,
+            response_time_ms=health.response_ms
             if health.response_ms is not None
             else round((time.perf_counter() - started) * 1000, 1),
-        }
+        )
 
 
 class Settings:
@@ -123,10 +121,8 @@ class ApiKey:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ok(
-            resp,
-            {"apiKey": self.api.keys.current(), "fromEnvironment": self.api.keys.from_environment},
-        )
+        keys = self.api.keys
+        ok(resp, wire.ApiKey(api_key=keys.current(), from_environment=keys.from_environment))
 
 
 class ApiKeyRegenerate:
@@ -136,7 +132,7 @@ class ApiKeyRegenerate:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ok(
             resp,
-            {"apiKey": self.api.keys.regenerate()},
+            wire.ApiKey(api_key=self.api.keys.regenerate()),
             message="A new API key was generated; the old one no longer works",
         )
 

@@ -25,6 +25,7 @@ from pony.orm import db_session
 from prunerr import (
     emulation,  # its names load on use
     example_rules,
+    wire,
 )
 from prunerr.app import Prunerr
 from prunerr.config import settings
@@ -211,13 +212,13 @@ def _sync(tasks: Tasks, app: Prunerr, out: _Out) -> None:
     out.table(("SOURCE", "STATE", "RECORDS", ""), rows)
     figures = stats(app.library.snapshot())
     counts = [
-        (figures["movieCount"], "movies"),
-        (figures["tvShowCount"], "shows"),
-        (figures["tvSeasonCount"], "seasons"),
-        (figures["tvEpisodeCount"], "episodes"),
+        (figures.movies, "movies"),
+        (figures.shows, "shows"),
+        (figures.seasons, "seasons"),
+        (figures.episodes, "episodes"),
     ]
-    total = sum(int(n) for n, _ in counts)
-    size = format_size(int(figures["totalStorage"] or 0))
+    total = sum(n for n, _ in counts)
+    size = format_size(figures.storage or 0)
     out(
         f"  {', '.join(f'{n:,} {what}' for n, what in counts)} ({total:,} items, {size}) "
         f"synced in {report['seconds']:.1f}s"
@@ -231,7 +232,7 @@ def _evaluate(tasks: Tasks, app: Prunerr) -> list[RuleRun]:
 
     def work(progress) -> dict:
         runs.extend(app.evaluator.run(actor=DEMO, confirm=True))
-        return {"rules": [r.as_dict() for r in runs]}
+        return wire.evaluation_result(runs)
 
     from prunerr.jobs import JOBS
 
@@ -310,7 +311,7 @@ def _process(tasks: Tasks, app: Prunerr, out: _Out, serving: bool) -> None:
 
     def work(progress) -> dict:
         reports.append(app.processor.process(actor=DEMO))
-        return reports[0].as_dict()
+        return wire.plain(wire.process_report(reports[0]))
 
     from prunerr.jobs import JOBS
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.app import Prunerr
 from prunerr.dsl.units import format_size
 from prunerr.planning import protection
@@ -156,14 +157,13 @@ def cmd_process(args) -> int:
     report = app.processor.process(
         force=args.force, dry_run=True if args.dry_run else None, actor=ACTOR
     )
-    summary = report.as_dict()
     if args.format == "json":
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(wire.plain(wire.process_report(report)), indent=2))
     else:
         print(
-            f"deleted {summary['deleted']}, failed {summary['failed']}, skipped "
-            f"{summary['skipped']}, deferred {summary['deferred']}; freed "
-            f"{summary['freedSpaceFormatted']}{' (dry run)' if report.dry_run else ''}"
+            f"deleted {len(report.deleted)}, failed {len(report.failed)}, skipped "
+            f"{len(report.skipped)}, deferred {report.deferred}; freed "
+            f"{format_size(report.freed)}{' (dry run)' if report.dry_run else ''}"
         )
     return 1 if report.failed else 0
 
@@ -181,10 +181,9 @@ def cmd_evaluate(args) -> int:
     for broken in app.book.contents().broken.values():
         print(f"skipped {broken.id}: it does not load: {broken.message}", file=sys.stderr)
     for run in app.evaluator.run(ids, actor=ACTOR, confirm=args.confirm):
-        line = run.as_dict()
         state = "STOPPED by the circuit breaker" if run.tripped else f"queued {run.queued}"
         print(
-            f"{line['name']}: {state}, matched {run.matched}, protected {run.protected}, "
+            f"{run.name}: {state}, matched {run.matched}, protected {run.protected}, "
             f"unknown {run.unknown}, released {run.released}"
         )
     return 0

@@ -13,7 +13,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon
-import orjson
+import msgspec
 
 from .synthetic import SyntheticLibrary
 
@@ -219,4 +219,4 @@ def json_body(resp: falcon.Response, payload: object, status: int = 200) -> None
     """Send compact JSON, as the real services do."""
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(payload)
+    resp.data = msgspec.json.encode(payload)

@@ -12,6 +12,7 @@ from huey import crontab
 from huey.api import Huey
 from pony.orm import db_session
 
+from prunerr import wire
 from prunerr.app import Prunerr
 from prunerr.dsl.units import DAY
 from prunerr.jobs import JOBS, Busy, JobsHealth, Runs, Supervisor, describe, due, sync_at_start
@@ -132,7 +133,7 @@ class Tasks:
     def _evaluate(self, rule_ids: list[int] | None = None, actor: str = "scheduler") -> dict | None:
         def work(progress):
             runs = self.app.evaluator.run(rule_ids, actor=_actor(actor))
-            return {"rules": [r.as_dict() for r in runs]}
+            return wire.evaluation_result(runs)
 
         return self._guarded("evaluate", actor, work)
 
@@ -149,7 +150,8 @@ class Tasks:
         return self._guarded("process", actor, work)
 
     def _process_batch(self, entry_ids: list[int], actor: str = "scheduler") -> dict:
-        return self.app.processor.process(entry_ids, actor=_actor(actor)).as_dict()
+        report = self.app.processor.process(entry_ids, actor=_actor(actor))
+        return wire.plain(wire.process_report(report))
 
     def _reminders(self, actor: str = "scheduler") -> dict | None:
         """One notification for the entries due within `reminder_days`, each reminded once."""
@@ -188,8 +190,8 @@ class Tasks:
                     app.clock(),
                     sizes["movie"],
                     sizes["show"],
-                    int(figures["movieCount"]),
-                    int(figures["tvShowCount"]),
+                    figures.movies,
+                    figures.shows,
                     deletions.freed_since(app.store, since or 0.0),
                 )
                 storage_snapshots.add(app.store, taken)

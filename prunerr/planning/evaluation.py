@@ -61,26 +61,6 @@ class RuleRun:
     would_queue: int = 0
     entries: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return {
-            "ruleId": self.rule,
-            "name": self.name,
-            "candidates": self.candidates,
-            "matched": self.matched,
-            "unknown": self.unknown,
-            "protected": self.protected,
-            "queued": self.queued,
-            "alreadyQueued": self.already_queued,
-            "held": self.held,
-            "deletedBefore": self.deleted_before,
-            "gone": self.gone,
-            "released": self.released,
-            "queuedBytes": self.queued_bytes,
-            "circuitBreakerTripped": self.tripped,
-            "circuitBreakerConfirmed": self.confirmed,
-            "wouldQueue": self.would_queue,
-        }
-
 
 @dataclass(frozen=True)
 class Verdict:

@@ -182,14 +182,29 @@ class LibraryIndex:
             return snapshot
 
 
-def stats(snapshot: Snapshot) -> dict[str, object]:
-    """Counts and sizes of live items (tombstones excluded); watch counts only when known."""
+@dataclass(frozen=True)
+class LibraryStats:
+    """Counts and sizes of the live items (tombstones excluded); None where the source that
+    knows it is unavailable."""
+
+    movies: int
+    shows: int
+    seasons: int
+    episodes: int
+    storage: int | None  # bytes of movies and episodes
+    protected: int
+    unwatched_movies: int | None
+    unwatched_shows: int | None
+
+
+def stats(snapshot: Snapshot) -> LibraryStats:
+    """The snapshot's `LibraryStats`, computed once per snapshot."""
     if "stats" not in snapshot.derived:
         snapshot.derived["stats"] = _stats(snapshot)
-    return dict(snapshot.derived["stats"])
+    return snapshot.derived["stats"]
 
 
-def _stats(snapshot: Snapshot) -> dict[str, object]:
+def _stats(snapshot: Snapshot) -> LibraryStats:
     counts = {t: 0 for t in ("movie", "show", "season", "episode")}
     size = protected = 0
     unwatched = {"movie": 0, "show": 0}
@@ -202,16 +217,16 @@ def _stats(snapshot: Snapshot) -> dict[str, object]:
         if kind in unwatched and item.fields.get("play_count") == 0:
             unwatched[kind] += 1
     known = snapshot.available.watch_history
-    return {
-        "movieCount": counts["movie"],
-        "tvShowCount": counts["show"],
-        "tvSeasonCount": counts["season"],
-        "tvEpisodeCount": counts["episode"],
-        "totalStorage": size if snapshot.available.media_server else None,
-        "protectedItems": protected,
-        "unwatchedMovies": unwatched["movie"] if known else None,
-        "unwatchedShows": unwatched["show"] if known else None,
-    }
+    return LibraryStats(
+        movies=counts["movie"],
+        shows=counts["show"],
+        seasons=counts["season"],
+        episodes=counts["episode"],
+        storage=size if snapshot.available.media_server else None,
+        protected=protected,
+        unwatched_movies=unwatched["movie"] if known else None,
+        unwatched_shows=unwatched["show"] if known else None,
+    )
 
 
 @dataclass(frozen=True)

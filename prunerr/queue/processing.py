@@ -77,20 +77,6 @@ class ProcessReport:
     freed: int = 0
     requests_reset: int = 0
 
-    def as_dict(self) -> dict:
-        return {
-            "processed": len(self.deleted) + len(self.failed) + len(self.skipped),
-            "deleted": len(self.deleted),
-            "failed": len(self.failed),
-            "skipped": len(self.skipped),
-            "deferred": self.deferred,
-            "freedSpace": self.freed,
-            "freedSpaceFormatted": format_size(self.freed),
-            "overseerrResets": self.requests_reset,
-            "dryRun": self.dry_run,
-            "results": {"deleted": self.deleted, "failed": self.failed, "skipped": self.skipped},
-        }
-
 
 class Processor:
     def __init__(

@@ -1,0 +1,542 @@
+"""The JSON Prunerr speaks: every answer's shape as a msgspec Struct. The API encodes these
+(`encode`) and publishes the JSON schemas msgspec derives from the same classes in its OpenAPI
+document, so an answer cannot drift from its documented schema; job results and the CLI's
+`--format json` use them too. Names are snake_case here and camelCase on the wire, as in the
+original Prunerr API; a field that is sometimes left out defaults to UNSET, and null is a value
+the answer holds (unknown, or none)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from prunerr.dsl.types import MEDIA_TYPE
+from prunerr.dsl.units import format_size
+from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
+
+if TYPE_CHECKING:
+    from prunerr.planning import evaluation
+    from prunerr.queue import processing
+
+
+class Shape(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """An answer's shape: camelCase on the wire, no field beyond those declared."""
+
+
+def described(kind: Any, description: str) -> Any:
+    return Annotated[kind, Meta(description=description)]
+
+
+Count = Annotated[int, Meta(ge=0)]
+PageNumber = Annotated[int, Meta(ge=1)]
+Time = Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
+Media = Literal[MEDIA_TYPE.values]  # type: ignore[valid-type]
+Action = Literal[DELETION_ACTIONS]  # type: ignore[valid-type]
+Listed = Literal["movie", "tv", "season", "episode"]  # the original's name of a show: tv
+
+TITLE = (
+    "A movie's or a show's own title (null when unknown); a season's or an episode's display "
+    "title, as in displayTitle"
+)
+DISPLAY_TITLE = (
+    "The name people know the item by: movie or show “Title (Year)”, season “Show — Season 2” "
+    "(“Show — Specials”), episode “Show — S02E05 — Title”; what is unknown is left out"
+)
+
+
+class Paged(Shape):
+    """The original's paginated shape: the page's `items` beside these."""
+
+    total: Count
+    page: PageNumber
+    total_pages: PageNumber
+
+
+# --- health, settings ---------------------------------------------------------------------------
+
+
+class ServiceCheck(Shape):
+    service: str
+    configured: bool
+    connected: bool
+    error: str | None
+    response_time_ms: float | None
+
+
+class BrokenRule(Shape):
+    rule: str
+    message: str
+    stops_deletion: described(bool, "a protect rule, or one that may be: nothing is deleted")
+
+
+class JobsHealth(Shape):
+    """Whether jobs can run (with a key, when this process starts jobs)"""
+
+    workers: described(int | None, "job worker processes this server keeps running; null: none")
+    ready: described(int | None, "how many are ready")
+    problems: described(list[str], "what keeps jobs from running; any makes the status degraded")
+
+
+BROKEN_RULES = "rules that do not load (with a key); any makes the status degraded"
+
+
+class Health(Shape):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    uptime: float
+    services: list[ServiceCheck] | UnsetType = UNSET
+    broken_rules: described(list[BrokenRule], BROKEN_RULES) | UnsetType = UNSET
+    jobs: JobsHealth | UnsetType = UNSET
+
+
+class ApiKey(Shape):
+    api_key: str
+    from_environment: bool | UnsetType = UNSET
+
+
+# --- library, stats, users ----------------------------------------------------------------------
+
+
+class LibraryItem(Shape):
+    """An item as the original's library listing shows it; null is unknown, and the fields whose
+    source is unavailable are listed in `unknownFields`."""
+
+    id: int
+    title: described(str | None, TITLE)
+    display_title: described(str, DISPLAY_TITLE)
+    type: Listed
+    year: int | None
+    size: int | None
+    watched: bool | None
+    last_watched: Time | None
+    added_at: Time | None
+    status: Literal["monitored", "queued", "protected"]
+    is_protected: bool
+    plex_id: str | None
+    radarr_id: int | None
+    sonarr_id: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    play_count: int | None
+    watched_by: list[str] | None
+    resolution: str | None
+    codec: str | None
+    unknown_fields: described(list[str], "Fields whose source is unavailable (null = unknown)")
+
+
+class RuleVerdict(Shape):
+    id: int
+    path: described(str, "The rule's id in rules.d")
+    name: str
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    result: Literal["match", "no_match", "unknown"]
+    explanation: dict[str, Any]
+
+
+class ItemDetail(LibraryItem):
+    """One item with every field, and which rules match it and why."""
+
+    fields: described(dict[str, Any], "Every known field, camelCase")
+    rules: list[RuleVerdict]
+
+
+class LibraryPage(Paged):
+    items: list[LibraryItem]
+
+
+class Stats(Shape):
+    movie_count: int
+    tv_show_count: int
+    tv_season_count: int
+    tv_episode_count: int
+    total_storage: int | None
+    protected_items: int
+    unwatched_movies: int | None
+    unwatched_shows: int | None
+    active_rules: int
+
+
+class Protection(Shape):
+    id: int
+    is_protected: bool
+    reason: str | None
+
+
+class User(Shape):
+    id: int
+    source: str
+    external_id: str
+    plex_user_id: described(str, "externalId, as the original names it")
+    username: str
+    email: str | None
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+class Rule(Shape):
+    id: int
+    name: str
+    description: str
+    media_type: Media
+    libraries: described(list[str], "all when empty")
+    when: described(str, "The condition, in the Prunerr rule language")
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    deletion_action: Action
+    grace_period_days: Annotated[float, Meta(ge=0, le=MAX_GRACE_DAYS)]
+    reset_overseerr: bool
+    import_exclusion: bool
+    priority: Annotated[int, Meta(ge=0, le=100)]
+    schedule: described(str | None, "cron expression")
+    enabled: bool
+    source: Literal["file", "api"]
+    path: described(str, "The rule's id in rules.d (`api/<id>` if none)")
+    file: described(str | None, "The file under rules.d")
+    read_only: described(bool, "rules.d rules change in git")
+    created_at: Time | UnsetType | None = UNSET
+    updated_at: Time | UnsetType | None = UNSET
+
+
+class Diagnostic(Shape, kw_only=True):
+    file: str | UnsetType = UNSET
+    field: str | UnsetType = UNSET
+    code: str
+    severity: Literal["error", "warning"]
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    hint: str | None
+
+
+class Sample(Shape):
+    """A matched item with the field values that decided it."""
+
+    id: int
+    title: str
+    display_title: str
+    type: Media
+    size: int
+    rating: float | None
+    reason: str
+    values: dict[str, str]
+    explanation: dict[str, Any]
+
+
+class RulePreview(Shape):
+    total_matches: described(Count, "matches not already queued")
+    would_queue: Count
+    would_skip_protected: Count
+    would_skip_deleted: described(
+        Count, "deleted before by an entry, still listed until the next sync"
+    )
+    would_skip_gone: described(Count, "left the library since it was read")
+    already_pending: Count
+    unknown: described(Count, "undecided for missing data: never queued")
+    candidates: described(Count, "items in the rule's scope")
+    total_size: described(Count, "bytes of totalMatches")
+    total_size_formatted: str
+    queue_size: described(Count, "bytes of wouldQueue")
+    storage_freed_gb: described(float, "queueSize in GB (10^9 bytes)") = msgspec.field(
+        name="storageFreedGB"
+    )
+    samples: Annotated[list[Sample], Meta(max_length=10)]
+
+
+class Suggestion(Shape):
+    id: str
+    name: str
+    description: str
+    icon: str
+    match_count: Annotated[int, Meta(ge=1)]
+    total_size: Count
+    total_size_formatted: str
+    media_type: Media
+    when: str
+
+
+class LibraryTotals(Shape):
+    total_items: Count
+    movies: Count
+    shows: Count
+    total_size: int | None
+
+
+class RuleSuggestions(Shape):
+    suggestions: list[Suggestion]
+    library_stats: LibraryTotals
+
+
+class RunRule(Shape):
+    id: int
+    name: str
+    action: Literal["delete"]
+
+
+class RunSummary(Shape):
+    total_scanned: Count
+    matched: Count
+    processed: Count
+    failed: Count
+
+
+class RuleEvaluation(Shape):
+    """What one evaluation of a delete rule did (`planning.evaluation.RuleRun`)."""
+
+    rule_id: int
+    name: str
+    candidates: Count
+    matched: Count
+    unknown: Count
+    protected: Count
+    queued: Count
+    already_queued: Count
+    held: Count
+    deleted_before: Count
+    gone: Count
+    released: Count
+    queued_bytes: Count
+    circuit_breaker_tripped: bool
+    circuit_breaker_confirmed: bool
+    would_queue: Count
+
+
+class RuleRun(RuleEvaluation):
+    """A run of one rule through the API, with the original's `rule` and `summary`."""
+
+    rule: RunRule
+    summary: RunSummary
+
+
+def rule_evaluation(run: evaluation.RuleRun) -> dict[str, object]:
+    """The fields of `RuleEvaluation` for a run."""
+    return dict(
+        rule_id=run.rule,
+        name=run.name,
+        candidates=run.candidates,
+        matched=run.matched,
+        unknown=run.unknown,
+        protected=run.protected,
+        queued=run.queued,
+        already_queued=run.already_queued,
+        held=run.held,
+        deleted_before=run.deleted_before,
+        gone=run.gone,
+        released=run.released,
+        queued_bytes=run.queued_bytes,
+        circuit_breaker_tripped=run.tripped,
+        circuit_breaker_confirmed=run.confirmed,
+        would_queue=run.would_queue,
+    )
+
+
+def evaluation_result(runs: Iterable[evaluation.RuleRun]) -> dict[str, object]:
+    """What the evaluation job records of its runs."""
+    return {"rules": [plain(RuleEvaluation(**rule_evaluation(r))) for r in runs]}
+
+
+class RulesReload(Shape):
+    total: Count
+    files: Count
+    api: Count
+    errors: Count
+    diagnostics: list[Diagnostic]
+
+
+# --- queue, activity, collections, jobs ----------------------------------------------------------
+
+
+class MatchedRule(Shape):
+    id: int
+    name: str | None
+
+
+class QueuedBy(Shape):
+    type: str
+    name: str
+
+
+class QueueEntry(Shape):
+    id: int
+    media_item_id: int
+    title: described(str, TITLE.replace(" (null when unknown)", ""))
+    display_title: described(str, DISPLAY_TITLE)
+    type: Listed | None
+    size: Count
+    state: Literal["queued", "processing"]
+    queued_at: Time | None
+    delete_at: Time | None
+    days_remaining: Count
+    matched_rule: MatchedRule | None
+    deletion_action: Action
+    deletion_action_label: str
+    reset_overseerr: bool
+    import_exclusion: bool
+    queued_by: QueuedBy
+    attempts: Count
+    reason: str | None
+    tmdb_id: int | None
+
+
+class QueueSummary(Shape):
+    total_items: Count
+    total_size: Count
+    ready_for_deletion: Count
+    will_reset_overseerr: Count
+    dry_run: described(
+        bool, "dry run is on: processing records what it would delete, and changes nothing"
+    )
+
+
+class QueuePage(Paged):
+    items: list[QueueEntry]
+    summary: QueueSummary
+
+
+class Cancelled(Shape):
+    id: int
+    state: Literal["cancelled"]
+
+
+class ProcessResults(Shape):
+    deleted: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+
+
+class ProcessReport(Shape):
+    """What processing the queue did (`queue.processing.ProcessReport`)."""
+
+    processed: Count
+    deleted: Count
+    failed: Count
+    skipped: Count
+    deferred: Count
+    freed_space: Count
+    freed_space_formatted: str
+    overseerr_resets: Count
+    dry_run: bool
+    results: ProcessResults
+
+
+def process_report(report: processing.ProcessReport) -> ProcessReport:
+    return ProcessReport(
+        processed=len(report.deleted) + len(report.failed) + len(report.skipped),
+        deleted=len(report.deleted),
+        failed=len(report.failed),
+        skipped=len(report.skipped),
+        deferred=report.deferred,
+        freed_space=report.freed,
+        freed_space_formatted=format_size(report.freed),
+        overseerr_resets=report.requests_reset,
+        dry_run=report.dry_run,
+        results=ProcessResults(
+            deleted=report.deleted, failed=report.failed, skipped=report.skipped
+        ),
+    )
+
+
+class SkippedItem(Shape):
+    id: int
+    reason: Literal["protected", "gone", "done"]
+
+
+class MarkResult(Shape):
+    success: list[int]
+    already_queued: list[int]
+    skipped: list[SkippedItem]
+    queued_bytes: Count
+
+
+class ActivityEntry(Shape):
+    id: int
+    event_type: str
+    action: str
+    actor_type: Literal["user", "rule", "scheduler"]
+    actor_id: str | None
+    actor_name: str
+    target_type: str
+    target_id: int | None
+    target_title: str | None
+    metadata: dict[str, Any]
+    created_at: Time | None
+
+
+class ActivityPage(Paged):
+    items: list[ActivityEntry]
+
+
+class Collection(Shape):
+    id: int
+    title: str
+    item_count: Count
+    is_protected: bool
+    protection_reason: str | None
+    protected_at: Time | None
+    last_synced_at: Time | None
+    created_at: Time | None
+
+
+class CollectionQueued(Shape):
+    queued: Count
+    skipped: Count
+    skipped_reasons: dict[str, Count]
+    total_size: Count
+
+
+class JobRun(Shape):
+    id: int
+    state: Literal["running", "ok", "failed", "skipped", "crashed"]
+    actor: str
+    started_at: Time | None
+    finished_at: Time | None
+    duration_seconds: float
+    progress: str | None
+    result: Any
+    error: str | None
+
+
+class Job(Shape):
+    name: str
+    title: str
+    group: str
+    schedule: str | None
+    next_run: Time | None
+    state: Literal["idle", "running"]
+    last_run: JobRun | None
+
+
+class JobStarted(Shape):
+    job: str
+    queued: Literal[True]
+
+
+class Deleted(Shape):
+    id: int
+
+
+def iso(ts: float | None) -> str | None:
+    """A time on the wire: ISO 8601 in UTC ("2026-12-07T18:00:00Z"); None stays null."""
+    return (
+        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    )
+
+
+def plain(value: object) -> object:
+    """A shape as plain JSON values (dicts, lists...), e.g. for a job's recorded result."""
+    return msgspec.to_builtins(value)
+
+
+def encode(value: object) -> bytes:
+    """JSON of an answer: Structs, and the plain values (dicts with any keys, lists) beside
+    them."""
+    return _ENCODER.encode(value)
+
+
+_ENCODER = msgspec.json.Encoder()
