@@ -8,7 +8,7 @@ are logged and answered without internals (or secrets).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 import falcon
@@ -47,20 +47,25 @@ def ok(
     }
 
 
-def ok_listing(resp: falcon.Response, items: Iterable[object], **data: object) -> None:
-    """`ok` of `{"items": [...], **data}`, the items encoded as the answer is sent, a part at a
-    time: a listing of any length (the whole queue) costs the API a part's memory."""
+def ok_listing(
+    resp: falcon.Response, items: Iterable[object], beside: Callable[[], dict[str, object]]
+) -> None:
+    """`ok` of `{"items": [...], **beside()}`, the items encoded as the answer is sent, a part at
+    a time: a listing of any length (the whole queue) costs the API a part's memory. `beside` is
+    called once the items are sent (so it may count them)."""
     resp.content_type = falcon.MEDIA_JSON
-    resp.stream = _listing(iter(items), data)
+    resp.stream = _listing(iter(items), beside)
 
 
-def _listing(items: Iterator[object], data: dict, part: int = 500) -> Iterator[bytes]:
+def _listing(
+    items: Iterator[object], beside: Callable[[], dict[str, object]], part: int = 500
+) -> Iterator[bytes]:
     yield b'{"success":true,"data":{"items":['
     first = True
     while chunk := list(islice(items, part)):
         yield (b"" if first else b",") + encode(chunk)[1:-1]
         first = False
-    yield b"]," + encode(data)[1:] + b"}"
+    yield b"]," + encode(beside())[1:] + b"}"
 
 
 def invalid(field: str, problem: str) -> ApiError:

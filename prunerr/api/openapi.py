@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of the API, served at /api/openapi.json; tests validate every
-response against it."""
+response against it. The answers' schemas are generated from their `prunerr.wire` shapes; the
+paths, parameters and request bodies are written here."""
 
 from __future__ import annotations
 

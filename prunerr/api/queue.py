@@ -3,6 +3,8 @@ prunerr.planning.evaluation and prunerr.queue.processing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import falcon
 from pony.orm import db_session
 
@@ -12,7 +14,7 @@ from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 from prunerr.store.activity import USER
 from prunerr.store.items import listing_title
-from prunerr.store.queue_entries import LIVE, Entry
+from prunerr.store.queue_entries import Entry
 
 from . import params
 from .errors import ApiError, ok, ok_listing
@@ -76,28 +78,35 @@ class QueueList:
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
         now = self.api.clock()
         self.api.refresh_config()  # a dry run saved by another process counts
-        with db_session:
-            entries = sorted(
-                Queue(self.api.store).entries(LIVE), key=lambda e: (e.delete_after, e.id)
-            )
-        total = len(entries)
-        shown = entries[(page - 1) * limit : page * limit] if limit else entries
+        dry_run = bool(self.api.config["dry_run"])
         snapshot = self.api.library.snapshot()  # once: each look asks the database
-        ok_listing(
-            resp,
-            (entry_json(self.api, snapshot, e, now) for e in shown),
-            total=total,
-            page=page if limit else 1,
-            totalPages=max(1, -(-total // limit)) if limit else 1,
-            summary=wire.QueueSummary(
-                total_items=total,
-                total_size=sum(e.size for e in entries),
-                ready_for_deletion=sum(e.delete_after <= now for e in entries),
-                will_reset_overseerr=sum(e.reset_requests for e in entries),
-                # processing now would only record what it would delete
-                dry_run=bool(self.api.config["dry_run"]),
-            ),
+        start = (page - 1) * limit if limit else 0
+        entries, summary = Queue(self.api.store).live_listing(
+            now, start, start + limit if limit else None
         )
+
+        def items() -> Iterator[wire.QueueEntry]:
+            with db_session:  # the entries are read as the answer is sent
+                for entry in entries:
+                    yield entry_json(self.api, snapshot, entry, now)
+
+        def beside() -> dict[str, object]:
+            total = summary.entries
+            return {
+                "total": total,
+                "page": page if limit else 1,
+                "totalPages": max(1, -(-total // limit)) if limit else 1,
+                "summary": wire.QueueSummary(
+                    total_items=total,
+                    total_size=summary.size,
+                    ready_for_deletion=summary.ready,
+                    will_reset_overseerr=summary.resetting_requests,
+                    # processing now would only record what it would delete
+                    dry_run=dry_run,
+                ),
+            }
+
+        ok_listing(resp, items(), beside)
 
 
 class QueueEntry:

@@ -15,7 +15,7 @@ activity log with its actor and reason, in the same transaction. An item has at 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prunerr.dsl.units import DAY
@@ -69,6 +69,16 @@ class EnqueueResult:
     queued_bytes: int = 0
 
 
+@dataclass
+class LiveSummary:
+    """Totals of the live entries (`Queue.live_listing`)."""
+
+    entries: int = 0
+    size: int = 0
+    ready: int = 0  # past their grace period
+    resetting_requests: int = 0
+
+
 class Queue:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time):
         self.store = store
@@ -81,6 +91,30 @@ class Queue:
 
     def entries(self, states: Collection[str] = LIVE, item: int | None = None) -> list[Entry]:
         return queue_entries.entries(self.store, states, item)
+
+    def live_listing(
+        self, now: float, start: int = 0, stop: int | None = None, part: int = 500
+    ) -> tuple[Iterator[Entry], LiveSummary]:
+        """The live entries at positions `start` to `stop` (soonest deletion first), named a
+        part at a time, and the summary of every live entry: complete once the entries are
+        consumed, inside the caller's db_session. One read of the queue, a part's memory."""
+        summary = LiveSummary()
+
+        def listing() -> Iterator[Entry]:
+            shown: list[Entry] = []
+            for position, entry in enumerate(queue_entries.stream_live(self.store)):
+                summary.entries += 1
+                summary.size += entry.size
+                summary.ready += entry.delete_after <= now
+                summary.resetting_requests += entry.reset_requests
+                if start <= position and (stop is None or position < stop):
+                    shown.append(entry)
+                    if len(shown) == part:
+                        yield from queue_entries.named(self.store, shown)
+                        shown = []
+            yield from queue_entries.named(self.store, shown)
+
+        return listing(), summary
 
     def live_items(self) -> dict[int, int]:
         """Item id -> its live entry's id."""

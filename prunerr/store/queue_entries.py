@@ -5,7 +5,7 @@ db_session."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from prunerr.dsl.units import DAY
@@ -90,10 +90,7 @@ class Entry:
 
 
 def _named(store: Store, rows: list[tuple]) -> list[Entry]:
-    """Entries, named after their items (`Entry.named`)."""
-    item = ENTRY_COLUMNS.index("item")
-    names = item_names(store, {r[item] for r in rows}) if rows else {}
-    return [Entry.from_row(r).named(names.get(r[item])) for r in rows]
+    return named(store, [Entry.from_row(r) for r in rows])
 
 
 _SELECT = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM queue_entry"
@@ -111,6 +108,21 @@ def entries(store: Store, states: Collection[str], item: int | None = None) -> l
     if item is not None:
         sql, params = sql + " AND item=?", (*params, item)
     return _named(store, store.read(sql + " ORDER BY id", params))
+
+
+def stream_live(store: Store) -> Iterator[Entry]:
+    """The live entries, soonest deletion first (ties by id), not yet `named`, read row by row
+    from one statement (a consistent listing that costs a part's memory); consumed inside the
+    caller's db_session."""
+    marks = ", ".join("?" for _ in LIVE)
+    sql = f"{_SELECT} WHERE state IN ({marks}) ORDER BY delete_after, id"
+    return map(Entry.from_row, store.stream(sql, LIVE))
+
+
+def named(store: Store, entries: list[Entry]) -> list[Entry]:
+    """The entries under their items' current names (`Entry.named`)."""
+    names = item_names(store, {e.item for e in entries}) if entries else {}
+    return [e.named(names.get(e.item)) for e in entries]
 
 
 def live_items(store: Store) -> dict[int, int]:
