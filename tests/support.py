@@ -278,8 +278,8 @@ class _SyncedLibraries:
             self.directory = Path(tempfile.mkdtemp(prefix="prunerr-synced-"))
             atexit.register(self.close)
         url = None  # SQLite in the directory
-        data_dir = self.directory / f"{backend}-{len(self.made)}"
-        data_dir.mkdir()
+        # a directory of its own per attempt: a sync that failed shows its own error again
+        data_dir = Path(tempfile.mkdtemp(prefix=f"{backend}-", dir=self.directory))
         if backend == "postgres":
             schema = f"synced_{uuid.uuid4().hex[:12]}"
             self._admin(f"CREATE SCHEMA {schema}")

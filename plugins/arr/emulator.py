@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import falcon
-import orjson
+import msgspec
 
 from prunerr.dsl.units import DAY
 from prunerr.emulation import Emulator, Faults, SyntheticLibrary, json_body
@@ -342,7 +342,7 @@ class ArrEmulator(Emulator):
         for key, resource in items:
             data = self._encoded.get(key)
             if data is None:
-                data = self._encoded[key] = orjson.dumps(resource)
+                data = self._encoded[key] = msgspec.json.encode(resource)
             parts.append(data)
         resp.content_type = falcon.MEDIA_JSON
         resp.data = b"[" + b",".join(parts) + b"]"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 import falcon
-import orjson
+import msgspec
 
 from prunerr.emulation import Emulator, Faults, SyntheticLibrary
 from prunerr.emulation.synthetic import MediaInfo, Movie, Show
@@ -685,7 +685,7 @@ class PlexEmulator(Emulator):
             if trim and "Metadata" in container:
                 container = {**container, "Metadata": [trim(m) for m in container["Metadata"]]}
             resp.content_type = falcon.MEDIA_JSON
-            resp.data = orjson.dumps({"MediaContainer": container})
+            resp.data = msgspec.json.encode({"MediaContainer": container})
             return
         out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
         _xml("MediaContainer", container, out, trim)
