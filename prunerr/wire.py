@@ -1,9 +1,9 @@
 """The JSON Prunerr speaks: every answer's shape as a msgspec Struct. The API encodes these
 (`encode`) and publishes the JSON schemas msgspec derives from the same classes in its OpenAPI
 document, so an answer cannot drift from its documented schema; the jobs' recorded results and
-`prunerr queue process --format json` use them too. Names are snake_case here and camelCase on the wire, as in the
-original Prunerr API; a field that is sometimes left out defaults to UNSET, and null is a value
-the answer holds (unknown, or none)."""
+`prunerr queue process --format json` use them too. Names are snake_case here and camelCase on
+the wire, as in the original Prunerr API; a field that is sometimes left out defaults to UNSET,
+and null is a value the answer holds (unknown, or none)."""
 
 from __future__ import annotations
 
