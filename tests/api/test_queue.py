@@ -64,6 +64,29 @@ def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
     assert queue["summary"]["totalItems"] == 1 and queue["summary"]["readyForDeletion"] == 0
 
 
+def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals_of_all(setup):
+    client, _, _ = setup
+    movies = managed_movies(client, 5)
+    for days, movie in zip((4, 0, 2, 0, 9), movies, strict=True):
+        body = {"gracePeriodDays": days, "resetOverseerr": days == 9}
+        assert (
+            client.post(f"/api/library/{movie['id']}/mark-deletion", json=body).status_code == 201
+        )
+    whole = client.get("/api/queue").json["data"]
+    assert [e["daysRemaining"] for e in whole["items"]] == [0, 0, 2, 4, 9]
+    pages = [
+        client.get("/api/queue", params={"limit": "2", "page": str(n)}).json["data"]
+        for n in (1, 2, 3, 4)
+    ]
+    assert [e["id"] for p in pages for e in p["items"]] == [e["id"] for e in whole["items"]]
+    assert [len(p["items"]) for p in pages] == [2, 2, 1, 0]
+    totals = {"totalItems": 5, "readyForDeletion": 2, "willResetOverseerr": 1}
+    for listing in (whole, *pages):
+        assert listing["total"] == 5 and listing["summary"] == {**listing["summary"], **totals}
+        assert listing["summary"]["totalSize"] == sum(m["size"] for m in movies)
+    assert [p["page"] for p in pages] == [1, 2, 3, 4] and pages[0]["totalPages"] == 3
+
+
 @pytest.mark.parametrize(
     "body, field",
     [
