@@ -199,8 +199,8 @@ class Rule(Shape):
     path: described(str, "The rule's id in rules.d (`api/<id>` if none)")
     file: described(str | None, "The file under rules.d")
     read_only: described(bool, "rules.d rules change in git")
-    created_at: Time | UnsetType | None = UNSET
-    updated_at: Time | UnsetType | None = UNSET
+    created_at: Time | None
+    updated_at: Time | None
 
 
 class Diagnostic(Shape, kw_only=True):
