@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--size", default="L", choices=("XS", "S", "M", "L"))
     parser.add_argument("--deletions", type=int, default=1000)
     parser.add_argument(
+        "--keep", action="store_true", help="keep the data directory (database, env) to inspect"
+    )
+    parser.add_argument(
         "--worker-type",
         choices=("process", "thread"),
         default="process",
@@ -209,6 +212,7 @@ def main() -> None:
         phases.append(("previews", peak_rss_mb(serve.pid)))
 
         ready = mark(client, args.deletions)
+        phases.append(("marking", peak_rss_mb(serve.pid)))
         workers = [
             subprocess.Popen(
                 [PRUNERR, "worker", "--no-periodic"],
@@ -266,7 +270,10 @@ def main() -> None:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     width = max(len(name) for name, _ in rows)
     print(
         f"size {args.size}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "

@@ -1,6 +1,9 @@
+import ctypes
+import ctypes.util
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -166,6 +169,62 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path):
     with db_session:
         assert store.execute("PRAGMA journal_mode") == [("wal",)]
     store.disconnect()
+
+
+def _sqlite_memory_used():
+    """sqlite3_memory_used() of the SQLite library this Python's sqlite3 module runs on."""
+    found = ctypes.util.find_library("sqlite3")
+    if found is None:
+        pytest.skip("no shared SQLite library to ask how much memory it holds")
+    used = ctypes.CDLL(found).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return used
+
+
+def _memory_after_reads_by(store, threads: int, used) -> int:
+    """SQLite's memory once `threads` threads (kept alive, each with its connection, as the
+    API's are) have each scanned the `pad` table."""
+    done, finish = threading.Barrier(threads + 1), threading.Event()
+
+    def scan():
+        with db_session:
+            store.read("SELECT sum(length(x)) FROM pad")
+        done.wait()
+        finish.wait()
+        store.disconnect()
+
+    workers = [threading.Thread(target=scan) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    done.wait()
+    measured = used()
+    finish.set()
+    for worker in workers:
+        worker.join()
+    return measured
+
+
+def test_threads_reading_share_one_bound_on_sqlite_memory(tmp_path: Path):
+    """`share_sqlite_memory` (what `prunerr serve` sets): however many of the API's threads
+    read, SQLite's caches together stay near the bound, where each thread's connection would
+    otherwise keep 2 MB of its own."""
+    used = _sqlite_memory_used()
+    store = open_store(None, tmp_path)
+    with sqlite3.connect(store.sqlite_path) as fill:  # 8 MB: more than one cache holds
+        fill.execute("CREATE TABLE pad (x TEXT)")
+        fill.executemany("INSERT INTO pad VALUES (?)", [("x" * 1000,)] * 8000)
+    fill.close()
+    try:
+        before = used()
+        unbounded = _memory_after_reads_by(store, 6, used) - before
+        store.share_sqlite_memory(2**20)
+        before = used()
+        bounded = _memory_after_reads_by(store, 6, used) - before
+    finally:
+        store.share_sqlite_memory(0)  # the process's: no bound for the other tests
+        store.disconnect()
+    assert unbounded > 6 * 2**20  # the default: a cache each
+    assert bounded < 2 * 2**20
 
 
 def test_the_watch_summary_is_backfilled_from_existing_plays(database_url, tmp_path: Path):

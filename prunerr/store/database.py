@@ -227,6 +227,15 @@ class Store:
             statement = f"{head}{', '.join([values] * len(chunk))}{tail}"
             cursor.execute(self.dialect.sql(statement), [v for row in chunk for v in row])
 
+    def share_sqlite_memory(self, limit: int) -> None:
+        """Keep SQLite's memory in this process near `limit` bytes (its soft heap limit, which
+        is the process's): past it, SQLite reuses the least recently used cache pages of any
+        connection instead of letting every thread's connection keep a cache of its own (2 MB
+        each by default; the API serves from a dozen threads). Nothing on PostgreSQL."""
+        if self.dialect is SQLITE:
+            with db_session:
+                self.read(f"PRAGMA soft_heap_limit={int(limit)}")
+
     def disconnect(self) -> None:
         """Close the connection this thread opened (before a fork, say), never one inherited
         through a fork: that one is set aside, as Pony does on its next use."""
