@@ -1,9 +1,10 @@
 """The JSON Prunerr speaks: every answer's shape as a msgspec Struct. The API encodes these
 (`encode`) and publishes the JSON schemas msgspec derives from the same classes in its OpenAPI
-document, so an answer cannot drift from its documented schema; the jobs' recorded results and
-`prunerr queue process --format json` use them too. Names are snake_case here and camelCase on
-the wire, as in the original Prunerr API; a field that is sometimes left out defaults to UNSET,
-and null is a value the answer holds (unknown, or none)."""
+document, so an answer cannot drift from its documented schema; the jobs' recorded results use
+them, and `prunerr rules plan` and `prunerr queue process` print them with `--format json`.
+Names are snake_case here and camelCase on the wire, as in the original Prunerr API; a field
+that is sometimes left out defaults to UNSET, and null is a value the answer holds (unknown, or
+none)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from msgspec import UNSET, Meta, UnsetType
 from prunerr.dsl.types import MEDIA_TYPE
 from prunerr.dsl.units import format_size
 from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
+from prunerr.store.items import listing_title
 
 if TYPE_CHECKING:
+    from prunerr import planning
     from prunerr.planning import evaluation
     from prunerr.queue import processing
 
@@ -340,6 +343,63 @@ def rule_evaluation(run: evaluation.RuleRun) -> dict[str, object]:
 def evaluation_result(runs: Iterable[evaluation.RuleRun]) -> dict[str, object]:
     """What the evaluation job records of its runs."""
     return {"rules": [plain(RuleEvaluation(**rule_evaluation(r))) for r in runs]}
+
+
+class PlannedItem(Shape):
+    id: int
+    title: str
+    display_title: str
+    size: int
+    explanation: dict[str, Any]
+
+
+class RulePlan(Shape):
+    """What one rule would do now (`planning.RulePlan`), as `prunerr rules plan` prints it."""
+
+    rule: str
+    name: str
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    media: Media
+    candidates: Count
+    matched: Count
+    unknown: Count
+    protected: Count
+    already_queued: Count
+    deleted_before: Count
+    gone: Count
+    would_queue: Count
+    matched_bytes: Count
+    queue_bytes: Count
+    explained: list[PlannedItem]
+
+
+def rule_plan(p: planning.RulePlan) -> RulePlan:
+    return RulePlan(
+        rule=p.rule.id,
+        name=p.rule.name,
+        kind=p.rule.kind,
+        media=p.rule.media,
+        candidates=p.candidates,
+        matched=p.matched,
+        unknown=p.unknown,
+        protected=p.protected,
+        already_queued=p.already_queued,
+        deleted_before=p.deleted_before,
+        gone=p.gone,
+        would_queue=p.would_queue,
+        matched_bytes=p.matched_bytes,
+        queue_bytes=p.queue_bytes,
+        explained=[
+            PlannedItem(
+                id=item.id,
+                title=listing_title(item.fields["type"], item.title, item.display_title),
+                display_title=item.display_title,
+                size=item.size,
+                explanation=e.as_dict(),
+            )
+            for item, e in p.explained
+        ],
+    )
 
 
 class RulesReload(Shape):

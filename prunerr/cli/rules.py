@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from prunerr import wire
 from prunerr.app import Prunerr
 from prunerr.dsl import Catalog, SourceMap, compile_condition
 from prunerr.dsl.items import load_item
@@ -300,7 +301,7 @@ def cmd_plan(args) -> int:
                 {
                     "items": len(items),
                     "available": available.__dict__,
-                    "rules": [p.as_dict() for p in plans],
+                    "rules": [wire.plain(wire.rule_plan(p)) for p in plans],
                     "broken": [b.__dict__ for b in [*loaded.broken, *stored.broken.values()]],
                     "deletionStopped": bool(stopping),
                 },

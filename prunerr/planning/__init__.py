@@ -22,7 +22,7 @@ from prunerr.dsl import UNKNOWN, EvalContext
 from prunerr.dsl.explain import Explanation
 from prunerr.planning.protection import FAMILY, spread
 from prunerr.rules import Rule
-from prunerr.store.items import LibraryItem, listing_title
+from prunerr.store.items import LibraryItem
 
 if TYPE_CHECKING:
     from prunerr.queue import Queue
@@ -59,34 +59,6 @@ class RulePlan:
     @property
     def queue_bytes(self) -> int:
         return sum(item.size for item in self.to_queue)
-
-    def as_dict(self) -> dict:
-        return {
-            "rule": self.rule.id,
-            "name": self.rule.name,
-            "kind": self.rule.kind,
-            "media": self.rule.media,
-            "candidates": self.candidates,
-            "matched": self.matched,
-            "unknown": self.unknown,
-            "protected": self.protected,
-            "alreadyQueued": self.already_queued,
-            "deletedBefore": self.deleted_before,
-            "gone": self.gone,
-            "wouldQueue": self.would_queue,
-            "matchedBytes": self.matched_bytes,
-            "queueBytes": self.queue_bytes,
-            "explained": [
-                {
-                    "id": item.id,
-                    "title": listing_title(item.fields["type"], item.title, item.display_title),
-                    "displayTitle": item.display_title,
-                    "size": item.size,
-                    "explanation": e.as_dict(),
-                }
-                for item, e in self.explained
-            ],
-        }
 
 
 def by_type(items: list[LibraryItem]) -> dict[str, list[LibraryItem]]:
