@@ -27,13 +27,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _two_malloc_arenas() -> None:
-    """Two malloc arenas for the whole process, as MALLOC_ARENA_MAX=2 sets (glibc only): by
-    default each thread that allocates gets an arena of its own (8 per core), and each keeps
-    what it freed, so every one of the API's threads would hold on to the memory of the largest
-    answer it built (75 MB more at L, measured with bench/e2e.py). Call before threads start."""
+def _malloc_policy() -> None:
+    """How glibc's malloc keeps memory (glibc only; call before threads start):
+    - two arenas for the whole process, as MALLOC_ARENA_MAX=2 sets: by default each thread
+      that allocates gets an arena of its own (8 per core), and each keeps what it freed, so
+      every one of the API's threads would hold on to the memory of the largest answer it built
+      (75 MB more at L, measured with bench/e2e.py);
+    - blocks of 128 KB and more always mapped on their own, and unmapped when freed: by default
+      the threshold rises to the largest block freed, so the parts of a long answer (the whole
+      queue at L: 10 MB, in parts of 300 KB) land in the arenas, and fragment them: 40 polls of
+      the queue grew the API by 38 MB, 16 MB with the threshold fixed."""
     with contextlib.suppress(OSError, AttributeError):  # another C library: no such arenas
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD, which also stops it from rising
 
 
 # SQLite's caches of all the API's threads together (each thread has its connection, with a
@@ -68,7 +75,7 @@ def cmd_serve(args) -> int:
     from prunerr.api import create_app
     from prunerr.jobs import Supervisor
 
-    _two_malloc_arenas()
+    _malloc_policy()
     app = Prunerr.from_environment()
     _logging(app, "prunerr")
     app.check_rules_dir()
@@ -153,7 +160,7 @@ def _tasks(app: Prunerr) -> Tasks:
 
 
 def cmd_worker(args) -> int:
-    _two_malloc_arenas()
+    _malloc_policy()
     app = Prunerr.from_environment()
     _logging(app, "prunerr" if args.embedded else f"worker-{socket.gethostname()}")
     app.check_rules_dir()
