@@ -4,6 +4,9 @@ paths, parameters and request bodies are written here."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import msgspec
 
 from prunerr import __version__, wire
@@ -474,12 +477,14 @@ def _editable_settings() -> dict:
 TOO_LARGE = _error("The body is larger than max_request_body (nothing of it was read)")
 
 
-def _shapes() -> dict:
-    """The JSON schemas of every `wire` shape (the answers' `data`), by name."""
+def _answers(paths: dict) -> dict:
+    """The JSON schemas of the `wire` shapes the paths refer to, and of those they hold."""
+    text = json.dumps(paths)
     shapes = [
-        v
-        for v in vars(wire).values()
-        if isinstance(v, type) and issubclass(v, wire.Shape) and v not in (wire.Shape, wire.Paged)
+        getattr(wire, name)
+        for name in sorted(set(re.findall(r'"#/components/schemas/(\w+)"', text)))
+        if isinstance(getattr(wire, name, None), type)
+        and issubclass(getattr(wire, name), wire.Shape)
     ]
     _, schemas = msgspec.json.schema_components(shapes, ref_template=REF)
     return schemas
@@ -501,7 +506,7 @@ def document() -> dict:
             "content": {"application/json": {"schema": _ref("Error")}},
         }
     }
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "Prunerr API",
@@ -681,7 +686,6 @@ def document() -> dict:
             "schemas": {
                 "Error": ERROR,
                 **REQUEST_SCHEMAS,
-                **_shapes(),
             },
             "securitySchemes": {
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
@@ -690,3 +694,5 @@ def document() -> dict:
             },
         },
     }
+    doc["components"]["schemas"].update(_answers(doc["paths"]))
+    return doc
