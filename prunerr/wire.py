@@ -8,6 +8,7 @@ none)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -587,6 +588,34 @@ def iso(ts: float | None) -> str | None:
     return (
         None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
     )
+
+
+MAX_JSON_DEPTH = 100  # JSON nesting levels; condition trees stop at 40 groups, about 85 levels
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+    def __init__(self):
+        super().__init__(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def loads(data: str | bytes) -> object:
+    """Parse JSON, refusing (TooDeep) nesting deeper than MAX_JSON_DEPTH, which would otherwise
+    exhaust the stack here or in whatever walks the value later. ValueError when invalid."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise TooDeep() from None
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:  # iteratively: a recursive walk is what must not happen
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise TooDeep()
+                stack.append((child, depth + 1))
+    return value
 
 
 def plain(value: object) -> object:

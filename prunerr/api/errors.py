@@ -1,20 +1,17 @@
-"""The response envelope of the original Prunerr API, and errors in its shape.
-
-Success: `{"success": true, "data": ..., "message"?: ...}`; failure: `{"success": false,
-"error": "...", "details"?: [...]}`. Nothing a client sends produces a 500; unexpected errors
-are logged and answered without internals (or secrets).
+"""Answers in the original Prunerr's envelope (`prunerr.compat.envelope`), errors included.
+Nothing a client sends produces a 500; unexpected errors are logged and answered without
+internals (or secrets).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections.abc import Callable, Iterable
 
 import falcon
 
+from prunerr.compat import envelope
 from prunerr.rules.rulebook import ProtectionBroken
-from prunerr.wire import encode
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +33,10 @@ def ok(
     message: str | None = None,
     **beside: object,
 ) -> None:
-    """The success envelope of `data` (a `wire` shape, or plain values), with `message` and
-    anything `beside` it."""
+    """Answer `data` (a `wire` shape, or plain values) in the success envelope, with `message`
+    and anything `beside` it."""
     resp.status = falcon.code_to_http_status(status)
-    resp.media = {
-        "success": True,
-        "data": data,
-        **({"message": message} if message else {}),
-        **beside,
-    }
+    resp.media = envelope.success(data, message, **beside)
 
 
 def ok_listing(
@@ -54,18 +46,7 @@ def ok_listing(
     a time: a listing of any length (the whole queue) costs the API a part's memory. `beside` is
     called once the items are sent (so it may count them)."""
     resp.content_type = falcon.MEDIA_JSON
-    resp.stream = _listing(iter(items), beside)
-
-
-def _listing(
-    items: Iterator[object], beside: Callable[[], dict[str, object]], part: int = 500
-) -> Iterator[bytes]:
-    yield b'{"success":true,"data":{"items":['
-    first = True
-    while chunk := list(islice(items, part)):
-        yield (b"" if first else b",") + encode(chunk)[1:-1]
-        first = False
-    yield b"]," + encode(beside())[1:] + b"}"
+    resp.stream = envelope.listing(iter(items), beside)
 
 
 def invalid(field: str, problem: str) -> ApiError:
@@ -75,7 +56,7 @@ def invalid(field: str, problem: str) -> ApiError:
 
 def _answer(resp: falcon.Response, status: int, message: str, details=None) -> None:
     resp.status = falcon.code_to_http_status(status)
-    resp.media = {"success": False, "error": message, **({"details": details} if details else {})}
+    resp.media = envelope.failure(message, details)
 
 
 def _http_error(req, resp, error: falcon.HTTPError, params) -> None:

@@ -9,6 +9,7 @@ import falcon
 from pony.orm import db_session
 
 from prunerr import wire
+from prunerr.compat import rules as compat
 from prunerr.dsl import Catalog, EvalContext
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
@@ -47,7 +48,7 @@ def _summary(
         id=item.id,
         title=listing_title(f["type"], f.get("title"), item.display_title),
         display_title=item.display_title,
-        type="tv" if f["type"] == "show" else f["type"],
+        type=compat.listed_type(f["type"]),
         year=f.get("year"),
         size=f.get("size"),
         watched=None if plays is None else plays > 0,
@@ -98,7 +99,9 @@ class LibraryList:
                 queued = queue.live_items()
         page = library_index.list_items(
             snapshot,
-            media=params.choice(req, "type", tuple(library_index.TYPES), "all"),
+            media=compat.media_type(
+                params.choice(req, "type", (*library_index.TYPES, "tv"), "all")
+            ),
             status=status,
             search=params.text(req, "search"),
             sort_by=params.choice(req, "sortBy", tuple(library_index.SORT_KEYS), "title"),

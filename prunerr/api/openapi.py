@@ -10,6 +10,7 @@ import re
 import msgspec
 
 from prunerr import __version__, wire
+from prunerr.compat import envelope
 from prunerr.config import ConfigSchema
 from prunerr.config.settings import EDITABLE
 from prunerr.dsl.types import MEDIA_TYPE
@@ -18,28 +19,6 @@ from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
 from prunerr.rules.schema import rule_schema
 
 from .params import MAX_ID, MAX_PAGE
-
-
-def _envelope(data: dict) -> dict:
-    return {
-        "type": "object",
-        "required": ["success", "data"],
-        "properties": {"success": {"const": True}, "data": data, "message": {"type": "string"}},
-        "additionalProperties": False,
-    }
-
-
-ERROR = {
-    "type": "object",
-    "required": ["success", "error"],
-    "properties": {
-        "success": {"const": False},
-        "error": {"type": "string"},
-        "details": {"type": "array", "items": {"type": "object"}},
-    },
-    "additionalProperties": False,
-}
-
 
 # text a client sends: PostgreSQL cannot store a NUL character, so the API refuses it (400)
 _NO_NUL = "^[^\\u0000]*$"
@@ -77,7 +56,10 @@ ID = {"name": "item_id", "in": "path", "required": True, "schema": ID_SCHEMA}
 
 def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | None = None):
     responses = {
-        "200": {"description": "OK", "content": {"application/json": {"schema": _envelope(data)}}},
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": envelope.success_schema(data)}},
+        },
         "401": {
             "description": "Missing or wrong API key",
             "content": {"application/json": {"schema": _ref("Error")}},
@@ -141,9 +123,9 @@ def _rules_paths() -> dict:
     unknown = {"400": _error("Non-numeric id"), "404": _error("No such rule")}
     read_only = {"409": _error("A rules.d rule: read-only through the API (names its file)")}
     listing = _operation("Every rule: rules.d files and API rules", {})
-    envelope = _envelope({"type": "array", "items": rule})
-    envelope["properties"]["total"] = {"type": "integer"}
-    listing["responses"]["200"]["content"]["application/json"]["schema"] = envelope
+    answer = envelope.success_schema({"type": "array", "items": rule})
+    answer["properties"]["total"] = {"type": "integer"}
+    listing["responses"]["200"]["content"]["application/json"]["schema"] = answer
     created = _operation("Create an API rule", rule, extra=invalid)
     created["responses"]["201"] = {**created["responses"].pop("200"), "description": "Created"}
     export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
@@ -416,7 +398,9 @@ def _queue_paths() -> dict:
                         "201": {
                             "description": "Queued",
                             "content": {
-                                "application/json": {"schema": _envelope(_ref("CollectionQueued"))}
+                                "application/json": {
+                                    "schema": envelope.success_schema(_ref("CollectionQueued"))
+                                }
                             },
                         },
                     },
@@ -684,7 +668,7 @@ def document() -> dict:
         ),
         "components": {
             "schemas": {
-                "Error": ERROR,
+                "Error": envelope.FAILURE_SCHEMA,
                 **REQUEST_SCHEMAS,
             },
             "securitySchemes": {

@@ -3,14 +3,14 @@ the configured size, a 413). Every JSON body is read and parsed here (`json_medi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import falcon
 
+from prunerr import wire
+
 from .errors import ApiError, invalid
 
-MAX_JSON_DEPTH = 100  # JSON nesting levels; condition trees stop at 40 groups, about 85 levels
 DEFAULT_BODY_LIMIT = 4 * 2**20  # bytes, when no BodyLimit middleware set one
 
 
@@ -125,31 +125,6 @@ def _read(req: falcon.Request) -> bytes:
     return data
 
 
-class TooDeep(ValueError):
-    """JSON nested deeper than MAX_JSON_DEPTH."""
-
-    def __init__(self):
-        super().__init__(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-
-
-def loads(data: str | bytes) -> object:
-    """Parse JSON, refusing (TooDeep) nesting deeper than MAX_JSON_DEPTH, which would otherwise
-    exhaust the stack here or in whatever walks the value later. ValueError when invalid."""
-    try:
-        value = json.loads(data)
-    except RecursionError:
-        raise TooDeep() from None
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:  # iteratively: a recursive walk is what must not happen
-        node, depth = stack.pop()
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
-                if depth >= MAX_JSON_DEPTH:
-                    raise TooDeep()
-                stack.append((child, depth + 1))
-    return value
-
-
 def body_id(value: object) -> int | None:
     """An id in a JSON body (`120.0` too: JSON Schema's integers include it), None unless it is
     one within the databases' keys."""
@@ -171,8 +146,8 @@ def json_media(req: falcon.Request, default: object) -> object:
     if not data:
         return default
     try:
-        return loads(data)
-    except TooDeep as exc:
+        return wire.loads(data)
+    except wire.TooDeep as exc:
         raise invalid("body", str(exc)) from None
     except ValueError as exc:  # malformed JSON, or not UTF-8
         raise invalid("body", f"invalid JSON: {exc}") from None

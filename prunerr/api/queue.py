@@ -9,6 +9,7 @@ import falcon
 from pony.orm import db_session
 
 from prunerr import wire
+from prunerr.compat import rules as compat
 from prunerr.planning.library_index import Snapshot
 from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
 from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
@@ -31,7 +32,7 @@ def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> wire.QueueE
         media_item_id=entry.item,
         title=listing_title(entry.media_type, entry.item_title, entry.title) or entry.title,
         display_title=entry.title,
-        type="tv" if kind == "show" else kind,
+        type=compat.listed_type(kind),
         size=entry.size,
         state=entry.state,
         queued_at=wire.iso(entry.queued_at),

@@ -19,6 +19,7 @@ import yaml
 from pony.orm import db_session
 
 from prunerr import wire
+from prunerr.compat import rules as compat
 from prunerr.compat.conditions import ConditionError, to_dsl
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
@@ -37,15 +38,12 @@ from . import params
 from .errors import ApiError, invalid, ok
 
 SAMPLES = 10
-# JSON name -> rule-file key; the original's spellings included
+# JSON name -> rule-file key (the original's spellings: below)
 INPUT = {
     "name": "name",
     "description": "description",
     "mediaType": "media",
-    "media_type": "media",
     "libraries": "libraries",
-    "libraryKeys": "libraries",
-    "library_keys": "libraries",
     "when": "when",
     "kind": "kind",
     "deletionAction": "deletion_action",
@@ -56,6 +54,7 @@ INPUT = {
     "schedule": "schedule",
     "enabled": "enabled",
 }
+INPUT.update({alias: INPUT[name] for alias, name in compat.RULE_FIELDS.items()})
 ONE_MEDIA = "a rule has one media type (movie, show, season or episode); create one rule per type"
 
 
@@ -104,7 +103,7 @@ def _file_value(name: str, key: str, value: object) -> object:
     if key == "media":
         if value == "all":
             raise invalid(name, ONE_MEDIA)
-        value = "show" if value == "tv" else value
+        value = compat.media_type(value)
     elif key == "libraries" and value is None:
         value = []
     elif key == "grace_period":
@@ -118,24 +117,6 @@ def _file_value(name: str, key: str, value: object) -> object:
     except Invalid as exc:
         raise invalid(name, str(exc)) from None
     return value
-
-
-def _tree(body: Mapping) -> object | None:
-    """The original's condition tree in a body: `{version, root}` (also at the top level, as its
-    preview took it), a v1 list (with `logic`), or the JSON text of either."""
-    if "root" in body:
-        return {"version": body.get("version", 2), "root": body["root"]}
-    tree = body.get("conditions")
-    if isinstance(tree, str):
-        try:
-            tree = params.loads(tree)
-        except params.TooDeep as exc:
-            raise invalid("conditions", str(exc)) from None
-        except ValueError:
-            raise invalid("conditions", "expected a condition tree or its JSON text") from None
-    if isinstance(tree, list) and "logic" in body:
-        tree = {"conditions": tree, "logic": body["logic"]}
-    return tree
 
 
 def file_values(api, body: object) -> tuple[dict[str, object], str]:
@@ -153,7 +134,10 @@ def file_values(api, body: object) -> tuple[dict[str, object], str]:
             raise invalid(name, f"given twice, also as `{given[key]}`")
         given[key] = name
         values[key] = _file_value(name, key, params.nul_free(value, name))
-    tree = _tree(body)
+    try:
+        tree = compat.condition_tree(body)
+    except ConditionError as exc:
+        raise invalid(exc.path, exc.message) from None
     if tree is None:
         return values, "when"
     if "when" in values:

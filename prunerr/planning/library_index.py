@@ -249,7 +249,6 @@ STATUSES = ("monitored", "queued", "protected", "watched", "unwatched")
 TYPES = {
     "movie": ("movie",),
     "show": ("show",),
-    "tv": ("show",),
     "season": ("season",),
     "episode": ("episode",),
     "all": ("movie", "show"),
