@@ -583,6 +583,51 @@ class Deleted(Shape):
     id: int
 
 
+# --- request bodies ----------------------------------------------------------------------------
+
+
+class Body(msgspec.Struct, rename="camel", kw_only=True):
+    """A request body's shape: camelCase on the wire; fields beyond those declared are ignored
+    (the original's clients send more). `prunerr.api.params.decoded` reads one."""
+
+
+MAX_ID = 2**63 - 1  # the databases' keys are 64-bit
+ItemId = Annotated[int, Meta(ge=0, le=MAX_ID)]
+# text a client sends: PostgreSQL cannot store a NUL character, so the API refuses it
+NO_NUL = "^[^\\u0000]*$"
+Text = Annotated[str, Meta(pattern=NO_NUL)]
+Reason = described(Text | None, "null or left out: a default reason")
+
+
+class MarkItem(Body):
+    """How items queued by hand are deleted; null or left out: the settings' defaults."""
+
+    deletion_action: described(Action | None, "default: the default_deletion_action setting") = None
+    grace_period_days: described(
+        Annotated[float, Meta(ge=0, le=MAX_GRACE_DAYS)] | None,
+        "default: the default_grace_days setting",
+    ) = None
+    reset_overseerr: bool = False
+    import_exclusion: bool = False
+
+
+class MarkItems(MarkItem, kw_only=True):
+    ids: Annotated[list[ItemId], Meta(min_length=1)]
+
+
+class QueueCollection(MarkItem, kw_only=True):
+    deletion_action: Action
+
+
+class ProtectItem(Body):
+    reason: Reason = None
+
+
+class ProtectCollection(Body, kw_only=True):
+    is_protected: bool
+    reason: Reason = None
+
+
 def iso(ts: float | None) -> str | None:
     """A time on the wire: ISO 8601 in UTC ("2026-12-07T18:00:00Z"); None stays null."""
     return (

@@ -35,6 +35,7 @@ from . import (
     system,
 )
 from .auth import ApiKeys, AuthMiddleware, api_key_authenticator
+from .session import RequestSession
 
 
 @dataclass
@@ -63,6 +64,7 @@ def create_app(api: Api) -> falcon.App:
         middleware=[
             AuthMiddleware([api_key_authenticator(api.keys)]),
             params.BodyLimit(lambda: int(api.config["max_request_body"])),
+            RequestSession(),
         ]
     )
     app.req_options.strip_url_path_trailing_slash = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import falcon
-from pony.orm import db_session
 
 from prunerr import wire
 from prunerr.store import activity, collections
@@ -23,14 +22,13 @@ class Activity:
         limit = params.integer(req, "limit", 20, maximum=100)
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
         types = tuple(t for t in (params.text(req, "eventTypes") or "").split(",") if t)
-        with db_session:
-            items, total = activity.search(
-                self.api.store,
-                limit=limit,
-                offset=(page - 1) * limit,
-                event_types=types,
-                text=params.text(req, "search") or None,
-            )
+        items, total = activity.search(
+            self.api.store,
+            limit=limit,
+            offset=(page - 1) * limit,
+            event_types=types,
+            text=params.text(req, "search") or None,
+        )
         ok(
             resp,
             wire.ActivityPage(
@@ -69,7 +67,6 @@ class ItemActivity:
         limit = params.integer(req, "limit", 50, maximum=200)
         item = self.api.library.snapshot().by_id.get(number)
         titles = set(item.fields.get("collections", ())) if item else set()
-        with db_session:
-            ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
-            entries = activity.for_item(self.api.store, number, ids, limit)
+        ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
+        entries = activity.for_item(self.api.store, number, ids, limit)
         ok(resp, [activity_json(e) for e in entries])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import falcon
-from pony.orm import db_session
+from pony.orm import commit
 
 from prunerr import wire
 from prunerr.store import collections
 from prunerr.store.activity import USER
 
 from . import params
-from .errors import ApiError, invalid, ok
+from .errors import ApiError, ok
 from .library import summary_json
 from .queue import queue_options
 
@@ -29,8 +29,7 @@ def collection_json(row: dict) -> wire.Collection:
 
 
 def _collection(api, collection_id: str) -> dict:
-    with db_session:
-        found = collections.rows(api.store, params.path_id(collection_id))
+    found = collections.rows(api.store, params.path_id(collection_id))
     if not found:
         raise ApiError(404, f"Collection {collection_id} not found")
     return found[0]
@@ -41,8 +40,7 @@ class CollectionList:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with db_session:
-            rows = collections.rows(self.api.store)
+        rows = collections.rows(self.api.store)
         ok(resp, [collection_json(r) for r in rows])
 
 
@@ -61,8 +59,7 @@ class CollectionItems:
     def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
         row = _collection(self.api, collection_id)
         snapshot = self.api.library.snapshot()
-        with db_session:
-            ids = collections.members(self.api.store, row["title"])
+        ids = collections.members(self.api.store, row["title"])
         catalog = self.api.library.catalog
         ok(
             resp,
@@ -82,28 +79,23 @@ class CollectionProtection:
         self.api = api
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
-        body = params.body(req)
-        if not isinstance(body.get("isProtected"), bool):
-            raise invalid("isProtected", "expected true or false")
-        reason = params.nul_free(body.get("reason"), "reason")
-        if reason is not None and not isinstance(reason, str):
-            raise invalid("reason", "expected a string")
+        body = params.decoded(req, wire.ProtectCollection)
         number = params.path_id(collection_id)
-        protected = body["isProtected"]
-        with db_session:
-            row = collections.set_protection(
-                self.api.store,
-                number,
-                protected,
-                reason or "protected collection",
-                USER,
-                self.api.clock(),
-            )
-            if row is None:
-                raise ApiError(404, f"Collection {collection_id} not found")
-            if protected:
-                members = collections.members(self.api.store, row["title"])
-                self.api.evaluator.queue.shield(members, USER, f"collection “{row['title']}”")
+        protected = body.is_protected
+        row = collections.set_protection(
+            self.api.store,
+            number,
+            protected,
+            body.reason or "protected collection",
+            USER,
+            self.api.clock(),
+        )
+        if row is None:
+            raise ApiError(404, f"Collection {collection_id} not found")
+        if protected:
+            members = collections.members(self.api.store, row["title"])
+            self.api.evaluator.queue.shield(members, USER, f"collection “{row['title']}”")
+        commit()  # before the snapshot reloads
         self.api.library.invalidate()
         ok(resp, collection_json(row))
 
@@ -116,14 +108,10 @@ class CollectionQueue:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
         row = _collection(self.api, collection_id)
-        body = params.body(req)
-        if "deletionAction" not in body:
-            raise invalid("deletionAction", "is required")
-        options = queue_options(self.api, body)
+        options = queue_options(self.api, params.decoded(req, wire.QueueCollection))
         if row["protected"]:
             raise ApiError(409, f"Collection {collection_id} is protected")
-        with db_session:
-            ids = collections.members(self.api.store, row["title"])
+        ids = collections.members(self.api.store, row["title"])
         result = self.api.evaluator.queue_by_hand(ids, options, USER)
         reasons = list(result.skipped.values())
         ok(

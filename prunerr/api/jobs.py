@@ -14,6 +14,8 @@ class StartJob:
     """POST: start a background job now (`job`, or the one named in the path); 202, or 409
     while a job of its group runs."""
 
+    own_sessions = True  # the job's (it may run in this thread: Huey's immediate mode)
+
     def __init__(self, api, job: str | None = None):
         self.api = api
         self.job = job

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 import falcon
-from pony.orm import db_session
 
 from prunerr import wire
 from prunerr.compat import rules as compat
@@ -20,7 +19,7 @@ from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
 
 from . import params
-from .errors import ApiError, invalid, ok
+from .errors import ApiError, ok
 
 
 def camel(name: str) -> str:
@@ -95,8 +94,7 @@ class LibraryList:
         queue = Queue(self.api.store)
         queued: Collection[int] = frozenset()
         if status in ("monitored", "queued"):  # filtering needs the whole queue
-            with db_session:
-                queued = queue.live_items()
+            queued = queue.live_items()
         page = library_index.list_items(
             snapshot,
             media=compat.media_type(
@@ -111,8 +109,7 @@ class LibraryList:
             queued=queued,
         )
         if not queued:  # only the page's items need their queue state
-            with db_session:
-                queued = queue.live_among([i.id for i in page.items])
+            queued = queue.live_among([i.id for i in page.items])
         catalog = self.api.library.catalog
         ok(
             resp,
@@ -153,8 +150,7 @@ class LibraryEntry:
                     explanation=rule.program.explain(item.fields, ctx).as_dict(),
                 )
             )
-        with db_session:
-            queued = Queue(self.api.store).live_among([item.id])
+        queued = Queue(self.api.store).live_among([item.id])
         ok(
             resp,
             wire.ItemDetail(
@@ -172,10 +168,7 @@ class Protection:
         self.api = api
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        reason = params.nul_free(params.body(req).get("reason"), "reason")
-        if reason is not None and not isinstance(reason, str):
-            raise invalid("reason", "expected a string")
-        reason = reason or "protected by a user"
+        reason = params.decoded(req, wire.ProtectItem).reason or "protected by a user"
         number = params.path_id(item_id)
         # its queued entries, and those of its seasons and episodes, end as `protected`
         ended = protection.protect(self.api.library, self.api.evaluator.queue, number, reason, USER)
@@ -227,8 +220,7 @@ class Users:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with db_session:
-            users = accounts.listed(self.api.store)
+        users = accounts.listed(self.api.store)
         ok(resp, [user_json(user) for user in users])
 
 

@@ -20,14 +20,7 @@ from prunerr.rules.schema import rule_schema
 
 from .params import MAX_ID, MAX_PAGE
 
-# text a client sends: PostgreSQL cannot store a NUL character, so the API refuses it (400)
-_NO_NUL = "^[^\\u0000]*$"
-_TEXT = {"type": "string", "pattern": _NO_NUL}
-_REASON = {
-    "type": ["string", "null"],
-    "pattern": _NO_NUL,
-    "description": "null or left out: a default reason",
-}
+_TEXT = {"type": "string", "pattern": wire.NO_NUL}
 
 
 def _error(description: str) -> dict:
@@ -89,7 +82,11 @@ _RULE_FIELDS = {
     "resetOverseerr": {"type": "boolean"},
     "importExclusion": {"type": "boolean"},
     "priority": {"type": "integer", "minimum": 0, "maximum": 100},
-    "schedule": {"type": ["string", "null"], "pattern": _NO_NUL, "description": "cron expression"},
+    "schedule": {
+        "type": ["string", "null"],
+        "pattern": wire.NO_NUL,
+        "description": "cron expression",
+    },
     "enabled": {"type": "boolean"},
 }
 RULE_INPUT = {
@@ -217,9 +214,10 @@ def _status(operation: dict, status: str, description: str) -> dict:
     return operation
 
 
-def _json_body(properties: dict, required: tuple[str, ...] = ()) -> dict:
-    schema = {"type": "object", "properties": properties, "required": list(required)}
-    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
+def _body(shape: type[wire.Body]) -> dict:
+    """A request body of a `wire.Body` shape, required when the shape has a required field."""
+    required = any(f.required for f in msgspec.structs.fields(shape))
+    return {"required": required, "content": {"application/json": {"schema": _ref(shape.__name__)}}}
 
 
 def _queue_paths() -> dict:
@@ -228,21 +226,6 @@ def _queue_paths() -> dict:
     conflict = {"409": _error("Conflict: protected, already queued, busy, or deletion stopped")}
     stopped = {"409": _error("Deletion is stopped: a rule that may protect items does not load")}
     no_jobs = {"503": _error("No job consumer in this process")}
-    mark_body = _json_body(
-        {
-            "gracePeriodDays": _GRACE,
-            "deletionAction": {"enum": list(DELETION_ACTIONS)},
-            "resetOverseerr": {"type": "boolean"},
-            "importExclusion": {"type": "boolean"},
-        }
-    )
-    bulk_body = _json_body(
-        {
-            "ids": {"type": "array", "items": ID_SCHEMA, "minItems": 1},
-            **mark_body["content"]["application/json"]["schema"]["properties"],
-        },
-        ("ids",),
-    )
     collection_id = {
         "name": "collection_id",
         "in": "path",
@@ -279,7 +262,7 @@ def _queue_paths() -> dict:
                     "Queued",
                 ),
                 "parameters": [ID],
-                "requestBody": mark_body,
+                "requestBody": _body(wire.MarkItem),
             }
         },
         "/api/library/bulk/mark-deletion": {
@@ -287,7 +270,7 @@ def _queue_paths() -> dict:
                 **_operation(
                     "Queue several items by hand", _ref("MarkResult"), extra={**bad, **stopped}
                 ),
-                "requestBody": bulk_body,
+                "requestBody": _body(wire.MarkItems),
             }
         },
         "/api/queue": {
@@ -381,10 +364,7 @@ def _queue_paths() -> dict:
                     "Protect or unprotect a collection", _ref("Collection"), extra=missing
                 ),
                 "parameters": [collection_id],
-                "requestBody": _json_body(
-                    {"isProtected": {"type": "boolean"}, "reason": _REASON},
-                    ("isProtected",),
-                ),
+                "requestBody": _body(wire.ProtectCollection),
             }
         },
         "/api/collections/{collection_id}/queue": {
@@ -406,12 +386,7 @@ def _queue_paths() -> dict:
                     },
                 ),
                 "parameters": [collection_id],
-                "requestBody": _json_body(
-                    {
-                        **mark_body["content"]["application/json"]["schema"]["properties"],
-                    },
-                    ("deletionAction",),
-                ),
+                "requestBody": _body(wire.QueueCollection),
             }
         },
         "/api/users": {"get": _operation("The synced users", _list("User"))},
@@ -461,14 +436,15 @@ def _editable_settings() -> dict:
 TOO_LARGE = _error("The body is larger than max_request_body (nothing of it was read)")
 
 
-def _answers(paths: dict) -> dict:
-    """The JSON schemas of the `wire` shapes the paths refer to, and of those they hold."""
+def _shapes(paths: dict) -> dict:
+    """The JSON schemas of the `wire` shapes (answers and bodies) the paths refer to, and of
+    those they hold."""
     text = json.dumps(paths)
     shapes = [
         getattr(wire, name)
         for name in sorted(set(re.findall(r'"#/components/schemas/(\w+)"', text)))
         if isinstance(getattr(wire, name, None), type)
-        and issubclass(getattr(wire, name), wire.Shape)
+        and issubclass(getattr(wire, name), wire.Shape | wire.Body)
     ]
     _, schemas = msgspec.json.schema_components(shapes, ref_template=REF)
     return schemas
@@ -629,17 +605,7 @@ def document() -> dict:
                             },
                         ),
                         "parameters": [ID],
-                        "requestBody": {
-                            "required": False,
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {"reason": _REASON},
-                                    }
-                                }
-                            },
-                        },
+                        "requestBody": _body(wire.ProtectItem),
                     },
                     "delete": {
                         **_operation(
@@ -678,5 +644,5 @@ def document() -> dict:
             },
         },
     }
-    doc["components"]["schemas"].update(_answers(doc["paths"]))
+    doc["components"]["schemas"].update(_shapes(doc["paths"]))
     return doc

@@ -3,14 +3,18 @@ the configured size, a 413). Every JSON body is read and parsed here (`json_medi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Literal, TypeVar, get_args, get_origin
 
 import falcon
+import msgspec
 
 from prunerr import wire
 
 from .errors import ApiError, invalid
 
+B = TypeVar("B", bound=wire.Body)
 DEFAULT_BODY_LIMIT = 4 * 2**20  # bytes, when no BodyLimit middleware set one
 
 
@@ -74,7 +78,7 @@ def choice(req: falcon.Request, name: str, options, default: str | None = None) 
     return raw
 
 
-MAX_ID = 2**63 - 1  # the databases' keys are 64-bit
+MAX_ID = wire.MAX_ID
 MAX_PAGE = 2**31 - 1  # keeps a page's SQL offset within 64 bits
 
 
@@ -125,16 +129,6 @@ def _read(req: falcon.Request) -> bytes:
     return data
 
 
-def body_id(value: object) -> int | None:
-    """An id in a JSON body (`120.0` too: JSON Schema's integers include it), None unless it is
-    one within the databases' keys."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
-        return None
-    return value
-
-
 def json_media(req: falcon.Request, default: object) -> object:
     """The JSON value a request carries (`default` when it carries nothing). Any other content
     type is refused: curl's `-d` sends a form unless told otherwise. The one place request
@@ -161,30 +155,52 @@ def body(req: falcon.Request) -> dict:
     return media
 
 
-def number(data: dict, name: str, default: float, *, minimum: float = 0, maximum: float) -> float:
-    """A bounded number in a JSON body (NaN and infinities are out of every range)."""
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise invalid(name, f"expected a number, got {value!r}")
-    if not minimum <= value <= maximum:  # NaN too
-        raise invalid(name, f"expected a number from {minimum:g} to {maximum:g}")
+def decoded(req: falcon.Request, shape: type[B]) -> B:
+    """The request's JSON object as `shape` (left out: every field's default; fields it does
+    not declare: ignored); a 400 naming the first field that does not fit."""
+    data = body(req)
+    for field in msgspec.structs.fields(shape):
+        nul_free(data.get(field.encode_name), field.encode_name)
+    try:
+        return msgspec.convert(_whole(data), shape)
+    except msgspec.ValidationError as exc:
+        raise _misfit(shape, str(exc)) from None
+
+
+def _whole(value: object) -> object:
+    """`value` with its integral numbers as ints: JSON Schema's integers include `2.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
     return value
 
 
-def flag(data: dict, name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise invalid(name, f"expected true or false, got {value!r}")
-    return value
+def _misfit(shape: type[wire.Body], error: str) -> ApiError:
+    """The 400 of msgspec's `error` ("Expected `int` >= 0 - at `$.ids[0]`"): the top-level
+    field, and the problem in plain words."""
+    problem, _, where = error.partition(" - at `$")
+    path = where.rstrip("`").lstrip(".")
+    if missing := re.fullmatch(r"Object missing required field `(\w+)`", problem):
+        return invalid(missing[1], "is required")
+    name = re.match(r"\w*", path)[0] or "body"
+    field = next((f for f in msgspec.structs.fields(shape) if f.encode_name == name), None)
+    options = _literal_values(field.type) if field else ()
+    if problem.startswith("Invalid enum value") and options:
+        got = problem.removeprefix("Invalid enum value ")
+        return invalid(name, f"expected one of {', '.join(options)}, got {got}")
+    problem = problem.replace("`", "")
+    problem = problem[:1].lower() + problem[1:]
+    return invalid(name, problem if path == name else f"{problem} (at {path})")
 
 
-def option(data: dict, name: str, options, default: str | None) -> str:
-    value = data.get(name, default)
-    if value is None:
-        raise invalid(name, "is required")
-    if value not in options:
-        raise invalid(name, f"expected one of {', '.join(options)}, got {value!r}")
-    return value
+def _literal_values(kind: object) -> tuple:
+    """The values a Literal type (or a Literal or None) allows; () for any other type."""
+    if get_origin(kind) is Literal:
+        return get_args(kind)
+    return tuple(v for arg in get_args(kind) for v in _literal_values(arg))
 
 
 def boolean(req: falcon.Request, name: str, default: bool = False) -> bool:

@@ -12,7 +12,6 @@ from prunerr import wire
 from prunerr.compat import rules as compat
 from prunerr.planning.library_index import Snapshot
 from prunerr.queue import ACTION_LABELS, Queue, QueueOptions
-from prunerr.rules.model import DELETION_ACTIONS, MAX_GRACE_DAYS
 from prunerr.store.activity import USER
 from prunerr.store.items import listing_title
 from prunerr.store.queue_entries import Entry
@@ -54,17 +53,14 @@ def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> wire.QueueE
     )
 
 
-def queue_options(api, body: dict, grace_key: str = "gracePeriodDays") -> QueueOptions:
-    config = api.config
+def queue_options(api, body: wire.MarkItem) -> QueueOptions:
+    """The body's options, the settings' defaults where it leaves them out."""
+    grace_days = body.grace_period_days
     return QueueOptions(
-        action=params.option(
-            body, "deletionAction", DELETION_ACTIONS, str(config["default_deletion_action"])
-        ),
-        grace_days=params.number(
-            body, grace_key, float(config["default_grace_days"]), maximum=MAX_GRACE_DAYS
-        ),
-        reset_requests=params.flag(body, "resetOverseerr", False),
-        import_exclusion=params.flag(body, "importExclusion", False),
+        action=body.deletion_action or str(api.config["default_deletion_action"]),
+        grace_days=float(api.config["default_grace_days"]) if grace_days is None else grace_days,
+        reset_requests=body.reset_overseerr,
+        import_exclusion=body.import_exclusion,
     )
 
 
@@ -118,13 +114,12 @@ class QueueEntry:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         number = params.path_id(entry_id)
-        with db_session:
-            queue = Queue(self.api.store, self.api.clock)
-            entry = queue.entry(number)
-            if entry is None:
-                raise ApiError(404, f"Queue entry {entry_id} not found")
-            if not queue.cancel(number, USER):
-                raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
+        queue = Queue(self.api.store, self.api.clock)
+        entry = queue.entry(number)
+        if entry is None:
+            raise ApiError(404, f"Queue entry {entry_id} not found")
+        if not queue.cancel(number, USER):
+            raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
         ok(resp, wire.Cancelled(id=number, state="cancelled"), message="Removed from the queue")
 
 
@@ -133,6 +128,8 @@ class QueueProcess:
     entry), within the per-run limits; `dryRun=true` records what would happen. A request may
     ask for a dry run, never out of one: `dryRun=false` while `dry_run` is on is a 409, and
     nothing is processed."""
+
+    own_sessions = True  # each entry's steps are recorded as they happen upstream
 
     def __init__(self, api):
         self.api = api
@@ -163,7 +160,7 @@ class QueueProcess:
         ok(resp, wire.process_report(report))
 
 
-def _mark(api, item_ids: list[int], body: dict) -> wire.MarkResult:
+def _mark(api, item_ids: list[int], body: wire.MarkItem) -> wire.MarkResult:
     result = api.evaluator.queue_by_hand(item_ids, queue_options(api, body), USER)
     return wire.MarkResult(
         success=[i for i in item_ids if i not in result.skipped and i not in result.already],
@@ -181,7 +178,7 @@ class MarkDeletion:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         number = params.path_id(item_id)
-        outcome = _mark(self.api, [number], params.body(req))
+        outcome = _mark(self.api, [number], params.decoded(req, wire.MarkItem))
         for skipped in outcome.skipped:
             if skipped.reason == "gone":
                 raise ApiError(404, f"Library item {item_id} not found")
@@ -196,13 +193,5 @@ class BulkMarkDeletion:
         self.api = api
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = params.body(req)
-        ids = body.get("ids")
-        numbers = [params.body_id(i) for i in ids] if isinstance(ids, list) else []
-        if not numbers or None in numbers:
-            raise ApiError(
-                400,
-                f"ids: expected a non-empty list of item ids (0 to {params.MAX_ID})",
-                [{"field": "ids"}],
-            )
-        ok(resp, _mark(self.api, list(dict.fromkeys(numbers)), body))
+        body = params.decoded(req, wire.MarkItems)
+        ok(resp, _mark(self.api, list(dict.fromkeys(body.ids)), body))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import falcon
 import yaml
-from pony.orm import db_session
 
 from prunerr import wire
 from prunerr.compat import rules as compat
@@ -151,8 +150,7 @@ def file_values(api, body: object) -> tuple[dict[str, object], str]:
 
 def _collection_titles(api) -> dict[int, str]:
     """Collection ids to titles, for the original's `in_collection_id`."""
-    with db_session:
-        return {row["id"]: row["title"] for row in collections.rows(api.store)}
+    return {row["id"]: row["title"] for row in collections.rows(api.store)}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -526,6 +524,8 @@ def _slug(name: str) -> str:
 
 class RunRule:
     """Evaluate one delete rule now and queue its matches, as a scheduled run would."""
+
+    own_sessions = True  # a run records and notifies as it goes, as a scheduled one does
 
     def __init__(self, api):
         self.api = api

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import falcon
-from pony.orm import db_session
+from pony.orm import commit
 
 from prunerr import __version__, wire
 from prunerr.config import settings
@@ -108,10 +108,10 @@ class Settings:
         if not changes:
             raise ApiError(400, "body: expected at least one setting", [{"field": "body"}])
         try:
-            with db_session:
-                settings.save(self.api.store, self.api.config, changes)
+            settings.save(self.api.store, self.api.config, changes)
         except settings.Refused as exc:
             raise ApiError(409 if exc.conflict else 400, str(exc), [{"field": exc.key}]) from None
+        commit()  # before this process applies them
         self.api.refresh_config()
         ok(resp, self.api.config.public(), message="Settings saved")
 

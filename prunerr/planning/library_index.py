@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from pony.orm import db_session
+from pony.orm import commit, db_session
 
 from prunerr.dsl import Catalog
 from prunerr.planning import by_type
@@ -98,6 +98,7 @@ class LibraryIndex:
                 ("item", item_id, name.display),
                 reason=reason,
             )
+            commit()  # before the snapshot shows it
         with self._lock:  # the snapshot follows at once, without a reload
             snapshot = self._snapshot
             if snapshot is not None and item_id in snapshot.by_id:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pony.orm import db_session
+from pony.orm import commit, db_session
 
 from prunerr.dsl import Catalog
 from prunerr.dsl.diagnostics import Located
@@ -79,6 +79,10 @@ class RuleError(ValueError):
 
 
 class RuleBook:
+    """The rules every thread of a process reads: those of rules.d and those created through
+    the API, loaded once and reloaded when they change. What it publishes is committed first,
+    so no thread reads a rule a rolled-back request created."""
+
     def __init__(
         self,
         store: Store,
@@ -127,6 +131,7 @@ class RuleBook:
         with db_session:
             new_id = rule_rows.add_api_rule(self.store, rule.name, text, now)
             self._record("created", new_id, rule.name, actor)
+            commit()  # before every thread reads the book with it
         self.reload()
         return self.contents().rules[new_id]
 
@@ -135,6 +140,7 @@ class RuleBook:
         with db_session:
             rule_rows.change_api_rule(self.store, rule_id, rule.name, text, self.clock())
             self._record("updated", rule_id, rule.name, actor)
+            commit()
         self.reload()
         return self.contents().rules[rule_id]
 
@@ -142,6 +148,7 @@ class RuleBook:
         with db_session:
             name = rule_rows.delete_api_rule(self.store, rule_id, self.clock())
             self._record("deleted", rule_id, name or "", actor)
+            commit()
         self.reload()
 
     def stored(self) -> Contents:
@@ -203,6 +210,7 @@ class RuleBook:
                     rule_rows.retire(self.store, row.id, now)
                 if row.source == "api" and row.deleted_at is None:
                     self._add_stored(contents, row)
+            commit()  # the rows the contents name, before every thread reads them
         if contents.broken:
             log.error(
                 "%d rule(s) do not load: %s",

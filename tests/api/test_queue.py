@@ -88,19 +88,48 @@ def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    "body, error",
     [
-        ({"gracePeriodDays": -1}, "gracePeriodDays"),
-        ({"gracePeriodDays": "7"}, "gracePeriodDays"),
-        ({"deletionAction": "shred"}, "deletionAction"),
-        ({"resetOverseerr": "yes"}, "resetOverseerr"),
+        ({"gracePeriodDays": -1}, "gracePeriodDays: expected float >= 0.0"),
+        ({"gracePeriodDays": "7"}, "gracePeriodDays: expected float | null, got str"),
+        (
+            {"deletionAction": "shred"},
+            "deletionAction: expected one of unmonitor_only, delete_files_only, "
+            "unmonitor_and_delete, full_removal, got 'shred'",
+        ),
+        ({"resetOverseerr": "yes"}, "resetOverseerr: expected bool, got str"),
+        ({"resetOverseerr": None}, "resetOverseerr: expected bool, got null"),
+        ({"deletionAction": "full\x00removal"}, "deletionAction: must not contain NUL characters"),
     ],
 )
-def test_bad_queueing_input_is_a_400_naming_the_field(setup, body, field):
+def test_bad_queueing_input_is_a_400_naming_the_field_and_the_problem(setup, body, error):
     client, _, _ = setup
     (movie,) = managed_movies(client, 1)
     answer = client.post(f"/api/library/{movie['id']}/mark-deletion", json=body)
-    assert answer.status_code == 400 and answer.json["error"].startswith(field)
+    assert answer.status_code == 400 and answer.json["error"] == error
+    field, problem = error.split(": ")
+    assert answer.json["details"] == [{"field": field, "message": problem}]
+    assert client.get("/api/queue").json["data"]["items"] == []
+
+
+def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_default(setup):
+    """The original's client sends more than the options (the item's type and server ids);
+    null, like a field left out, is the setting's default."""
+    client, _, _ = setup
+    (movie,) = managed_movies(client, 1)
+    defaults = {"default_grace_days": 5, "default_deletion_action": "delete_files_only"}
+    assert client.request("PUT", "/api/settings", json=defaults).status_code == 200
+    body = {
+        "ids": [movie["id"]],
+        "gracePeriodDays": None,
+        "deletionAction": None,
+        "mediaType": "movie",
+        "plexId": "1234",
+    }
+    answer = client.post("/api/library/bulk/mark-deletion", json=body)
+    assert answer.status_code == 200 and answer.json["data"]["success"] == [movie["id"]]
+    (entry,) = client.get("/api/queue").json["data"]["items"]
+    assert entry["daysRemaining"] == 5 and entry["deletionAction"] == "delete_files_only"
 
 
 def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):

@@ -206,10 +206,26 @@ def test_query_numbers_out_of_range_are_400s_naming_the_parameter(client, path, 
     assert "between 1 and" in answer.json["error"]
 
 
-@pytest.mark.parametrize("ids", [[10**30], [-1], [2**63]])
-def test_item_ids_in_a_body_are_bounded(client, ids):
+@pytest.mark.parametrize(
+    "ids, problem",
+    [
+        ([10**30], "expected int <= 9223372036854775807 (at ids[0])"),
+        ([1, -1], "expected int >= 0 (at ids[1])"),
+        ([2**63], "expected int <= 9223372036854775807 (at ids[0])"),
+        ([1.5], "expected int, got float (at ids[0])"),
+        ([], "expected array of length >= 1"),
+        ("1", "expected array, got str"),
+    ],
+)
+def test_item_ids_in_a_body_are_bounded(client, ids, problem):
     answer = client.post("/api/library/bulk/mark-deletion", json={"ids": ids})
-    assert answer.status_code == 400 and answer.json["details"][0]["field"] == "ids"
+    assert answer.status_code == 400
+    assert answer.json["details"] == [{"field": "ids", "message": problem}]
+
+
+def test_a_required_field_left_out_is_named(client):
+    answer = client.post("/api/library/bulk/mark-deletion", json={"gracePeriodDays": 1})
+    assert answer.status_code == 400 and answer.json["error"] == "ids: is required"
 
 
 def test_an_integral_decimal_item_id_is_an_id(client):
