@@ -162,14 +162,15 @@ def _creatable(check: str, path: Path, message: str) -> Check:
 
 
 def check_queue(config: Config) -> Check:
+    from prunerr.store.database import read_sqlite_file
+
     url = config["queue_url"]
     if not url:
         path = (config.data_dir / "queue.db").resolve()
         if not path.exists():
             return _creatable("queue", path, f"SQLite at {path}: not created yet")
         try:
-            with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10) as db:
-                db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            read_sqlite_file(path)
         except sqlite3.Error as exc:
             fix = "check the file and its permissions; it can be deleted (it holds no history)"
             return Check("queue", "queue", False, f"SQLite at {path}: {exc}", fix)

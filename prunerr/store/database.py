@@ -260,6 +260,13 @@ def schema_version(store: Store) -> int:
     return int(version[0][0]) if version else 0
 
 
+def read_sqlite_file(path: Path) -> None:
+    """Read a SQLite file's schema without writing to it (the jobs' Huey queue, say); raises
+    sqlite3.Error when the file cannot be read as a database."""
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)) as db:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+
+
 def sqlite_file_schema_version(path: Path) -> int:
     """`schema_version` of a SQLite file, read without writing to it (no store is opened, so
     nothing is created or migrated); raises sqlite3.Error when the file cannot be read."""

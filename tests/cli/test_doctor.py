@@ -134,6 +134,19 @@ def test_an_unreachable_postgres_is_a_problem_with_the_password_masked(
     assert "hunter2" not in "\n".join(lines)
 
 
+def test_a_job_queue_file_that_is_not_a_database_is_a_problem_with_its_fix(
+    environment, monkeypatch, capsys
+):
+    data = environment.parent / "data"
+    data.mkdir()
+    (data / "queue.db").write_bytes(b"not a database, " * 100)
+    code, lines = doctor(capsys)
+    assert code == 1
+    line = line_of(lines, "queue")
+    assert line.startswith(f"PROBLEM  queue: SQLite at {data.resolve() / 'queue.db'}: file is not")
+    assert "it can be deleted (it holds no history)" in line
+
+
 def test_a_configuration_error_is_the_one_check(environment, monkeypatch, capsys):
     monkeypatch.setenv("PORT", "http")
     code, lines = doctor(capsys)
