@@ -146,7 +146,9 @@ def test_the_supervisor_reports_its_ready_workers_and_stops_them_gracefully(tmp_
     worker = [
         sys.executable,
         "-c",
-        "import sys, time\n"
+        # as Huey's consumer does: a worker takes SIGINT whatever its parent ignores
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "print('ready', flush=True)\n"
         "try:\n    time.sleep(60)\n"
         f"except KeyboardInterrupt:\n    open({str(stopped)!r}, 'a').write('x')",

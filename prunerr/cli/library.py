@@ -179,6 +179,8 @@ def cmd_emulate(args) -> int:
             print(json.dumps({"requests": counts}), flush=True)
 
         stop = threading.Event()
+        # Ctrl-C stops it even where it was started with SIGINT ignored (`nohup ... &`)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGUSR1, print_counts)
         with contextlib.suppress(KeyboardInterrupt):

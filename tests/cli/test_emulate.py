@@ -1,5 +1,5 @@
 """`prunerr emulate --now`: the library a seed gives is the same whatever day it is served on,
-so documented outputs stay true."""
+so documented outputs stay true; and Ctrl-C stops the emulators however they were started."""
 
 import json
 import signal
@@ -57,3 +57,21 @@ def test_the_served_dates_follow_now_not_the_clock():
     default = served_status()["startTime"]
     assert default == "2026-05-25T00:00:00Z"
     assert served_status("--now", "2026-06-01")["startTime"] == "2026-05-29T00:00:00Z"
+
+
+def test_ctrl_c_stops_it_even_when_started_with_sigint_ignored():
+    """`nohup prunerr emulate &` starts it with SIGINT ignored; the test fixtures that stopped
+    it with SIGINT then waited for it in vain."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prunerr", "emulate", "radarr", "--size", "XS"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert "radarr" in json.loads(process.stdout.readline())
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        process.stdout.close()
