@@ -196,7 +196,7 @@ def main() -> None:
         before = last_run(client, "evaluate")
         assert client.post("/api/jobs/evaluate").status_code == 202
         evaluate_s = wait_job(client, "evaluate", before, busy)
-        queued = client.get("/api/queue", params={"limit": "1"}).json()["data"]["total"]
+        queued = client.get("/api/queue", params={"limit": "1"}).json()["total"]
         rules = len(client.get("/api/rules").json()["data"])
         rows.append((f"evaluate {rules} example rules", f"{evaluate_s:.1f} s, {queued:,} queued"))
         phases.append(("evaluation", peak_rss_mb(serve.pid)))
@@ -225,7 +225,7 @@ def main() -> None:
         processes += workers
         started = time.perf_counter()
         assert client.post("/api/jobs/process").status_code == 202
-        while client.get("/api/queue").json()["data"]["summary"]["readyForDeletion"]:
+        while client.get("/api/queue").json()["summary"]["readyForDeletion"]:
             time.sleep(0.2)
         deletion_s = time.perf_counter() - started
         recorded = client.get(

@@ -456,11 +456,6 @@ class QueueSummary(Shape):
     )
 
 
-class QueuePage(Paged):
-    items: list[QueueEntry]
-    summary: QueueSummary
-
-
 class Cancelled(Shape):
     id: int
     state: Literal["cancelled"]

@@ -216,7 +216,7 @@ def test_a_queued_movie_season_and_episode_go_by_their_names_everywhere(setup, m
     with db_session:
         stored = dict(app.store.read("SELECT item, title FROM queue_entry"))
     assert stored == names
-    queue = client.get("/api/queue").json["data"]["items"]
+    queue = client.get("/api/queue").json["data"]
     listed = {e["mediaItemId"]: (e["title"], e["displayTitle"]) for e in queue}
     assert listed == {
         movie["id"]: (movie["title"], movie["name"]),
@@ -253,7 +253,7 @@ def test_entries_and_activity_stored_with_old_titles_are_named_when_read(setup):
             "UPDATE activity SET target_title=? WHERE target_type='item' AND target_id=?",
             (old, season["id"]),
         )
-    (entry,) = client.get("/api/queue").json["data"]["items"]
+    (entry,) = client.get("/api/queue").json["data"]
     assert (entry["title"], entry["displayTitle"]) == (season["name"], season["name"])
     found = client.get(
         "/api/activity", params={"search": season["show"], "eventTypes": "manual_action"}

@@ -42,9 +42,9 @@ def ok(
 def ok_listing(
     resp: falcon.Response, items: Iterable[object], beside: Callable[[], dict[str, object]]
 ) -> None:
-    """`ok` of `{"items": [...], **beside()}`, the items encoded as the answer is sent, a part at
-    a time: a listing of any length (the whole queue) costs the API a part's memory. `beside` is
-    called once the items are sent (so it may count them)."""
+    """`ok` of the items, with `beside()` next to them, the items encoded as the answer is sent,
+    a part at a time: a listing of any length (the whole queue) costs the API a part's memory.
+    `beside` is called once the items are sent (so it may count them)."""
     resp.content_type = falcon.MEDIA_JSON
     resp.stream = envelope.listing(iter(items), beside)
 

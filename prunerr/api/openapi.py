@@ -47,11 +47,19 @@ ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 ID = {"name": "item_id", "in": "path", "required": True, "schema": ID_SCHEMA}
 
 
-def _operation(summary: str, data: dict, *, public: bool = False, extra: dict | None = None):
+def _operation(
+    summary: str,
+    data: dict,
+    *,
+    public: bool = False,
+    extra: dict | None = None,
+    beside: dict | None = None,
+):
+    """An operation answering `data` (with the properties `beside` it in the envelope)."""
     responses = {
         "200": {
             "description": "OK",
-            "content": {"application/json": {"schema": envelope.success_schema(data)}},
+            "content": {"application/json": {"schema": envelope.success_schema(data, beside)}},
         },
         "401": {
             "description": "Missing or wrong API key",
@@ -119,10 +127,11 @@ def _rules_paths() -> dict:
     invalid = {"400": _error("Invalid body or rule: `details` holds the problems")}
     unknown = {"400": _error("Non-numeric id"), "404": _error("No such rule")}
     read_only = {"409": _error("A rules.d rule: read-only through the API (names its file)")}
-    listing = _operation("Every rule: rules.d files and API rules", {})
-    answer = envelope.success_schema({"type": "array", "items": rule})
-    answer["properties"]["total"] = {"type": "integer"}
-    listing["responses"]["200"]["content"]["application/json"]["schema"] = answer
+    listing = _operation(
+        "Every rule: rules.d files and API rules",
+        {"type": "array", "items": rule},
+        beside={"total": {"type": "integer", "minimum": 0}},
+    )
     created = _operation("Create an API rule", rule, extra=invalid)
     created["responses"]["201"] = {**created["responses"].pop("200"), "description": "Created"}
     export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
@@ -276,12 +285,26 @@ def _queue_paths() -> dict:
         "/api/queue": {
             "get": {
                 **_operation(
-                    "The live deletion queue, soonest first", _ref("QueuePage"), extra=bad
+                    "The live deletion queue, soonest first (the original's shape: the entries "
+                    "as data, the whole queue's summary beside them)",
+                    _list("QueueEntry"),
+                    extra=bad,
+                    beside={
+                        "summary": _ref("QueueSummary"),
+                        "total": {"type": "integer", "minimum": 0},
+                        "page": {"type": "integer", "minimum": 1},
+                        "totalPages": {"type": "integer", "minimum": 1},
+                    },
                 ),
                 "parameters": [
                     *page_params,
                     _query(
                         "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "default: all"
+                    ),
+                    _query(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                        "the original's paging: entries skipped (wins over page)",
                     ),
                 ],
             }

@@ -65,7 +65,10 @@ def queue_options(api, body: wire.MarkItem) -> QueueOptions:
 
 
 class QueueList:
-    """GET: the live queue (queued and processing entries), soonest deletion first."""
+    """GET: the live queue (queued and processing entries), soonest deletion first, as the
+    original answers it: the entries as `data`, the whole queue's `summary` beside it, with
+    `total`, `page` and `totalPages`. `limit` with `page`, or the original's `offset` (which
+    wins over `page`)."""
 
     def __init__(self, api):
         self.api = api
@@ -73,11 +76,14 @@ class QueueList:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
+        offset = params.integer(req, "offset", 0, minimum=0, maximum=params.MAX_ID)
         now = self.api.clock()
         self.api.refresh_config()  # a dry run saved by another process counts
         dry_run = bool(self.api.config["dry_run"])
         snapshot = self.api.library.snapshot()  # once: each look asks the database
-        start = (page - 1) * limit if limit else 0
+        start = offset or ((page - 1) * limit if limit else 0)
+        if limit:
+            page = start // limit + 1
         entries, summary = Queue(self.api.store).live_listing(
             now, start, start + limit if limit else None
         )

@@ -1,7 +1,8 @@
 """The original Prunerr's response envelope, which its clients parse before anything else:
-success `{"success": true, "data": ..., "message"?: ...}` (a listing's `data` is
-`{"items": [...], ...}`), failure `{"success": false, "error": "...", "details"?: [...]}`; and
-the JSON Schemas of both, for the OpenAPI document."""
+success `{"success": true, "data": ..., "message"?: ...}`, with what an endpoint answers beside
+its data next to `data` (the queue's `summary`, a listing's `total`); failure
+`{"success": false, "error": "...", "details"?: [...]}`; and the JSON Schemas of both, for the
+OpenAPI document."""
 
 from __future__ import annotations
 
@@ -24,21 +25,28 @@ def failure(message: str, details: list | None = None) -> dict[str, object]:
 def listing(
     items: Iterator[object], beside: Callable[[], dict[str, object]], part: int = 500
 ) -> Iterator[bytes]:
-    """The encoded envelope of `{"items": [...], **beside()}`, `part` items at a time; `beside`
-    is called once the items are encoded (so it may count them)."""
-    yield b'{"success":true,"data":{"items":['
+    """The encoded envelope of the items as `data` and `beside()` next to it, `part` items at a
+    time; `beside` is called once the items are encoded (so it may count them)."""
+    yield b'{"success":true,"data":['
     first = True
     while chunk := list(islice(items, part)):
         yield (b"" if first else b",") + encode(chunk)[1:-1]
         first = False
-    yield b"]," + encode(beside())[1:] + b"}"
+    rest = encode(beside())
+    yield b"]" + (b"," + rest[1:] if rest != b"{}" else b"}")
 
 
-def success_schema(data: dict) -> dict:
+def success_schema(data: dict, beside: dict | None = None) -> dict:
+    """The envelope of `data`, with the properties `beside` it (all of them always given)."""
     return {
         "type": "object",
-        "required": ["success", "data"],
-        "properties": {"success": {"const": True}, "data": data, "message": {"type": "string"}},
+        "required": ["success", "data", *(beside or {})],
+        "properties": {
+            "success": {"const": True},
+            "data": data,
+            "message": {"type": "string"},
+            **(beside or {}),
+        },
         "additionalProperties": False,
     }
 

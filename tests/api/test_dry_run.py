@@ -68,7 +68,7 @@ def test_a_request_cannot_turn_off_the_dry_run_of_the_environment(run, false):
     )
     assert refused.json["details"][0]["field"] == "dryRun"
     assert on_disk(emulators, movie)
-    assert client.get("/api/queue").json["data"]["total"] == 1
+    assert client.get("/api/queue").json["total"] == 1
     for params in ({}, {"dryRun": "true"}):
         report = client.post("/api/queue/process", params=params).json["data"]
         assert report["dryRun"] is True and report["deleted"] == 1
@@ -87,9 +87,9 @@ def test_the_dry_run_of_prunerr_yaml_holds_too(run, tmp_path):
 
 def test_a_dry_run_saved_through_the_api_is_changed_there_not_per_request(run):
     client, emulators, movie = run()
-    assert client.get("/api/queue").json["data"]["summary"]["dryRun"] is False
+    assert client.get("/api/queue").json["summary"]["dryRun"] is False
     assert client.request("PUT", "/api/settings", json={"dry_run": True}).status_code == 200
-    assert client.get("/api/queue").json["data"]["summary"]["dryRun"] is True
+    assert client.get("/api/queue").json["summary"]["dryRun"] is True
     refused = client.post("/api/queue/process", params={"dryRun": "false"})
     assert refused.status_code == 409
     assert "set by PUT /api/settings" in refused.json["error"]

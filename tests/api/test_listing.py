@@ -1,6 +1,6 @@
 """A listing answered as it is encoded (`ok_listing`, what `GET /api/queue` uses): one JSON
-document in the API's envelope, however many parts its items take, with what is beside the
-items worked out after them."""
+document in the original's envelope (the items as `data`, what is beside them next to it),
+however many parts its items take, with what is beside the items worked out after them."""
 
 from __future__ import annotations
 
@@ -36,9 +36,7 @@ def test_a_listing_of_any_length_is_one_document_in_the_envelope(count):
     assert result.headers["content-type"].startswith("application/json")
     assert result.json == {
         "success": True,
-        "data": {
-            "items": [{"id": n, "title": f"Item {n} — ü"} for n in range(count)],
-            "total": count,
-            "summary": {"dryRun": False},
-        },
+        "data": [{"id": n, "title": f"Item {n} — ü"} for n in range(count)],
+        "total": count,
+        "summary": {"dryRun": False},
     }

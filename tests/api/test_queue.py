@@ -57,8 +57,8 @@ def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
     listed = client.get("/api/library", params={"status": "queued", "type": "movie"}).json["data"]
     assert [i["id"] for i in listed["items"]] == [movie["id"]]
     assert client.get(f"/api/library/{movie['id']}").json["data"]["status"] == "queued"
-    queue = client.get("/api/queue").json["data"]
-    (entry,) = queue["items"]
+    queue = client.get("/api/queue").json
+    (entry,) = queue["data"]  # the original's shape: its web client reduces `data`
     assert entry["mediaItemId"] == movie["id"] and entry["daysRemaining"] == 3
     assert entry["deletionAction"] == "delete_files_only" and entry["state"] == "queued"
     assert queue["summary"]["totalItems"] == 1 and queue["summary"]["readyForDeletion"] == 0
@@ -72,16 +72,23 @@ def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals
         assert (
             client.post(f"/api/library/{movie['id']}/mark-deletion", json=body).status_code == 201
         )
-    whole = client.get("/api/queue").json["data"]
-    assert [e["daysRemaining"] for e in whole["items"]] == [0, 0, 2, 4, 9]
+    whole = client.get("/api/queue").json
+    assert [e["daysRemaining"] for e in whole["data"]] == [0, 0, 2, 4, 9]
     pages = [
-        client.get("/api/queue", params={"limit": "2", "page": str(n)}).json["data"]
-        for n in (1, 2, 3, 4)
+        client.get("/api/queue", params={"limit": "2", "page": str(n)}).json for n in (1, 2, 3, 4)
     ]
-    assert [e["id"] for p in pages for e in p["items"]] == [e["id"] for e in whole["items"]]
-    assert [len(p["items"]) for p in pages] == [2, 2, 1, 0]
+    assert [e["id"] for p in pages for e in p["data"]] == [e["id"] for e in whole["data"]]
+    assert [len(p["data"]) for p in pages] == [2, 2, 1, 0]
+    # the original's paging: limit and offset
+    offsets = [
+        client.get("/api/queue", params={"limit": "2", "offset": str(n)}).json for n in (1, 4)
+    ]
+    assert [[e["id"] for e in o["data"]] for o in offsets] == [
+        [e["id"] for e in whole["data"][1:3]],
+        [whole["data"][4]["id"]],
+    ]
     totals = {"totalItems": 5, "readyForDeletion": 2, "willResetOverseerr": 1}
-    for listing in (whole, *pages):
+    for listing in (whole, *pages, *offsets):
         assert listing["total"] == 5 and listing["summary"] == {**listing["summary"], **totals}
         assert listing["summary"]["totalSize"] == sum(m["size"] for m in movies)
     assert [p["page"] for p in pages] == [1, 2, 3, 4] and pages[0]["totalPages"] == 3
@@ -109,7 +116,7 @@ def test_bad_queueing_input_is_a_400_naming_the_field_and_the_problem(setup, bod
     assert answer.status_code == 400 and answer.json["error"] == error
     field, problem = error.split(": ")
     assert answer.json["details"] == [{"field": field, "message": problem}]
-    assert client.get("/api/queue").json["data"]["items"] == []
+    assert client.get("/api/queue").json["data"] == []
 
 
 def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_default(setup):
@@ -128,7 +135,7 @@ def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_defau
     }
     answer = client.post("/api/library/bulk/mark-deletion", json=body)
     assert answer.status_code == 200 and answer.json["data"]["success"] == [movie["id"]]
-    (entry,) = client.get("/api/queue").json["data"]["items"]
+    (entry,) = client.get("/api/queue").json["data"]
     assert entry["daysRemaining"] == 5 and entry["deletionAction"] == "delete_files_only"
 
 
@@ -140,7 +147,7 @@ def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):
     assert refused.status_code == 409 and "protected" in refused.json["error"]
     client.post(f"/api/library/{second['id']}/mark-deletion", json={})
     client.post(f"/api/library/{second['id']}/protect")
-    assert client.get("/api/queue").json["data"]["total"] == 0
+    assert client.get("/api/queue").json["total"] == 0
     history = client.get(f"/api/activity/item/{second['id']}").json["data"]
     assert [(e["eventType"], e["action"]) for e in history][:3] == [
         ("queue", "protected"),
@@ -174,7 +181,7 @@ def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(set
     report = client.post("/api/queue/process").json["data"]
     assert report["deleted"] == 1 and report["freedSpace"] == movie["size"]
     assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is False
-    assert client.get("/api/queue").json["data"]["total"] == 0
+    assert client.get("/api/queue").json["total"] == 0
     log = client.get("/api/activity", params={"eventTypes": "deletion"}).json["data"]
     assert log["total"] == 1 and log["items"][0]["targetId"] == movie["id"]
     assert client.get("/api/stats").json["data"]["movieCount"] == len(LIBRARY.movies) - 1
@@ -184,7 +191,7 @@ def test_removing_an_entry_cancels_it_once(setup):
     client, _, _ = setup
     (movie,) = managed_movies(client, 1)
     client.post(f"/api/library/{movie['id']}/mark-deletion", json={})
-    (entry,) = client.get("/api/queue").json["data"]["items"]
+    (entry,) = client.get("/api/queue").json["data"]
     assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 200
     assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 409
     assert client.request("DELETE", "/api/queue/424242").status_code == 404
@@ -203,7 +210,7 @@ def test_a_protected_collection_shields_its_items_everywhere(setup):
         "PATCH", f"/api/collections/{target['id']}/protection", json={"isProtected": True}
     )
     assert protected.json["data"]["isProtected"] is True
-    assert client.get("/api/queue").json["data"]["total"] == 0
+    assert client.get("/api/queue").json["total"] == 0
     refused = client.post(f"/api/library/{members[0]['id']}/mark-deletion", json={})
     assert refused.status_code == 409
     assert (
@@ -304,7 +311,7 @@ def test_protecting_a_show_protects_its_seasons_and_episodes(setup):
     queued = client.post(f"/api/library/{seasons[0]}/mark-deletion", json={})
     assert queued.status_code == 201
     assert client.post(f"/api/library/{show}/protect").status_code == 200
-    assert client.get("/api/queue").json["data"]["total"] == 0  # the season's entry ended
+    assert client.get("/api/queue").json["total"] == 0  # the season's entry ended
     for item in (seasons[1], episodes[0]):
         refused = client.post(f"/api/library/{item}/mark-deletion", json={})
         assert refused.status_code == 409 and "protected" in refused.json["error"]
@@ -357,4 +364,4 @@ def test_concurrent_queueing_of_the_same_items_answers_already_queued(setup):
     assert {a.status_code for a in answers} == {200}
     queued = [i for a in answers for i in a.json["data"]["success"]]
     assert sorted(queued) == sorted(ids)  # each item queued by exactly one request
-    assert client.get("/api/queue").json["data"]["total"] == len(ids)
+    assert client.get("/api/queue").json["total"] == len(ids)
