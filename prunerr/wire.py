@@ -540,6 +540,12 @@ class Collection(Shape):
     created_at: Time | None
 
 
+class CollectionsSynced(Shape):
+    collections_synced: described(Count, "collections the library's items are in")
+    items_matched: described(Count, "memberships: an item in two collections counts twice")
+    run_id: described(int, "the run of the collections job this was (GET /api/jobs)")
+
+
 class CollectionQueued(Shape):
     queued: Count
     skipped: Count

@@ -93,7 +93,7 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/jobs", jobs.Jobs(api))
     app.add_route("/api/jobs/{name}", jobs.StartJob(api))
     app.add_route("/api/collections", collections.CollectionList(api))
-    app.add_route("/api/collections/sync", jobs.StartJob(api, "collections"))
+    app.add_route("/api/collections/sync", collections.CollectionsSync(api))
     app.add_route("/api/collections/{collection_id}", collections.CollectionEntry(api))
     app.add_route("/api/collections/{collection_id}/items", collections.CollectionItems(api))
     app.add_route(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import falcon
-from pony.orm import commit
+from pony.orm import commit, db_session
 
 from prunerr import wire
+from prunerr.jobs import JOBS, Busy, Runs
 from prunerr.store import collections
 from prunerr.store.activity import USER
 
@@ -68,6 +69,36 @@ class CollectionItems:
                 for i in ids
                 if i in snapshot.by_id
             ],
+        )
+
+
+class CollectionsSync:
+    """POST: sync the collections now and answer the original's counts, as it does: a pass over
+    the synced library, run as the collections job (its run is listed by GET /api/jobs), so a
+    409 while a library job holds their lease."""
+
+    own_sessions = True  # the run's bookkeeping commits as it goes, as a job's does
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        def work(progress) -> dict[str, int]:
+            with db_session:
+                return collections.sync(self.api.store, self.api.clock())
+
+        try:
+            run = Runs(self.api.store, self.api.clock).run(JOBS["collections"], USER.name, work)
+        except Busy as exc:
+            raise ApiError(409, str(exc)) from None
+        counts = run["result"]
+        ok(
+            resp,
+            wire.CollectionsSynced(
+                collections_synced=counts["collectionsSynced"],
+                items_matched=counts["itemsMatched"],
+                run_id=run["runId"],
+            ),
         )
 
 

@@ -260,7 +260,13 @@ def _queue_paths() -> dict:
     return {
         "/api/library/sync": start("Start a library sync (then the collections)"),
         "/api/users/sync": start("Sync the users from the media server and watch history"),
-        "/api/collections/sync": start("Sync the collections from the library"),
+        "/api/collections/sync": {
+            "post": _operation(
+                "Sync the collections from the library now (the original's counts)",
+                _ref("CollectionsSynced"),
+                extra={"409": _error("A library job is running")},
+            )
+        },
         "/api/library/{item_id}/mark-deletion": {
             "post": {
                 **_status(

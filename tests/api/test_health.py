@@ -55,13 +55,13 @@ def test_a_job_that_failed_on_the_database_is_failed_in_jobs_and_health_says_why
         before = client.get("/api/health").json["data"]
         with db_session:
             store.execute("ALTER TABLE collection RENAME TO collection_away")
-        assert client.post("/api/collections/sync").status_code == 202  # ran, and failed
+        assert client.post("/api/jobs/collections").status_code == 202  # ran, and failed
         (job,) = [j for j in client.get("/api/jobs").json["data"] if j["name"] == "collections"]
         failed = client.get("/api/health").json["data"]
         public = client.get("/api/health", key=None).json["data"]
         with db_session:
             store.execute("ALTER TABLE collection_away RENAME TO collection")
-        assert client.post("/api/collections/sync").status_code == 202
+        assert client.post("/api/jobs/collections").status_code == 202
         after = client.get("/api/health").json["data"]
     assert before["status"] == "healthy"
     assert before["jobs"] == {"workers": None, "ready": None, "problems": []}

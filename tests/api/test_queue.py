@@ -10,7 +10,7 @@ from pony.orm import db_session
 
 from prunerr.api import create_app
 from prunerr.app import Prunerr
-from prunerr.jobs import create_huey
+from prunerr.jobs import Runs, create_huey
 from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
 from tests.api.conftest import Client
@@ -196,6 +196,26 @@ def test_removing_an_entry_cancels_it_once(setup):
     assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 409
     assert client.request("DELETE", "/api/queue/424242").status_code == 404
     assert client.request("DELETE", "/api/queue/abc").status_code == 400
+
+
+def test_syncing_the_collections_answers_the_originals_counts_as_a_run_of_the_job(setup):
+    """The original's client shows `collectionsSynced` and `itemsMatched` from this answer."""
+    client, app, _ = setup
+    answer = client.post("/api/collections/sync")
+    assert answer.status_code == 200
+    synced = answer.json["data"]
+    listed = [c for c in client.get("/api/collections").json["data"] if c["itemCount"]]
+    assert synced["collectionsSynced"] == len(listed) > 0
+    assert synced["itemsMatched"] == sum(c["itemCount"] for c in listed)
+    (job,) = [j for j in client.get("/api/jobs").json["data"] if j["name"] == "collections"]
+    assert job["lastRun"]["id"] == synced["runId"] and job["lastRun"]["actor"] == "API user"
+    runs = Runs(app.store, app.clock)
+    assert runs.acquire("library", "a library sync")
+    try:
+        busy = client.post("/api/collections/sync")
+    finally:
+        runs.release("library", "a library sync")
+    assert busy.status_code == 409 and "another library job is running" in busy.json["error"]
 
 
 def test_a_protected_collection_shields_its_items_everywhere(setup):

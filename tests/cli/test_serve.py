@@ -114,7 +114,7 @@ def test_jobs_keep_running_after_a_collections_sync_and_a_library_sync_started_b
     """Issue 11 (5): on SQLite with the default process workers, these two broke every later
     job (`disk I/O error`) until a restart, while the sync showed `idle`, never run."""
     with synced_library(tmp_path) as env, serving(env) as server:
-        assert server.post("/api/collections/sync") == 202
+        assert server.post("/api/jobs/collections") == 202
         assert server.post("/api/library/sync") in (202, 409)  # 409: collections still runs
         runs = {job: server.run(job) for job in ("sync", "users", "snapshot", "collections")}
         lockless = without_a_lock_of_their_own(
