@@ -159,6 +159,17 @@ def cmd_emulate(args) -> int:
     library = emulation.generate(args.size, args.seed, now=args.now)
     faults = emulation.Faults(latency_ms=args.latency, error_rate=args.fault_rate, seed=args.seed)
     running, out = [], {}
+
+    def print_counts(*_):  # SIGUSR1, and at exit: requests served so far, per service
+        counts = {name: e.request_total for name, e in zip(wanted, running, strict=False)}
+        print(json.dumps({"requests": counts}), flush=True)
+
+    # before the emulators are announced, so whoever read the announcement can stop them; Ctrl-C
+    # stops them even where they were started with SIGINT ignored (`nohup ... &`)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, print_counts)
     try:
         for offset, name in enumerate(wanted):
             key = f"{name}-key-{args.seed:04d}".ljust(32, "0")[:32]
@@ -173,16 +184,6 @@ def cmd_emulate(args) -> int:
             partial.write_text("".join(lines))
             partial.replace(args.env_file)
         print(json.dumps(out), flush=True)
-
-        def print_counts(*_):  # SIGUSR1, and at exit: requests served so far, per service
-            counts = {name: e.request_total for name, e in zip(wanted, running, strict=False)}
-            print(json.dumps({"requests": counts}), flush=True)
-
-        stop = threading.Event()
-        # Ctrl-C stops it even where it was started with SIGINT ignored (`nohup ... &`)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGUSR1, print_counts)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         print_counts()

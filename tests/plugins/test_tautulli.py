@@ -277,7 +277,9 @@ def test_a_row_written_during_the_listing_relists_without_duplicates(emulator, l
     seen += list(listing)
     assert sorted(int(p.source_id) for p in seen) == [*(p.id for p in library.plays), new.id]
     relisting = math.ceil((len(library.plays) + 1) / 500)
-    assert emulator.request_total == 2 + relisting  # page 1, a changed page 2, a relisting
+    # page 1, then the page that shows the change, then one relisting: page 2 is asked for while
+    # page 1 is read, so it may be built before the row is written (then page 3 shows it)
+    assert emulator.request_total - relisting in (2, 3)
 
 
 def test_a_history_that_keeps_changing_is_an_error(emulator, library):
