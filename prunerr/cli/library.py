@@ -183,8 +183,9 @@ def cmd_emulate(args) -> int:
             partial = Path(args.env_file + ".partial")
             partial.write_text("".join(lines))
             partial.replace(args.env_file)
-        print(json.dumps(out), flush=True)
+        # Ctrl-C from the moment the announcement may have been read is a clean stop
         with contextlib.suppress(KeyboardInterrupt):
+            print(json.dumps(out), flush=True)
             stop.wait()
         print_counts()
     finally:
