@@ -18,7 +18,7 @@ from prunerr.jobs import JOBS
 from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
 from prunerr.rules.schema import rule_schema
 
-from .params import MAX_ID, MAX_PAGE
+from .params import MAX_PAGE
 
 _TEXT = {"type": "string", "pattern": wire.NO_NUL}
 
@@ -43,7 +43,7 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 # a path id: digits, within the databases' 64-bit keys (anything else is a 400)
-ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": wire.MAX_ID}
 ID = {"name": "item_id", "in": "path", "required": True, "schema": ID_SCHEMA}
 
 
@@ -309,7 +309,7 @@ def _queue_paths() -> dict:
                     ),
                     _query(
                         "offset",
-                        {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                        {"type": "integer", "minimum": 0, "maximum": wire.MAX_ID},
                         "the original's paging: entries skipped (wins over page)",
                     ),
                 ],

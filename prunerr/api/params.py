@@ -78,7 +78,6 @@ def choice(req: falcon.Request, name: str, options, default: str | None = None) 
     return raw
 
 
-MAX_ID = wire.MAX_ID
 MAX_PAGE = 2**31 - 1  # keeps a page's SQL offset within 64 bits
 
 
@@ -87,8 +86,8 @@ def path_id(value: str, name: str = "id") -> int:
     if not (value.isascii() and value.isdigit()):
         raise invalid(name, f"expected a numeric id, got {value!r}")
     number = int(value)
-    if number > MAX_ID:
-        raise invalid(name, f"must be at most {MAX_ID}")
+    if number > wire.MAX_ID:
+        raise invalid(name, f"must be at most {wire.MAX_ID}")
     return number
 
 

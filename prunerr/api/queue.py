@@ -76,7 +76,7 @@ class QueueList:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
-        offset = params.integer(req, "offset", 0, minimum=0, maximum=params.MAX_ID)
+        offset = params.integer(req, "offset", 0, minimum=0, maximum=wire.MAX_ID)
         now = self.api.clock()
         self.api.refresh_config()  # a dry run saved by another process counts
         dry_run = bool(self.api.config["dry_run"])
