@@ -31,6 +31,10 @@ class Shape(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=
     """An answer's shape: camelCase on the wire, no field beyond those declared."""
 
 
+class Record(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An answer the original sends as its database row: snake_case on the wire."""
+
+
 def described(kind: Any, description: str) -> Any:
     """`kind`, with the description the OpenAPI document gives it."""
     return Annotated[kind, Meta(description=description)]
@@ -143,10 +147,74 @@ class RuleVerdict(Shape):
     explanation: dict[str, Any]
 
 
-class ItemDetail(LibraryItem):
-    """One item with every field, and which rules match it and why."""
+class CollectionRef(Shape):
+    id: int
+    title: str
 
-    fields: described(dict[str, Any], "Every known field, camelCase")
+
+class ItemDetail(Record):
+    """One item as the original's detail page reads it: its database record, snake_case as
+    there, null where unknown; then what Prunerr adds (`display_title`, `unknown_fields`,
+    `fields`, `rules`)."""
+
+    id: int
+    type: Media
+    title: described(str | None, "The item's own title (a season's is “Season 1”)")
+    plex_id: described(str | None, "The item's key on its media server")
+    radarr_id: int | None
+    sonarr_id: described(int | None, "The series' id in Sonarr (for its seasons and episodes too)")
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    year: int | None
+    library_key: described(str, "Its library's key on the media server")
+    poster_url: described(None, "Always null: Prunerr keeps no poster addresses")
+    file_path: described(str | None, "Its main file")
+    file_size: described(int | None, "Bytes on disk")
+    resolution: str | None
+    codec: described(str | None, "Video codec, as video_codec")
+    added_at: Time | None
+    last_watched_at: Time | None
+    play_count: int | None
+    watched_by: list[str] | None
+    status: described(
+        Literal["monitored", "pending_deletion", "protected"],
+        "protected by a user, else pending_deletion while a queue entry is live",
+    )
+    marked_at: described(Time | None, "When its live queue entry was queued")
+    delete_after: described(Time | None, "When its live queue entry is due")
+    deleted_at: described(None, "Always null: a deleted item is no longer in the library")
+    is_protected: described(bool, "Protected by a user, itself or through a collection")
+    protection_reason: str | None
+    protected_by_collection: described(
+        CollectionRef | None, "The first protected collection holding it, by title"
+    )
+    deletion_action: described(Action | None, "Its live queue entry's")
+    reset_overseerr: described(bool, "Its live queue entry resets its Seerr requests")
+    matched_rule_id: described(int | None, "The rule that queued its live queue entry")
+    overseerr_reset_at: described(None, "Always null: requests are reset when it is deleted")
+    requested_by: str | None
+    genres: list[str] | None
+    tags: list[str] | None
+    studio: str | None
+    audio_codec: str | None
+    video_codec: str | None
+    hdr: str | None
+    bitrate: described(int | None, "Bits per second, as the original (the field `bitrate` is kbps)")
+    runtime_minutes: int | None
+    season_count: int | None
+    episode_count: int | None
+    series_status: str | None
+    rating_imdb: float | None
+    rating_tmdb: float | None
+    rating_rt: float | None
+    content_rating: str | None
+    original_language: str | None
+    created_at: described(Time, "When Prunerr first saw it")
+    updated_at: described(Time, "When a sync last changed it")
+    display_title: described(str, DISPLAY_TITLE)
+    unknown_fields: described(list[str], "The rule fields whose source is unavailable")
+    fields: described(dict[str, Any], "Every known rule field, by the name rules use")
     rules: list[RuleVerdict]
 
 

@@ -151,9 +151,9 @@ def test_a_queued_movie_season_and_episode_go_by_their_names_everywhere(setup, m
 
     # the library: a movie keeps its own title (as in the original), a season is named
     for kind, item in items.items():
-        data = client.get(f"/api/library/{item['id']}").json["data"]
-        assert data["displayTitle"] == item["name"]
-        assert data["title"] == (movie["title"] if kind == "movie" else item["name"])
+        data = client.get(f"/api/library/{item['id']}").json["data"]  # the original's record
+        assert data["display_title"] == item["name"]
+        assert data["title"] == (movie["title"] if kind == "movie" else data["fields"]["title"])
     listed = client.get(
         "/api/library", params={"type": "season", "search": season["show"], "limit": "500"}
     ).json["data"]["items"]

@@ -13,7 +13,7 @@ from prunerr.dsl import Catalog, EvalContext
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
-from prunerr.store import accounts
+from prunerr.store import accounts, collections, items, queue_entries
 from prunerr.store.accounts import KnownAccount
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
@@ -62,14 +62,25 @@ def _summary(
         tvdb_id=ident.tvdb_id if ident else None,
         imdb_id=ident.imdb_id if ident else None,
         play_count=plays,
-        watched_by=list(f["watched_by"]) if "watched_by" in f else None,
+        watched_by=_listed(f, "watched_by"),
         resolution=f.get("resolution"),
         codec=f.get("video_codec"),
-        unknown_fields=sorted(
-            camel(spec.name)
-            for spec in catalog.fields.values()
-            if f["type"] in spec.media and spec.name not in f and spec.compute is None
-        ),
+        unknown_fields=sorted(camel(name) for name in _unknown(item, catalog)),
+    )
+
+
+def _listed(fields: Mapping, name: str) -> list | None:
+    value = fields.get(name)
+    return None if value is None else list(value)
+
+
+def _unknown(item: LibraryItem, catalog: Catalog) -> list[str]:
+    """The catalog fields of the item's type whose source is unavailable, sorted."""
+    kind = item.fields["type"]
+    return sorted(
+        spec.name
+        for spec in catalog.fields.values()
+        if kind in spec.media and spec.name not in item.fields and spec.compute is None
     )
 
 
@@ -78,7 +89,7 @@ def _value(value):
         return list(value)
     if isinstance(value, Mapping):  # watches: user -> (plays, last)
         return {
-            user: {"plays": plays, "lastWatched": wire.iso(last)}
+            user: {"plays": plays, "last_watched": wire.iso(last)}
             for user, (plays, last) in value.items()
         }
     return value
@@ -123,15 +134,17 @@ class LibraryList:
 
 
 class LibraryEntry:
-    """One item with every field, and which rules match it and why."""
+    """One item: the original's record of it, every field, and which rules match it and why."""
 
     def __init__(self, api):
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         snapshot = self.api.library.snapshot()
-        item = snapshot.by_id.get(params.path_id(item_id))
-        if item is None:
+        number = params.path_id(item_id)
+        item = snapshot.by_id.get(number)
+        row = items.record(self.api.store, number) if item is not None else None
+        if item is None or row is None:
             raise ApiError(404, f"Library item {item_id} not found")
         ctx = EvalContext.current()
         rules = []
@@ -150,15 +163,87 @@ class LibraryEntry:
                     explanation=rule.program.explain(item.fields, ctx).as_dict(),
                 )
             )
-        queued = Queue(self.api.store).live_among([item.id])
-        ok(
-            resp,
-            wire.ItemDetail(
-                **_summary(item, snapshot, self.api.library.catalog, queued),
-                fields={camel(k): _value(v) for k, v in item.fields.items()},
-                rules=rules,
-            ),
-        )
+        live = queue_entries.entries(self.api.store, queue_entries.LIVE, item=item.id)
+        ok(resp, detail_json(item, row, snapshot, self.api, live[0] if live else None, rules))
+
+
+def detail_json(
+    item: LibraryItem,
+    row: items.ItemRecord,
+    snapshot: library_index.Snapshot,
+    api,
+    entry: queue_entries.Entry | None,
+    rules: list[wire.RuleVerdict],
+) -> wire.ItemDetail:
+    f, ident = item.fields, snapshot.identity.get(item.id)
+    kind = f["type"]
+    arr_id = ident.arr_id if ident else None
+    by_collection = next(
+        (
+            wire.CollectionRef(id=c["id"], title=c["title"])
+            for c in (collections.rows(api.store) if row.collections else ())
+            if c["protected"] and c["title"] in row.collections
+        ),
+        None,
+    )
+    status = "protected" if row.protected else "pending_deletion" if entry else "monitored"
+    bitrate, runtime = f.get("bitrate"), f.get("runtime")
+    return wire.ItemDetail(
+        id=item.id,
+        type=kind,
+        title=f.get("title"),
+        plex_id=ident.server_key if ident else None,
+        radarr_id=arr_id if kind == "movie" else None,
+        sonarr_id=None if kind == "movie" else arr_id,
+        tmdb_id=ident.tmdb_id if ident else None,
+        tvdb_id=ident.tvdb_id if ident else None,
+        imdb_id=ident.imdb_id if ident else None,
+        year=f.get("year"),
+        library_key=row.library_key,
+        poster_url=None,
+        file_path=row.file_path,
+        file_size=f.get("size"),
+        resolution=f.get("resolution"),
+        codec=f.get("video_codec"),
+        added_at=wire.iso(f.get("added")),
+        last_watched_at=wire.iso(f.get("last_watched")),
+        play_count=f.get("play_count"),
+        watched_by=_listed(f, "watched_by"),
+        status=status,
+        marked_at=wire.iso(entry.queued_at) if entry else None,
+        delete_after=wire.iso(entry.delete_after) if entry else None,
+        deleted_at=None,
+        is_protected=row.protected or by_collection is not None,  # as stored: the snapshot
+        protection_reason=row.protection_reason,  # may be reloading after a change
+        protected_by_collection=by_collection,
+        deletion_action=entry.action if entry else None,
+        reset_overseerr=entry.reset_requests if entry else False,
+        matched_rule_id=entry.rule if entry else None,
+        overseerr_reset_at=None,
+        requested_by=f.get("requested_by"),
+        genres=_listed(f, "genres"),
+        tags=_listed(f, "tags"),
+        studio=f.get("studio"),
+        audio_codec=f.get("audio_codec"),
+        video_codec=f.get("video_codec"),
+        hdr=f.get("hdr"),
+        bitrate=None if bitrate is None else int(bitrate) * 1000,
+        runtime_minutes=None if runtime is None else round(runtime / 60),
+        season_count=f.get("season_count"),
+        episode_count=f.get("episode_count"),
+        series_status=f.get("series_status"),
+        rating_imdb=f.get("rating.imdb"),
+        rating_tmdb=f.get("rating.tmdb"),
+        rating_rt=f.get("rating.rt"),
+        content_rating=f.get("content_rating"),
+        original_language=f.get("original_language"),
+        created_at=wire.iso(row.first_seen),
+        updated_at=wire.iso(row.updated_at),
+        display_title=item.display_title,
+        unknown_fields=_unknown(item, api.library.catalog),
+        fields={k: _value(v) for k, v in f.items()},
+        rules=rules,
+    )
 
 
 class Protection:

@@ -473,7 +473,7 @@ def _shapes(paths: dict) -> dict:
         getattr(wire, name)
         for name in sorted(set(re.findall(r'"#/components/schemas/(\w+)"', text)))
         if isinstance(getattr(wire, name, None), type)
-        and issubclass(getattr(wire, name), wire.Shape | wire.Body)
+        and issubclass(getattr(wire, name), wire.Shape | wire.Record | wire.Body)
     ]
     _, schemas = msgspec.json.schema_components(shapes, ref_template=REF)
     return schemas

@@ -310,6 +310,36 @@ def protection_rows(
 
 
 @dataclass(frozen=True)
+class ItemRecord:
+    """What a live item's row holds beside the language's fields: where it is on the server,
+    its protection by a user and when Prunerr first and last saw it."""
+
+    library_key: str
+    file_path: str | None
+    protected: bool  # by a user, the item itself
+    protection_reason: str | None
+    collections: tuple[str, ...]
+    first_seen: float
+    updated_at: float
+
+
+def record(store: Store, item_id: int) -> ItemRecord | None:
+    """The row of a live item, None when there is none (inside the caller's db_session)."""
+    row = store.entities["Item"].get(id=item_id)
+    if row is None or row.tombstoned_at is not None:
+        return None
+    return ItemRecord(
+        library_key=row.library_key,
+        file_path=row.file_path,
+        protected=row.protected,
+        protection_reason=row.protection_reason,
+        collections=tuple(json.loads(row.collections)),
+        first_seen=row.first_seen,
+        updated_at=row.updated_at,
+    )
+
+
+@dataclass(frozen=True)
 class ItemTarget:
     """What acting on an item upstream needs: its keys on the media server and the manager,
     and the ids of its show."""

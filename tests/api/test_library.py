@@ -7,6 +7,7 @@ from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
 from prunerr.sync import SyncService
+from prunerr.wire import iso
 from tests.api.conftest import Client, make_api
 from tests.support import REPO, copy_synced, emulated
 
@@ -95,8 +96,17 @@ def test_an_item_shows_its_fields_and_why_each_rule_matches_or_not(client):
     listing = client.get("/api/library", params={"search": movie.title, "type": "movie"})
     item_id = next(i["id"] for i in listing.json["data"]["items"] if i["title"] == movie.title)
     data = client.get(f"/api/library/{item_id}").json["data"]
-    assert data["plexId"] == str(movie.rating_key) and data["tmdbId"] == movie.tmdb_id
-    assert data["fields"]["size"] == movie.file.size
+    # the original's record, snake_case, which its detail page reads
+    assert data["type"] == "movie" and data["title"] == movie.title
+    assert data["plex_id"] == str(movie.rating_key) and data["tmdb_id"] == movie.tmdb_id
+    assert (data["radarr_id"], data["sonarr_id"]) == (movie.radarr_id, None)
+    assert (data["file_size"], data["file_path"]) == (movie.file.size, movie.file.path)
+    assert data["added_at"] == iso(movie.added) and data["year"] == movie.year
+    assert data["bitrate"] == movie.file.bitrate_kbps * 1000  # bits/s, as the original
+    assert data["runtime_minutes"] == round(movie.file.runtime_s / 60)
+    assert (data["status"], data["is_protected"], data["marked_at"]) == ("monitored", False, None)
+    assert data["protected_by_collection"] is None and data["genres"] == list(movie.genres)
+    assert data["fields"]["size"] == movie.file.size and data["unknown_fields"] == []
     rule_ids = {r["path"] for r in data["rules"]}
     assert "movies/stale-4k" in rule_ids and "shows/ended-unfinished" not in rule_ids
     stale = next(r for r in data["rules"] if r["path"] == "movies/stale-4k")
@@ -112,9 +122,15 @@ def test_protection_round_trip_and_it_survives_a_sync(client, store, tmp_path):
     protected = client.get("/api/library", params={"status": "protected"}).json["data"]
     assert [i["id"] for i in protected["items"]] == [first["id"]]
     again = synced_client(store, tmp_path, sync_now=True)
-    assert again.get(f"/api/library/{first['id']}").json["data"]["isProtected"] is True
+    record = again.get(f"/api/library/{first['id']}").json["data"]
+    assert (record["is_protected"], record["status"], record["protection_reason"]) == (
+        True,
+        "protected",
+        "mine",
+    )
     again.request("DELETE", f"/api/library/{first['id']}/protect")
-    assert again.get(f"/api/library/{first['id']}").json["data"]["status"] == "monitored"
+    record = again.get(f"/api/library/{first['id']}").json["data"]
+    assert (record["is_protected"], record["status"]) == (False, "monitored")
     assert again.post("/api/library/424242/protect").status_code == 404
     bad = again.post(f"/api/library/{first['id']}/protect", json={"reason": 5})
     assert bad.status_code == 400
@@ -136,3 +152,32 @@ def test_stats_count_live_items_and_do_not_guess_unknown_watch_data(store, tmp_p
     assert down.get("/api/stats").json["data"]["unwatchedMovies"] is None
     item = down.get("/api/library", params={"limit": "1"}).json["data"]["items"][0]
     assert item["playCount"] is None and "playCount" in item["unknownFields"]
+
+
+def test_a_show_record_names_its_type_size_and_the_collection_protecting_it(client):
+    show = next(s for s in LIBRARY.shows if s.sonarr_id is not None and s.agent == "plex")
+    listing = client.get("/api/library", params={"search": show.title, "type": "show"})
+    item_id = next(i["id"] for i in listing.json["data"]["items"] if i["title"] == show.title)
+    record = client.get(f"/api/library/{item_id}").json["data"]
+    assert (record["type"], record["sonarr_id"], record["radarr_id"]) == (
+        "show",
+        show.sonarr_id,
+        None,
+    )
+    assert record["file_size"] == sum(e.file.size for s in show.seasons for e in s.episodes)
+    assert record["episode_count"] == sum(len(s.episodes) for s in show.seasons)
+    assert record["series_status"] == show.status and record["file_path"] is None
+
+    movie = next(m for m in LIBRARY.movies if m.collection and m.listed_file)
+    listing = client.get("/api/library", params={"search": movie.title, "type": "movie"})
+    movie_id = next(i["id"] for i in listing.json["data"]["items"] if i["title"] == movie.title)
+    assert client.post("/api/collections/sync").status_code == 200
+    (collection,) = [
+        c for c in client.get("/api/collections").json["data"] if c["title"] == movie.collection
+    ]
+    client.request(
+        "PATCH", f"/api/collections/{collection['id']}/protection", json={"isProtected": True}
+    )
+    record = client.get(f"/api/library/{movie_id}").json["data"]
+    assert record["protected_by_collection"] == {"id": collection["id"], "title": movie.collection}
+    assert (record["is_protected"], record["status"]) == (True, "monitored")

@@ -56,7 +56,11 @@ def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
     assert again.status_code == 409 and "already queued" in again.json["error"]
     listed = client.get("/api/library", params={"status": "queued", "type": "movie"}).json["data"]
     assert [i["id"] for i in listed["items"]] == [movie["id"]]
-    assert client.get(f"/api/library/{movie['id']}").json["data"]["status"] == "queued"
+    record = client.get(f"/api/library/{movie['id']}").json["data"]
+    assert (
+        record["status"] == "pending_deletion" and record["deletion_action"] == "delete_files_only"
+    )
+    assert record["marked_at"] < record["delete_after"] and record["matched_rule_id"] is None
     queue = client.get("/api/queue").json
     (entry,) = queue["data"]  # the original's shape: its web client reduces `data`
     assert entry["mediaItemId"] == movie["id"] and entry["daysRemaining"] == 3
