@@ -101,10 +101,12 @@ RULE_INPUT = {
     "type": "object",
     "description": "A rule's fields; `when` or the original's `conditions` tree (v2 "
     "`{version, root}` or a v1 list); `media_type`, `libraryKeys` and `library_keys` are "
-    "accepted too, `tv` means `show`. On update, fields left out keep their values.",
+    "accepted too, `tv` means `show`, and `all` (or no type: the original's default) means "
+    "movies and shows when creating or previewing. On update, fields left out keep their "
+    "values.",
     "properties": {
         **_RULE_FIELDS,
-        "mediaType": {"enum": [*MEDIA_TYPE.values, "tv"]},
+        "mediaType": {"enum": [*MEDIA_TYPE.values, "tv", "all"]},
         "conditions": {"type": ["object", "array", "string"]},
         "root": {"type": "object"},
     },
@@ -132,7 +134,13 @@ def _rules_paths() -> dict:
         {"type": "array", "items": rule},
         beside={"total": {"type": "integer", "minimum": 0}},
     )
-    created = _operation("Create an API rule", rule, extra=invalid)
+    created = _operation(
+        "Create an API rule; `mediaType: all` or none (the original's default) creates one for "
+        "movies and one for shows, listed in `rules` (`data` is the first)",
+        rule,
+        extra=invalid,
+        beside={"rules": {"type": "array", "items": rule, "minItems": 1, "maxItems": 2}},
+    )
     created["responses"]["201"] = {**created["responses"].pop("200"), "description": "Created"}
     export = _operation("The rule as a rules.d YAML file", {}, extra=unknown)
     export["responses"]["200"] = {

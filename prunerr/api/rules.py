@@ -54,7 +54,12 @@ INPUT = {
     "enabled": "enabled",
 }
 INPUT.update({alias: INPUT[name] for alias, name in compat.RULE_FIELDS.items()})
-ONE_MEDIA = "a rule has one media type (movie, show, season or episode); create one rule per type"
+ONE_MEDIA = (
+    "a rule has one media type (movie, show, season or episode); `all` is accepted when a rule "
+    "is created or previewed (one rule per type)"
+)
+# the original's default scope, `all`: its movies and its shows
+ALL_MEDIA = {"movie": "movies", "show": "shows"}
 
 
 # --- JSON <-> rule files ----------------------------------------------------------------------
@@ -101,7 +106,7 @@ def _file_value(name: str, key: str, value: object) -> object:
     """One JSON value as a rule file writes it, checked by the key's own parser."""
     if key == "media":
         if value == "all":
-            raise invalid(name, ONE_MEDIA)
+            return value  # `build_each` makes one rule per type of it
         value = compat.media_type(value)
     elif key == "libraries" and value is None:
         value = []
@@ -192,7 +197,9 @@ def _diagnostic(located: Located, field: str | None = None) -> wire.Diagnostic:
     )
 
 
-def build(api, values: Mapping[str, object], source: str) -> tuple[str, Rule]:
+def build(
+    api, values: Mapping[str, object], source: str, rule_id: str = f"{API_PREFIX}new"
+) -> tuple[str, Rule]:
     """The rule file for these values and its rule; 400 with positioned diagnostics when it does
     not load. The condition is compiled on its own first, so positions are within `when`."""
     for key, spec in KEYS.items():
@@ -209,9 +216,35 @@ def build(api, values: Mapping[str, object], source: str) -> tuple[str, Rule]:
         raise ApiError(400, f"{origin}: {errors[0].message}", details)
     text = rule_file(values)
     try:
-        return text, api.book.parse(text)
+        return text, api.book.parse(text, rule_id)
     except RuleError as exc:
         raise ApiError(400, str(exc), [_diagnostic(d) for d in exc.diagnostics]) from None
+
+
+def build_each(api, values: Mapping[str, object], source: str) -> list[tuple[str, Rule]]:
+    """`build` for the media type the values name, or for each of `ALL_MEDIA` when it is `all`
+    or not given (the original's default scope), named after its type; a type the condition
+    does not apply to (a field of the other one) is left out, and when it applies to none,
+    the first type's error is the answer."""
+    if values.get("media", "all") != "all":
+        return [build(api, values, source)]
+    built, errors = [], []
+    for media, plural in ALL_MEDIA.items():
+        name = values.get("name")
+        try:
+            built.append(
+                build(
+                    api,
+                    {**values, "media": media, **({"name": f"{name} ({plural})"} if name else {})},
+                    source,
+                    f"{API_PREFIX}new-{plural}",  # a plan is keyed by its rule's id
+                )
+            )
+        except ApiError as exc:
+            errors.append(exc)
+    if not built:
+        raise errors[0]
+    return built
 
 
 # --- previews ---------------------------------------------------------------------------------
@@ -269,26 +302,32 @@ def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> wire.Sample:
     )
 
 
-def preview_json(api, rule: Rule) -> wire.RulePreview:
+def preview_json(api, rules: list[Rule]) -> wire.RulePreview:
+    """What the rules would do now, together (the movies and the shows of an `all` preview)."""
     ctx = api.evaluator.context()
-    outcome = outcomes(api, [rule], ctx)[rule.id]
-    matches, matched = unqueued_matches(outcome)
-    queued = outcome.queue_bytes
-    top = sorted(outcome.to_queue, key=lambda i: (-i.size, i.id))[:SAMPLES]
+    found = outcomes(api, rules, ctx)
+    plans = [found[rule.id] for rule in rules]
+    matches = sum(unqueued_matches(p)[0] for p in plans)
+    matched = sum(unqueued_matches(p)[1] for p in plans)
+    queued = sum(p.queue_bytes for p in plans)
+    top = sorted(
+        ((item, p.rule) for p in plans for item in p.to_queue),
+        key=lambda pair: (-pair[0].size, pair[0].id),
+    )[:SAMPLES]
     return wire.RulePreview(
         total_matches=matches,
-        would_queue=outcome.would_queue,
-        would_skip_protected=outcome.protected,
-        would_skip_deleted=outcome.deleted_before,
-        would_skip_gone=outcome.gone,
-        already_pending=outcome.already_queued,
-        unknown=outcome.unknown,
-        candidates=outcome.candidates,
+        would_queue=sum(p.would_queue for p in plans),
+        would_skip_protected=sum(p.protected for p in plans),
+        would_skip_deleted=sum(p.deleted_before for p in plans),
+        would_skip_gone=sum(p.gone for p in plans),
+        already_pending=sum(p.already_queued for p in plans),
+        unknown=sum(p.unknown for p in plans),
+        candidates=sum(p.candidates for p in plans),
         total_size=matched,
         total_size_formatted=format_size(matched),
         queue_size=queued,
         storage_freed_gb=round(queued / 1e9, 2),
-        samples=[sample(i, rule, ctx) for i in top],
+        samples=[sample(item, rule, ctx) for item, rule in top],
     )
 
 
@@ -469,10 +508,18 @@ class RuleList:
         ok(resp, rules, total=len(rules))  # `total` beside `data`, as the original put it
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create a rule, listed in `rules` beside it; `mediaType: all` (the original's
+        default) creates one per type, `data` being the first."""
         values, source = file_values(self.api, _body(req))
-        text, _ = build(self.api, values, source)
-        book_rule = self.api.book.create(text)
-        ok(resp, rule_json(book_rule), status=201, message="Rule created")
+        built = build_each(self.api, values, source)
+        created = [rule_json(self.api.book.create(text)) for text, _ in built]
+        message = "Rule created"
+        if values.get("media", "all") == "all":
+            kinds = " and ".join(ALL_MEDIA[rule.media] for _, rule in built)
+            message = (
+                f"Rule created for {kinds}" if len(built) == 1 else f"Rules created for {kinds}"
+            )
+        ok(resp, created[0], status=201, message=message, rules=created)
 
 
 class RuleEntry:
@@ -486,6 +533,8 @@ class RuleEntry:
         """Change the given fields; the others keep their values."""
         book_rule = _rule(self.api, rule_id, writable=True)
         values, source = file_values(self.api, _body(req))
+        if values.get("media") == "all":
+            raise invalid("mediaType", ONE_MEDIA)
         current = yaml.safe_load(book_rule.text)
         if values.get("kind", current.get("kind")) == "protect":
             current = {k: v for k, v in current.items() if not KEYS[k].delete_only}
@@ -573,8 +622,8 @@ class RulePreview:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         values, source = file_values(self.api, _body(req))
         values.setdefault("name", "Preview")
-        _, rule = build(self.api, values, source)
-        ok(resp, preview_json(self.api, rule))
+        built = build_each(self.api, values, source)
+        ok(resp, preview_json(self.api, [rule for _, rule in built]))
 
 
 class RuleSuggestions:

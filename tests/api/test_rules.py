@@ -121,11 +121,49 @@ def test_the_originals_spellings_are_accepted(client):
     assert rule["deletionAction"] == "full_removal" and rule["resetOverseerr"] is True
 
 
-def test_all_media_types_at_once_is_refused(client):
-    result = client.post("/api/rules", json={**UNWATCHED, "mediaType": "all"})
-    assert result.status_code == 400
-    assert "one media type" in result.json["error"]
-    assert result.json["details"][0]["field"] == "mediaType"
+def _counts(preview: dict) -> tuple:
+    return tuple(
+        preview[k] for k in ("totalMatches", "wouldQueue", "wouldSkipProtected", "totalSize")
+    )
+
+
+@pytest.mark.parametrize("scope", [{"mediaType": "all"}, {"mediaType": None}])
+def test_all_media_types_the_originals_default_are_a_rule_for_movies_and_one_for_shows(
+    client, scope
+):
+    movies, shows = (preview(client, mediaType=kind) for kind in ("movie", "show"))
+    both = preview(client, **scope)
+    assert _counts(both) == tuple(
+        m + s for m, s in zip(_counts(movies), _counts(shows), strict=True)
+    )
+    assert {s["type"] for s in both["samples"]} == {"movie", "show"}
+
+    answer = client.post("/api/rules", json=body(**scope))
+    assert (
+        answer.status_code == 201 and answer.json["message"] == "Rules created for movies and shows"
+    )
+    made = answer.json["rules"]
+    assert answer.json["data"] == made[0]
+    assert [(r["name"], r["mediaType"]) for r in made] == [
+        ("Unwatched movies (movies)", "movie"),
+        ("Unwatched movies (shows)", "show"),
+    ]
+    assert {r["id"] for r in made} <= {r["id"] for r in client.get("/api/rules").json["data"]}
+    # a saved rule keeps one type
+    changed = client.request("PUT", f"/api/rules/{made[0]['id']}", json={"mediaType": "all"})
+    assert changed.status_code == 400 and changed.json["details"][0]["field"] == "mediaType"
+
+
+def test_all_media_types_leave_out_the_type_a_condition_does_not_apply_to(client):
+    ended = 'series_status == "ended"'
+    assert preview(client, mediaType="all", when=ended) == preview(
+        client, mediaType="show", when=ended
+    )
+    answer = client.post("/api/rules", json=body(mediaType="all", when=ended))
+    assert answer.json["message"] == "Rule created for shows"
+    assert [r["mediaType"] for r in answer.json["rules"]] == ["show"]
+    broken = client.post("/api/rules/preview", json=body(mediaType="all", when="play_count =="))
+    assert broken.status_code == 400 and broken.json["details"][0]["field"] == "when"
 
 
 @pytest.mark.parametrize(
@@ -178,9 +216,8 @@ def test_a_form_body_is_refused_with_the_content_type_to_send(client):
 def test_required_fields_are_named(client):
     missing = client.post("/api/rules", json={"mediaType": "movie", "when": "play_count == 0"})
     assert missing.status_code == 400 and missing.json["details"][0]["field"] == "name"
-    no_media = client.post("/api/rules", json={"name": "x", "when": "play_count == 0"})
-    assert no_media.json["details"][0]["field"] == "mediaType"
-    assert "one media type" in no_media.json["error"]
+    no_when = client.post("/api/rules", json={"name": "x", "mediaType": "movie"})
+    assert no_when.status_code == 400 and no_when.json["details"][0]["field"] == "when"
 
 
 def test_condition_trees_are_converted_to_the_language(client):
