@@ -227,11 +227,20 @@ class Stats(Shape):
     tv_show_count: int
     tv_season_count: int
     tv_episode_count: int
-    total_storage: int | None
+    total_storage: described(int | None, "bytes of the live movies and episodes")
+    used_storage: described(int | None, "totalStorage, as the original gives both")
+    reclaimable_space: described(Count, "bytes of the live queue entries")
+    items_marked_for_deletion: described(Count, "live queue entries")
     protected_items: int
     unwatched_movies: int | None
     unwatched_shows: int | None
-    active_rules: int
+    active_rules: described(int, "enabled delete rules")
+    scanned_today: described(Count, "items the media servers listed since midnight (TZ)")
+    scan_trend: described(int, "scanned in the last 7 days against the 7 before, in %; 0: none")
+    reclaimed_this_week: described(Count, "bytes freed by deletions in the last 7 days")
+    reclaimed_trend: described(int, "reclaimed in the last 7 days against the 7 before, in %")
+    collection_count: Count
+    protected_collections: Count
 
 
 class Protection(Shape):

@@ -4,22 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import falcon
 
 from prunerr import wire
 from prunerr.compat import rules as compat
 from prunerr.dsl import Catalog, EvalContext
+from prunerr.dsl.units import DAY
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
-from prunerr.store import accounts, collections, items, queue_entries
+from prunerr.store import accounts, collections, deletions, items, queue_entries, sync_state
 from prunerr.store.accounts import KnownAccount
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
 
 from . import params
 from .errors import ApiError, ok
+
+WEEK = 7 * DAY
 
 
 def camel(name: str) -> str:
@@ -277,11 +282,32 @@ class Protection:
 
 
 class Stats:
+    """The library's counts and storage (the snapshot's), with the original's figures of the
+    queue, the last weeks' syncs and deletions, and the collections."""
+
     def __init__(self, api):
         self.api = api
+        # the last sync run's id, and the runs of the two weeks before it was read: they
+        # change only when a sync runs
+        self._scans: tuple[int | None, list[tuple[float, int]]] = (None, [])
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         figures = library_index.stats(self.api.library.snapshot())
+        store, now = self.api.store, self.api.clock()
+        queued, queued_bytes = queue_entries.live_totals(store)
+        midnight = (
+            datetime.fromtimestamp(now, ZoneInfo(str(self.api.config["tz"])))
+            .replace(hour=0, minute=0, second=0, microsecond=0)
+            .timestamp()
+        )
+        last_run, scans = self._scans
+        if last_run is None or last_run != sync_state.last_run_id(store):
+            last_run = sync_state.last_run_id(store)
+            scans = sync_state.records_since(store, now - 2 * WEEK, "media_server")
+            self._scans = (last_run, scans)
+        scanned = [sum(n for at, n in scans if since <= at < until) for since, until in _weeks(now)]
+        freed = [deletions.freed_since(store, since, until) for since, until in _weeks(now)]
+        collection_count, protected_collections = collections.counts(store)
         ok(
             resp,
             wire.Stats(
@@ -290,12 +316,31 @@ class Stats:
                 tv_season_count=figures.seasons,
                 tv_episode_count=figures.episodes,
                 total_storage=figures.storage,
+                used_storage=figures.storage,
+                reclaimable_space=queued_bytes,
+                items_marked_for_deletion=queued,
                 protected_items=figures.protected,
                 unwatched_movies=figures.unwatched_movies,
                 unwatched_shows=figures.unwatched_shows,
                 active_rules=sum(1 for r in self.api.rules() if r.enabled and r.kind == "delete"),
+                scanned_today=sum(n for at, n in scans if at >= midnight),
+                scan_trend=_trend(*scanned),
+                reclaimed_this_week=freed[0],
+                reclaimed_trend=_trend(*freed),
+                collection_count=collection_count,
+                protected_collections=protected_collections,
             ),
         )
+
+
+def _weeks(now: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The last seven days and the seven before them, as (since, until)."""
+    return (now - WEEK, now + 1), (now - 2 * WEEK, now - WEEK)
+
+
+def _trend(this_week: int, last_week: int) -> int:
+    """The change in percent, as the original gives it: 0 when last week had none."""
+    return round((this_week - last_week) * 100 / last_week) if last_week else 0
 
 
 class Users:

@@ -53,6 +53,14 @@ def rows(store: Store, collection_id: int | None = None) -> list[dict]:
     return [dict(zip(COLUMNS, r, strict=True)) for r in store.read(sql + " ORDER BY title", params)]
 
 
+def counts(store: Store) -> tuple[int, int]:
+    """(collections, protected collections)."""
+    ((total, protected),) = store.read(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN protected THEN 1 ELSE 0 END), 0) FROM collection"
+    )
+    return total, int(protected)
+
+
 def protected_titles(store: Store) -> set[str]:
     return {r[0] for r in store.read("SELECT title FROM collection WHERE protected")}
 

@@ -54,9 +54,10 @@ def freed_after(store: Store, deletion_id: int) -> list[tuple[int, int]]:
     return store.read("SELECT id, item FROM deletion WHERE id > ? AND freed > 0", (deletion_id,))
 
 
-def freed_since(store: Store, since: float) -> int:
-    """Bytes the deletions since then freed."""
+def freed_since(store: Store, since: float, until: float = float("inf")) -> int:
+    """Bytes the deletions after `since` (up to `until`) freed."""
     (freed,) = store.read(
-        "SELECT COALESCE(SUM(freed), 0) FROM deletion WHERE deleted_at > ?", (since,)
+        "SELECT COALESCE(SUM(freed), 0) FROM deletion WHERE deleted_at > ? AND deleted_at <= ?",
+        (since, until),
     )[0]
     return int(freed)  # PostgreSQL sums BIGINTs as NUMERIC

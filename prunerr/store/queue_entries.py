@@ -125,6 +125,15 @@ def named(store: Store, entries: list[Entry]) -> list[Entry]:
     return [e.named(names.get(e.item)) for e in entries]
 
 
+def live_totals(store: Store) -> tuple[int, int]:
+    """(entries, bytes) of the live entries."""
+    marks = ", ".join("?" for _ in LIVE)
+    ((count, size),) = store.read(
+        f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM queue_entry WHERE state IN ({marks})", LIVE
+    )
+    return count, int(size)  # PostgreSQL sums BIGINTs as NUMERIC
+
+
 def live_items(store: Store) -> dict[int, int]:
     """Item id -> its live entry's id."""
     marks = ", ".join("?" for _ in LIVE)

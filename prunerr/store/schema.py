@@ -336,6 +336,14 @@ _V8 = [
     "ALTER TABLE item ADD COLUMN details_updated_at {real}",
 ]
 
+_V9 = [
+    # GET /api/stats: the live queue's count and bytes from the index alone, the bytes deleted
+    # in a week and the syncs of the last two weeks without reading whole tables
+    "CREATE INDEX queue_entry_totals ON queue_entry (state, size)",
+    "CREATE INDEX deletion_time ON deletion (deleted_at, freed)",
+    "CREATE INDEX sync_run_started ON sync_run (started_at)",
+]
+
 MIGRATIONS = [
     Migration(1, "library, keys, accounts, plays and requests", _V1),
     Migration(2, "per-source sync state and sync runs", _V2),
@@ -345,5 +353,6 @@ MIGRATIONS = [
     Migration(6, "completed plays also per season and show key, by the keys of each play", _V6),
     Migration(7, "fields not read per item, every file's path, ratings by source", _V7),
     Migration(8, "when each item's details were last fetched from its media server", _V8),
+    Migration(9, "indexes for the stats' queue, deletion and sync figures", _V9),
 ]
 LATEST = MIGRATIONS[-1].version

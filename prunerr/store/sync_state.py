@@ -79,3 +79,20 @@ def last_complete_sync(store: Store) -> float | None:
     """When the last sync that read every source finished (None: never)."""
     SyncRun = store.entities["SyncRun"]
     return pony_max(run.finished_at for run in SyncRun if run.status == "ok")
+
+
+def records_since(store: Store, since: float, role: str) -> list[tuple[float, int]]:
+    """(start, records) of each sync run that started at `since` or later: the records its
+    sources of that role read."""
+    suffix = source_name("", role)
+    return [
+        (
+            run.started_at,
+            sum(
+                s["records"]
+                for s in json.loads(run.summary).get("sources", ())
+                if s["source"].endswith(suffix)
+            ),
+        )
+        for run in store.entities["SyncRun"].select(lambda r: r.started_at >= since)
+    ]

@@ -1,11 +1,16 @@
 """Library, stats and protection endpoints over a library synced from the emulators."""
 
+import time
+
 import pytest
+from pony.orm import db_session
 
 from prunerr.api import create_app
+from prunerr.dsl.units import DAY
 from prunerr.emulation import Faults, generate
 from prunerr.plugins import PluginHost
 from prunerr.rules import load_rules
+from prunerr.store import sync_state
 from prunerr.sync import SyncService
 from prunerr.wire import iso
 from tests.api.conftest import Client, make_api
@@ -181,3 +186,27 @@ def test_a_show_record_names_its_type_size_and_the_collection_protecting_it(clie
     record = client.get(f"/api/library/{movie_id}").json["data"]
     assert record["protected_by_collection"] == {"id": collection["id"], "title": movie.collection}
     assert (record["is_protected"], record["status"]) == (True, "monitored")
+
+
+def test_stats_give_the_originals_figures_of_the_syncs_and_collections(store, tmp_path):
+    client = synced_client(store, tmp_path, sync_now=True)
+    listed = len(LIBRARY.movies) + len(LIBRARY.shows) + LIBRARY.episode_count
+    listed += sum(len(s.seasons) for s in LIBRARY.shows)
+    stats = client.get("/api/stats").json["data"]
+    assert (stats["scannedToday"], stats["scanTrend"]) == (listed, 0)  # no sync the week before
+    assert stats["usedStorage"] == stats["totalStorage"]
+    with db_session:  # a sync eight days ago that listed half as much
+        now = time.time()
+        summary = {"sources": [{"source": "plex:media_server", "records": listed // 2}]}
+        sync_state.record_run(store, now - 8 * DAY, now - 8 * DAY + 60, "ok", summary)
+    assert client.get("/api/stats").json["data"]["scanTrend"] == 100
+
+    assert (stats["collectionCount"], stats["protectedCollections"]) == (0, 0)
+    client.post("/api/collections/sync")
+    (first, *_) = client.get("/api/collections").json["data"]
+    client.request(
+        "PATCH", f"/api/collections/{first['id']}/protection", json={"isProtected": True}
+    )
+    stats = client.get("/api/stats").json["data"]
+    titles = {m.collection for m in LIBRARY.movies if m.collection}
+    assert (stats["collectionCount"], stats["protectedCollections"]) == (len(titles), 1)

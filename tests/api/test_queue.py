@@ -179,6 +179,8 @@ def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(set
     client, _, emulators = setup
     (movie,) = managed_movies(client, 1)
     client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    stats = client.get("/api/stats").json["data"]
+    assert (stats["itemsMarkedForDeletion"], stats["reclaimableSpace"]) == (1, movie["size"])
     dry = client.post("/api/queue/process", params={"dryRun": "true"}).json["data"]
     assert dry["dryRun"] and dry["deleted"] == 1
     assert emulators["radarr"].movies[movie["radarrId"]]["hasFile"] is True
@@ -188,7 +190,11 @@ def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(set
     assert client.get("/api/queue").json["total"] == 0
     log = client.get("/api/activity", params={"eventTypes": "deletion"}).json["data"]
     assert log["total"] == 1 and log["items"][0]["targetId"] == movie["id"]
-    assert client.get("/api/stats").json["data"]["movieCount"] == len(LIBRARY.movies) - 1
+    stats = client.get("/api/stats").json["data"]
+    assert stats["movieCount"] == len(LIBRARY.movies) - 1
+    assert (stats["itemsMarkedForDeletion"], stats["reclaimableSpace"]) == (0, 0)
+    # the original's figures: freed this week (nothing the week before: no trend)
+    assert (stats["reclaimedThisWeek"], stats["reclaimedTrend"]) == (movie["size"], 0)
 
 
 def test_removing_an_entry_cancels_it_once(setup):
