@@ -609,6 +609,9 @@ class ActivityPage(Paged):
 class Collection(Shape):
     id: int
     title: str
+    tmdb_id: described(None, "Always null for now: collections are known by title")
+    overview: described(None, "Always null for now: not read from Radarr yet")
+    poster_url: described(None, "Always null: Prunerr keeps no poster addresses")
     item_count: Count
     is_protected: bool
     protection_reason: str | None

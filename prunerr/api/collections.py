@@ -20,6 +20,9 @@ def collection_json(row: dict) -> wire.Collection:
     return wire.Collection(
         id=row["id"],
         title=row["title"],
+        tmdb_id=None,
+        overview=None,
+        poster_url=None,
         item_count=row["item_count"],
         is_protected=bool(row["protected"]),
         protection_reason=row["protection_reason"],
