@@ -11,6 +11,7 @@ import msgspec
 
 from prunerr import __version__, wire
 from prunerr.compat import envelope
+from prunerr.compat import settings as compat_settings
 from prunerr.config import ConfigSchema
 from prunerr.config.settings import EDITABLE
 from prunerr.dsl.types import MEDIA_TYPE
@@ -523,12 +524,14 @@ def document() -> dict:
                     )
                 },
                 "/api/settings": {
-                    "get": _operation("The effective settings, secrets masked", {"type": "object"}),
+                    "get": _operation(
+                        "The effective settings, secrets masked", compat_settings.SCHEMA
+                    ),
                     "put": {
                         **_operation(
                             "Change settings that may change while Prunerr runs; answers the "
                             "effective settings",
-                            {"type": "object"},
+                            compat_settings.SCHEMA,
                             extra={
                                 "400": _error("Unknown setting or invalid value"),
                                 "409": _error(

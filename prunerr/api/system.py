@@ -10,6 +10,7 @@ import falcon
 from pony.orm import commit
 
 from prunerr import __version__, wire
+from prunerr.compat import settings as compat_settings
 from prunerr.config import settings
 
 from . import params
@@ -99,7 +100,12 @@ class Settings:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ok(resp, self.api.config.public())
+        ok(resp, self.shown())
+
+    def shown(self) -> dict[str, object]:
+        """The configuration (secrets masked), with the original's sections beside it."""
+        public = self.api.config.public()
+        return {**compat_settings.sections(public), **public}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Change settings that may change while Prunerr runs (schedules, limits, dry run...);
@@ -113,7 +119,7 @@ class Settings:
             raise ApiError(409 if exc.conflict else 400, str(exc), [{"field": exc.key}]) from None
         commit()  # before this process applies them
         self.api.refresh_config()
-        ok(resp, self.api.config.public(), message="Settings saved")
+        ok(resp, self.shown(), message="Settings saved")
 
 
 class ApiKey:

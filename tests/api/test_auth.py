@@ -76,9 +76,15 @@ def test_settings_never_show_secrets(api, tmp_path):
     client = Client(create_app(api), api.keys.current())
     body = client.get("/api/settings").text
     assert "plex-token-secret" not in body and "pw@db" not in body
-    assert client.get("/api/settings").json["data"]["plex"] == [
-        {"name": "plex", "url": "http://plex:32400", "token": "********"}
-    ]
+    data = client.get("/api/settings").json["data"]
+    assert data["plex"] == [{"name": "plex", "url": "http://plex:32400", "token": "********"}]
+    # the original's sections, which its client reads: a service with a URL and a (masked)
+    # secret is configured, one without is `{}`
+    assert data["services"]["plex"] == {"url": "http://plex:32400", "token": "********"}
+    assert data["services"]["radarr"] == {} and data["services"]["tracearr"] == {}
+    assert data["watchHistory"] == {"provider": "plex"}
+    assert data["schedule"] == {"enabled": True, "autoProcess": True}
+    assert data["notifications"] == {"discordEnabled": False}
 
 
 def test_unknown_endpoints_and_methods_answer_in_the_envelope(client):
