@@ -282,6 +282,19 @@ class Rule(Shape):
     read_only: described(bool, "rules.d rules change in git")
     created_at: Time | None
     updated_at: Time | None
+    # the original's fields, which its web client reads
+    type: described(
+        Literal["watch_status", "age", "size", "quality", "custom"],
+        "What the condition is about, as the original's rule builder derives it",
+    )
+    action: described(Literal["delete", "protect"], "kind (the original's actions are delete)")
+    library_keys: described(list[str], "The media-server keys of `libraries`")
+    conditions: described(str | None, "conditionsV2 as JSON text, as the original sends it")
+    conditions_v2: described(
+        dict[str, Any] | None,
+        "The condition as the original's v2 tree `{version, root}`; null when no tree says "
+        "exactly what `when` says",
+    ) = msgspec.field(name="conditionsV2")
 
 
 class Diagnostic(Shape, kw_only=True):
@@ -341,6 +354,14 @@ class Suggestion(Shape):
     total_size_formatted: str
     media_type: Media
     when: str
+    conditions: described(
+        list[dict[str, Any]],
+        "The original's flat list of conditions (`{field, operator, value}`, all to hold), "
+        "which its rule builder starts from; empty when `when` is not such a list",
+    )
+    conditions_v2: described(
+        dict[str, Any] | None, "`when` as the original's v2 tree; null when none says it"
+    ) = msgspec.field(name="conditionsV2")
 
 
 class LibraryTotals(Shape):

@@ -20,6 +20,7 @@ import yaml
 from prunerr import wire
 from prunerr.compat import rules as compat
 from prunerr.compat.conditions import ConditionError, to_dsl
+from prunerr.compat.trees import to_tree
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
@@ -28,7 +29,7 @@ from prunerr.planning import RulePlan, library_index, plan
 from prunerr.rules import KEYS, Rule
 from prunerr.rules.model import MAX_GRACE_DAYS, Invalid
 from prunerr.rules.rulebook import BookRule, RuleError
-from prunerr.store import collections
+from prunerr.store import collections, items
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
 from prunerr.store.rules import API_PREFIX
@@ -65,8 +66,10 @@ ALL_MEDIA = {"movie": "movies", "show": "shows"}
 # --- JSON <-> rule files ----------------------------------------------------------------------
 
 
-def rule_json(book_rule: BookRule) -> wire.Rule:
+def rule_json(book_rule: BookRule, library_keys: Mapping[str, list[str]]) -> wire.Rule:
+    """A rule, with the original's fields; `library_keys` maps library names to their keys."""
     r = book_rule.rule
+    tree = to_tree(r.when)
     return wire.Rule(
         id=book_rule.id,
         name=r.name,
@@ -88,7 +91,20 @@ def rule_json(book_rule: BookRule) -> wire.Rule:
         read_only=book_rule.read_only,
         created_at=wire.iso(book_rule.created_at),
         updated_at=wire.iso(book_rule.updated_at),
+        type=compat.rule_type(r.program.fields),
+        action=r.kind,
+        library_keys=[key for name in r.libraries for key in library_keys.get(name, ())],
+        conditions=None if tree is None else json.dumps(tree),
+        conditions_v2=tree,
     )
+
+
+def library_keys(api) -> dict[str, list[str]]:
+    """Each library's keys on the media servers, by name."""
+    keys: dict[str, list[str]] = {}
+    for name, key in items.libraries(api.store):
+        keys.setdefault(name, []).append(key)
+    return keys
 
 
 def _number(value: float) -> int | float:
@@ -138,6 +154,8 @@ def file_values(api, body: object) -> tuple[dict[str, object], str]:
             raise invalid(name, f"given twice, also as `{given[key]}`")
         given[key] = name
         values[key] = _file_value(name, key, params.nul_free(value, name))
+        if name in compat.LIBRARY_KEYS:
+            values[key] = _library_names(api, values[key])
     try:
         tree = compat.condition_tree(body)
     except ConditionError as exc:
@@ -151,6 +169,14 @@ def file_values(api, body: object) -> tuple[dict[str, object], str]:
     except ConditionError as exc:
         raise invalid(exc.path, exc.message) from None
     return values, "conditions"
+
+
+def _library_names(api, given: list[str]) -> list[str]:
+    """The libraries the original's client names by their keys: a library's key is its name
+    here; a name stays itself."""
+    known = items.libraries(api.store)
+    names, by_key = {name for name, _ in known}, {key: name for name, key in known}
+    return list(dict.fromkeys(v if v in names else by_key.get(v, v) for v in given))
 
 
 def _collection_titles(api) -> dict[int, str]:
@@ -401,7 +427,7 @@ TEMPLATES = (
         "SD and 720p files",
         "monitor",
         ("movie", "show"),
-        'resolution is not null\nand resolution < "1080p"',
+        "resolution_height is not null\nand resolution_height < 1080",
     ),
     Template(
         "old-codec",
@@ -454,6 +480,7 @@ def suggestions_json(api) -> wire.RuleSuggestions:
         if not matches:
             continue
         label = f" ({'movies' if rule.media == 'movie' else 'shows'})" if len(t.media) > 1 else ""
+        tree = to_tree(t.when)
         suggestions.append(
             wire.Suggestion(
                 id=sid,
@@ -465,6 +492,8 @@ def suggestions_json(api) -> wire.RuleSuggestions:
                 total_size_formatted=format_size(matched),
                 media_type=rule.media,
                 when=t.when,
+                conditions=_flat(tree),
+                conditions_v2=tree,
             )
         )
     stats = library_index.stats(api.library.snapshot())
@@ -477,6 +506,17 @@ def suggestions_json(api) -> wire.RuleSuggestions:
             total_size=stats.storage,
         ),
     )
+
+
+def _flat(tree: dict | None) -> list[dict]:
+    """The leaves of a tree that is one AND of them, as the original's `{field, operator,
+    value}` list; [] for any other tree."""
+    root = tree["root"] if tree else None
+    if root is None or root["logic"] != "AND":
+        return []
+    if any(child["kind"] != "condition" for child in root["children"]):
+        return []
+    return [{k: v for k, v in c.items() if k != "kind"} for c in root["children"]]
 
 
 # --- resources --------------------------------------------------------------------------------
@@ -504,7 +544,8 @@ class RuleList:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        rules = [rule_json(b) for b in self.api.book.contents().rules.values()]
+        keys = library_keys(self.api)
+        rules = [rule_json(b, keys) for b in self.api.book.contents().rules.values()]
         ok(resp, rules, total=len(rules))  # `total` beside `data`, as the original put it
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -512,7 +553,8 @@ class RuleList:
         default) creates one per type, `data` being the first."""
         values, source = file_values(self.api, _body(req))
         built = build_each(self.api, values, source)
-        created = [rule_json(self.api.book.create(text)) for text, _ in built]
+        keys = library_keys(self.api)
+        created = [rule_json(self.api.book.create(text), keys) for text, _ in built]
         message = "Rule created"
         if values.get("media", "all") == "all":
             kinds = " and ".join(ALL_MEDIA[rule.media] for _, rule in built)
@@ -527,7 +569,7 @@ class RuleEntry:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
-        ok(resp, rule_json(_rule(self.api, rule_id)))
+        ok(resp, rule_json(_rule(self.api, rule_id), library_keys(self.api)))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
         """Change the given fields; the others keep their values."""
@@ -539,7 +581,8 @@ class RuleEntry:
         if values.get("kind", current.get("kind")) == "protect":
             current = {k: v for k, v in current.items() if not KEYS[k].delete_only}
         text, _ = build(self.api, {**current, **values}, source)
-        ok(resp, rule_json(self.api.book.update(book_rule.id, text)), message="Rule updated")
+        updated = self.api.book.update(book_rule.id, text)
+        ok(resp, rule_json(updated, library_keys(self.api)), message="Rule updated")
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
         number = params.path_id(rule_id)

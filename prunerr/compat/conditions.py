@@ -284,6 +284,12 @@ _FIELDS: dict[str, _Field] = {
     "requested_by": _Field("string", "requested_by"),
 }
 
+
+def subjects() -> dict[str, tuple[str, str, str]]:
+    """The original's fields as the DSL reads them: name -> (kind, DSL subject, unit)."""
+    return {name: (f.kind, f.dsl, f.unit) for name, f in _FIELDS.items()}
+
+
 _OPERATORS: dict[str, tuple[str, ...]] = {
     "number": _NUMERIC,
     "days": _NUMERIC,

@@ -4,13 +4,14 @@ tree (`prunerr.compat.conditions` converts it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from prunerr import wire
 from prunerr.compat.conditions import ConditionError
 
 # the original's names of a rule's fields -> this API's
 RULE_FIELDS = {"media_type": "mediaType", "libraryKeys": "libraries", "library_keys": "libraries"}
+LIBRARY_KEYS = ("libraryKeys", "library_keys")  # libraries by their media-server keys
 
 
 def listed_type(kind: str | None) -> str | None:
@@ -41,3 +42,17 @@ def condition_tree(body: Mapping) -> object | None:
     if isinstance(tree, list) and "logic" in body:
         tree = {"conditions": tree, "logic": body["logic"]}
     return tree
+
+
+# The original's rule types, by the fields a condition reads (its rule builder's order)
+_TYPES = (
+    ("watch_status", lambda f: "watch" in f or f == "play_count"),
+    ("age", lambda f: f in ("added", "year")),
+    ("size", lambda f: f == "size"),
+    ("quality", lambda f: "resolution" in f or "codec" in f or f in ("bitrate", "hdr")),
+)
+
+
+def rule_type(fields: Collection[str]) -> str:
+    """The original's `type` of a rule whose condition reads these fields."""
+    return next((kind for kind, about in _TYPES if any(map(about, fields))), "custom")

@@ -309,6 +309,14 @@ def protection_rows(
     ]
 
 
+def libraries(store: Store) -> list[tuple[str, str]]:
+    """(name, key on its media server) of each library the live items are in."""
+    return store.read(
+        "SELECT DISTINCT library, library_key FROM item WHERE tombstoned_at IS NULL "
+        "ORDER BY library, library_key"
+    )
+
+
 @dataclass(frozen=True)
 class ItemRecord:
     """What a live item's row holds beside the language's fields: where it is on the server,

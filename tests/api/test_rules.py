@@ -437,6 +437,39 @@ def test_suggestions_count_what_the_created_rule_matches(client):
             suggestion["matchCount"],
             suggestion["totalSize"],
         ), suggestion["id"]
+        if suggestion["conditions"]:  # what the original's client makes of a click
+            leaves = [{"kind": "condition", **c} for c in suggestion["conditions"]]
+            root = {"kind": "group", "logic": "AND", "children": leaves}
+            clicked = preview(client, mediaType=suggestion["mediaType"], when=None, root=root)
+            assert clicked["totalMatches"] == suggestion["matchCount"], suggestion["id"]
+            assert suggestion["conditionsV2"] == {"version": 2, "root": root}
+    assert sum(bool(s["conditions"]) for s in data["suggestions"]) >= 3
+
+
+def test_rules_carry_the_originals_tree_type_action_and_library_keys(client):
+    record = client.get(
+        f"/api/library/{client.get('/api/library').json['data']['items'][0]['id']}"
+    ).json["data"]
+    leaves = [
+        {"kind": "condition", "field": "play_count", "operator": "equals", "value": 0},
+        {
+            "kind": "condition",
+            "field": "days_since_watched",
+            "operator": "greater_than",
+            "value": 90,
+        },
+    ]
+    sent = {"version": 2, "root": {"kind": "group", "logic": "OR", "children": leaves}}
+    # the original's client names libraries by their keys on the media server
+    made = create(client, when=None, conditions=sent, libraryKeys=[record["library_key"]])
+    assert made["conditionsV2"] == sent and json.loads(made["conditions"]) == sent
+    assert (made["type"], made["action"]) == ("watch_status", "delete")
+    assert made["libraryKeys"] == [record["library_key"]]
+    assert made["libraries"] == [record["fields"]["library"]]
+    assert client.get(f"/api/rules/{made['id']}").json["data"]["conditionsV2"] == sent
+    # a condition no tree says exactly: none, which the original's editor opens empty
+    plain = create(client, when="year < 2015")
+    assert (plain["conditionsV2"], plain["conditions"], plain["type"]) == (None, None, "age")
 
 
 def test_library_items_name_rules_by_database_id_and_path(client):
