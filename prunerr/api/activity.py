@@ -62,11 +62,10 @@ class ItemActivity:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        number = params.path_id(item_id, "itemId")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: int) -> None:
         limit = params.integer(req, "limit", 50, maximum=200)
-        item = self.api.library.snapshot().by_id.get(number)
+        item = self.api.library.snapshot().by_id.get(item_id)
         titles = set(item.fields.get("collections", ())) if item else set()
         ids = [c["id"] for c in collections.rows(self.api.store) if c["title"] in titles]
-        entries = activity.for_item(self.api.store, number, ids, limit)
+        entries = activity.for_item(self.api.store, item_id, ids, limit)
         ok(resp, [activity_json(e) for e in entries])

@@ -32,8 +32,8 @@ def collection_json(row: dict) -> wire.Collection:
     )
 
 
-def _collection(api, collection_id: str) -> dict:
-    found = collections.rows(api.store, params.path_id(collection_id))
+def _collection(api, collection_id: int) -> dict:
+    found = collections.rows(api.store, collection_id)
     if not found:
         raise ApiError(404, f"Collection {collection_id} not found")
     return found[0]
@@ -52,7 +52,7 @@ class CollectionEntry:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: int) -> None:
         ok(resp, collection_json(_collection(self.api, collection_id)))
 
 
@@ -60,7 +60,7 @@ class CollectionItems:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, collection_id: int) -> None:
         row = _collection(self.api, collection_id)
         snapshot = self.api.library.snapshot()
         ids = collections.members(self.api.store, row["title"])
@@ -112,13 +112,12 @@ class CollectionProtection:
     def __init__(self, api):
         self.api = api
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, collection_id: int) -> None:
         body = params.decoded(req, wire.ProtectCollection)
-        number = params.path_id(collection_id)
         protected = body.is_protected
         row = collections.set_protection(
             self.api.store,
-            number,
+            collection_id,
             protected,
             body.reason or "protected collection",
             USER,
@@ -140,7 +139,7 @@ class CollectionQueue:
     def __init__(self, api):
         self.api = api
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, collection_id: str) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, collection_id: int) -> None:
         row = _collection(self.api, collection_id)
         options = queue_options(self.api, params.decoded(req, wire.QueueCollection))
         if row["protected"]:

@@ -144,11 +144,10 @@ class LibraryEntry:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: int) -> None:
         snapshot = self.api.library.snapshot()
-        number = params.path_id(item_id)
-        item = snapshot.by_id.get(number)
-        row = items.record(self.api.store, number) if item is not None else None
+        item = snapshot.by_id.get(item_id)
+        row = items.record(self.api.store, item_id) if item is not None else None
         if item is None or row is None:
             raise ApiError(404, f"Library item {item_id} not found")
         ctx = EvalContext.current()
@@ -257,26 +256,26 @@ class Protection:
     def __init__(self, api):
         self.api = api
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: int) -> None:
         reason = params.decoded(req, wire.ProtectItem).reason or "protected by a user"
-        number = params.path_id(item_id)
         # its queued entries, and those of its seasons and episodes, end as `protected`
-        ended = protection.protect(self.api.library, self.api.evaluator.queue, number, reason, USER)
+        ended = protection.protect(
+            self.api.library, self.api.evaluator.queue, item_id, reason, USER
+        )
         if ended is None:
             raise ApiError(404, f"Library item {item_id} not found")
         ok(
             resp,
-            wire.Protection(id=number, is_protected=True, reason=reason),
+            wire.Protection(id=item_id, is_protected=True, reason=reason),
             message="Item protected",
         )
 
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        number = params.path_id(item_id)
-        if not self.api.library.set_protection(number, False, None, USER):
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: int) -> None:
+        if not self.api.library.set_protection(item_id, False, None, USER):
             raise ApiError(404, f"Library item {item_id} not found")
         ok(
             resp,
-            wire.Protection(id=number, is_protected=False, reason=None),
+            wire.Protection(id=item_id, is_protected=False, reason=None),
             message="Protection removed",
         )
 

@@ -128,7 +128,7 @@ def _rules_paths() -> dict:
         "content": {"application/json": {"schema": _ref("RuleInput")}},
     }
     invalid = {"400": _error("Invalid body or rule: `details` holds the problems")}
-    unknown = {"400": _error("Non-numeric id"), "404": _error("No such rule")}
+    unknown = {"404": _error("No such rule")}
     read_only = {"409": _error("A rules.d rule: read-only through the API (names its file)")}
     listing = _operation(
         "Every rule: rules.d files and API rules",
@@ -196,7 +196,7 @@ def _rules_paths() -> dict:
                     _ref("RuleRun"),
                     extra={
                         **unknown,
-                        "400": _error("Non-numeric id or invalid `confirm`"),
+                        "400": _error("Invalid `confirm`"),
                         "409": _error("A protect rule: nothing to run; or deletion is stopped"),
                     },
                 ),
@@ -373,7 +373,9 @@ def _queue_paths() -> dict:
         "/api/activity/item/{item_id}": {
             "get": {
                 **_operation(
-                    "An item's activity, with its collections'", _list("ActivityEntry"), extra=bad
+                    "An item's activity, with its collections'",
+                    _list("ActivityEntry"),
+                    extra=missing,
                 ),
                 "parameters": [
                     ID,
@@ -629,7 +631,7 @@ def document() -> dict:
                         **_operation(
                             "One item with every field, and which rules match it and why",
                             _ref("ItemDetail"),
-                            extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
+                            extra={"404": _error("No such item")},
                         ),
                         "parameters": [ID],
                     }
@@ -651,7 +653,7 @@ def document() -> dict:
                         **_operation(
                             "Remove an item's protection",
                             _ref("Protection"),
-                            extra={"400": _error("Non-numeric id"), "404": _error("No such item")},
+                            extra={"404": _error("No such item")},
                         ),
                         "parameters": [ID],
                     },

@@ -9,6 +9,7 @@ from typing import Literal, TypeVar, get_args, get_origin
 
 import falcon
 import msgspec
+from falcon.routing import BaseConverter
 
 from prunerr import wire
 
@@ -81,14 +82,15 @@ def choice(req: falcon.Request, name: str, options, default: str | None = None) 
 MAX_PAGE = 2**31 - 1  # keeps a page's SQL offset within 64 bits
 
 
-def path_id(value: str, name: str = "id") -> int:
-    # ASCII only: str.isdigit() also takes "²", which int() refuses
-    if not (value.isascii() and value.isdigit()):
-        raise invalid(name, f"expected a numeric id, got {value!r}")
-    number = int(value)
-    if number > wire.MAX_ID:
-        raise invalid(name, f"must be at most {wire.MAX_ID}")
-    return number
+class IdConverter(BaseConverter):
+    """A route's `{name:id}`: an id of the database (ASCII digits, up to `wire.MAX_ID`), as an
+    int; any other segment matches no route, so the path is unknown (404), not a bad id."""
+
+    def convert(self, value: str) -> int | None:
+        # ASCII only: str.isdigit() also takes "²", which int() refuses
+        if not (value.isascii() and value.isdigit()) or int(value) > wire.MAX_ID:
+            return None
+        return int(value)
 
 
 class BodyLimit:

@@ -118,15 +118,14 @@ class QueueEntry:
     def __init__(self, api):
         self.api = api
 
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        number = params.path_id(entry_id)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, entry_id: int) -> None:
         queue = Queue(self.api.store, self.api.clock)
-        entry = queue.entry(number)
+        entry = queue.entry(entry_id)
         if entry is None:
             raise ApiError(404, f"Queue entry {entry_id} not found")
-        if not queue.cancel(number, USER):
+        if not queue.cancel(entry_id, USER):
             raise ApiError(409, f"Queue entry {entry_id} is {entry.state}, not queued")
-        ok(resp, wire.Cancelled(id=number, state="cancelled"), message="Removed from the queue")
+        ok(resp, wire.Cancelled(id=entry_id, state="cancelled"), message="Removed from the queue")
 
 
 class QueueProcess:
@@ -182,9 +181,8 @@ class MarkDeletion:
     def __init__(self, api):
         self.api = api
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        number = params.path_id(item_id)
-        outcome = _mark(self.api, [number], params.decoded(req, wire.MarkItem))
+    def on_post(self, req: falcon.Request, resp: falcon.Response, item_id: int) -> None:
+        outcome = _mark(self.api, [item_id], params.decoded(req, wire.MarkItem))
         for skipped in outcome.skipped:
             if skipped.reason == "gone":
                 raise ApiError(404, f"Library item {item_id} not found")

@@ -526,8 +526,8 @@ def _body(req: falcon.Request) -> object:
     return params.json_media(req, None)
 
 
-def _rule(api, rule_id: str, *, writable: bool = False) -> BookRule:
-    book_rule = api.book.get(params.path_id(rule_id))
+def _rule(api, rule_id: int, *, writable: bool = False) -> BookRule:
+    book_rule = api.book.get(rule_id)
     if book_rule is None:
         raise ApiError(404, f"Rule not found: {rule_id}")
     if writable and book_rule.read_only:
@@ -568,10 +568,10 @@ class RuleEntry:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
         ok(resp, rule_json(_rule(self.api, rule_id), library_keys(self.api)))
 
-    def on_put(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+    def on_put(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
         """Change the given fields; the others keep their values."""
         book_rule = _rule(self.api, rule_id, writable=True)
         values, source = file_values(self.api, _body(req))
@@ -584,12 +584,11 @@ class RuleEntry:
         updated = self.api.book.update(book_rule.id, text)
         ok(resp, rule_json(updated, library_keys(self.api)), message="Rule updated")
 
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
-        number = params.path_id(rule_id)
-        broken = self.api.book.contents().broken.get(number)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
+        broken = self.api.book.contents().broken.get(rule_id)
         if broken is not None and broken.id.startswith(API_PREFIX):  # it no longer loads
-            self.api.book.delete(number)
-            ok(resp, wire.Deleted(id=number), message="Rule deleted")
+            self.api.book.delete(rule_id)
+            ok(resp, wire.Deleted(id=rule_id), message="Rule deleted")
             return
         book_rule = _rule(self.api, rule_id, writable=True)
         self.api.book.delete(book_rule.id)
@@ -602,7 +601,7 @@ class RuleExport:
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
         book_rule = _rule(self.api, rule_id)
         name = file_name(book_rule) or _slug(book_rule.rule.name) + ".yaml"
         resp.content_type = "application/yaml"
@@ -622,7 +621,7 @@ class RunRule:
     def __init__(self, api):
         self.api = api
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
         book_rule = _rule(self.api, rule_id)
         if book_rule.rule.kind != "delete":
             raise ApiError(

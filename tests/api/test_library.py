@@ -117,7 +117,7 @@ def test_an_item_shows_its_fields_and_why_each_rule_matches_or_not(client):
     stale = next(r for r in data["rules"] if r["path"] == "movies/stale-4k")
     assert stale["explanation"]["expr"].startswith('resolution == "2160p"')
     assert client.get("/api/library/999999").status_code == 404
-    assert client.get("/api/library/abc").status_code == 400
+    assert client.get("/api/library/abc").status_code == 404
 
 
 def test_protection_round_trip_and_it_survives_a_sync(client, store, tmp_path):

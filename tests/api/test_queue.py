@@ -205,7 +205,7 @@ def test_removing_an_entry_cancels_it_once(setup):
     assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 200
     assert client.request("DELETE", f"/api/queue/{entry['id']}").status_code == 409
     assert client.request("DELETE", "/api/queue/424242").status_code == 404
-    assert client.request("DELETE", "/api/queue/abc").status_code == 400
+    assert client.request("DELETE", "/api/queue/abc").status_code == 404
 
 
 def test_syncing_the_collections_answers_the_originals_counts_as_a_run_of_the_job(setup):

@@ -79,7 +79,7 @@ def test_every_rule_is_listed_with_its_source_and_the_total(client):
     assert stale["when"].startswith('resolution == "2160p"') and stale["gracePeriodDays"] == 14
     assert client.get(f"/api/rules/{stale['id']}").json["data"] == stale
     assert client.get("/api/rules/424242").status_code == 404
-    assert client.get("/api/rules/abc").status_code == 400
+    assert client.get("/api/rules/abc").status_code == 404
 
 
 def test_api_rules_are_created_changed_and_deleted(client):
@@ -103,7 +103,7 @@ def test_api_rules_are_created_changed_and_deleted(client):
     assert deleted.status_code == 200 and deleted.json["data"] == {"id": rule["id"]}
     assert client.get(f"/api/rules/{rule['id']}").status_code == 404
     assert client.request("DELETE", f"/api/rules/{rule['id']}").status_code == 404
-    assert client.request("PUT", "/api/rules/abc", json={}).status_code == 400
+    assert client.request("PUT", "/api/rules/abc", json={}).status_code == 404
 
 
 def test_the_originals_spellings_are_accepted(client):
@@ -387,7 +387,7 @@ def test_run_errors(client):
     refused = client.post(f"/api/rules/{protect['id']}/run")
     assert refused.status_code == 409 and "protect rule" in refused.json["error"]
     assert client.post("/api/rules/424242/run").status_code == 404
-    assert client.post("/api/rules/abc/run").status_code == 400
+    assert client.post("/api/rules/abc/run").status_code == 404
     rule = create(client)
     bad = client.post(f"/api/rules/{rule['id']}/run", json={"confirm": "yes"})
     assert bad.status_code == 400 and bad.json["details"][0]["field"] == "confirm"
