@@ -102,6 +102,37 @@ class Health(Shape):
     jobs: JobsHealth | UnsetType = UNSET
 
 
+class ServiceStatus(Shape):
+    """A service of the original's list, as its health page shows it."""
+
+    service: described(str, "the original's name: plex, radarr, sonarr, tautulli, ...")
+    configured: bool
+    connected: bool
+    response_time_ms: float | None
+    error: str | None
+    last_checked: Time
+
+
+class Scheduler(Shape):
+    """The original's scheduler: its scan is the rule evaluation, its sync the library sync."""
+
+    is_running: described(bool, "a job runs now")
+    last_scan: Time | None
+    next_run: Time | None
+    scan_schedule: described(str | None, "cron")
+    last_sync: Time | None
+    last_sync_at: Time | None
+    last_sync_success: bool | None
+    next_sync: Time | None
+    sync_schedule: described(str | None, "cron")
+
+
+class HealthStatus(Shape):
+    services: list[ServiceStatus]
+    scheduler: Scheduler
+    overall: Literal["healthy", "degraded", "unhealthy"]
+
+
 class ApiKey(Shape):
     api_key: str
     from_environment: bool | UnsetType = UNSET
@@ -627,6 +658,102 @@ class ActivityPage(Paged):
     items: list[ActivityEntry]
 
 
+class HistoryEntry(Shape):
+    id: int
+    media_id: described(int, "the item's id (GET /api/library/:id while it is listed)")
+    title: described(str, "its display title when it was deleted")
+    type: Listed
+    size: Count
+    freed: described(Count, "bytes freed (0: only unmonitored)")
+    deleted_at: Time
+    deletion_reason: described(Literal["rule", "manual"], "queued by a rule, or by hand")
+    matched_rule: str | None
+    rule_id: int | None
+
+
+class HistoryStats(Shape):
+    total_deleted: Count
+    total_space_reclaimed: Count
+
+
+class HistoryPage(Shape):
+    items: list[HistoryEntry]
+    total: Count
+    page: PageNumber
+    limit: PageNumber
+    stats: described(HistoryStats, "all time")
+
+
+class ProtectedItem(Shape):
+    id: int
+    title: str
+
+
+class ProtectFailure(Shape):
+    id: int
+    error: str
+
+
+class ProtectSkipped(Shape):
+    id: int
+    title: str
+    reason: str
+
+
+class BulkProtection(Shape):
+    success: list[ProtectedItem]
+    failed: list[ProtectFailure]
+    skipped: list[ProtectSkipped]
+
+
+class LibrarySection(Shape):
+    key: described(str, "its key on the media server")
+    title: str
+    type: Literal["movie", "show"]
+    excluded: described(bool, "always false: Prunerr excludes no library")
+
+
+class UnraidStats(Shape):
+    configured: described(Literal[False], "Unraid is not supported")
+
+
+class StoragePoint(Shape):
+    total_size: Count
+    movie_size: Count
+    show_size: Count
+    item_count: Count
+    movie_count: Count
+    show_count: Count
+    space_reclaimed: described(Count, "bytes deleted since the snapshot before")
+    captured_at: Time
+
+
+class Recommendation(Shape):
+    id: int
+    title: str
+    display_title: str
+    type: Listed
+    size: Count
+    poster_url: described(None, "Always null: Prunerr keeps no poster addresses")
+    last_watched: Time | None
+    days_since_watched: int | None
+    never_watched: bool
+    added_at: Time | None
+    play_count: int
+    reason: str
+
+
+class RecommendationCriteria(Shape):
+    unwatched_days: int
+
+
+class Recommendations(Shape):
+    items: list[Recommendation]
+    total: described(Count, "recommendations before `limit`")
+    total_reclaimable_space: described(Count, "bytes of `items`")
+    criteria: RecommendationCriteria
+
+
 class Collection(Shape):
     id: int
     title: str
@@ -723,6 +850,14 @@ class QueueCollection(MarkItem, kw_only=True):
 
 class ProtectItem(Body):
     reason: Reason = None
+
+
+class ProtectItems(ProtectItem, kw_only=True):
+    ids: Annotated[list[ItemId], Meta(min_length=1)]
+
+
+class ToggleRule(Body):
+    enabled: described(bool | None, "null or left out: the opposite of now") = None
 
 
 class ProtectCollection(Body, kw_only=True):

@@ -1,11 +1,14 @@
-"""The activity log: thin doors onto prunerr.store.activity."""
+"""The activity log and the deletion history: thin doors onto prunerr.store.activity and
+prunerr.store.deletions."""
 
 from __future__ import annotations
 
 import falcon
 
 from prunerr import wire
-from prunerr.store import activity, collections
+from prunerr.compat import rules as compat
+from prunerr.dsl.units import DAY
+from prunerr.store import activity, collections, deletions
 
 from . import params
 from .errors import ok
@@ -36,6 +39,71 @@ class Activity:
                 total=total,
                 page=page,
                 total_pages=max(1, -(-total // limit)),
+            ),
+        )
+
+
+class RecentActivity:
+    """GET: the newest entries (`limit`, `excludeEventTypes` comma-separated), as the original's
+    dashboard reads them: the entries as `data`, `total` beside."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        excluded = tuple(t for t in (params.text(req, "excludeEventTypes") or "").split(",") if t)
+        items, total = activity.search(
+            self.api.store,
+            limit=params.integer(req, "limit", 20, maximum=100),
+            excluded_types=excluded,
+        )
+        ok(resp, [activity_json(e) for e in items], total=total)
+
+
+DATE_RANGES = {"7d": 7, "30d": 30, "90d": 90, "all": None}  # the history's, in days
+
+
+class History:
+    """GET: what was deleted, newest first (`page`, `limit`, `dateRange` 7d|30d|90d|all,
+    `search` in titles), with the all-time totals."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = params.integer(req, "limit", 20, maximum=100)
+        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
+        days = DATE_RANGES[params.choice(req, "dateRange", tuple(DATE_RANGES), "all")]
+        rows, total = deletions.history(
+            self.api.store,
+            since=None if days is None else self.api.clock() - days * DAY,
+            text=params.text(req, "search") or None,
+            limit=limit,
+            offset=(page - 1) * limit,
+        )
+        count, freed = deletions.totals(self.api.store)
+        ok(
+            resp,
+            wire.HistoryPage(
+                items=[
+                    wire.HistoryEntry(
+                        id=d.id,
+                        media_id=d.item,
+                        title=d.title,
+                        type=compat.listed_type(d.media_type),
+                        size=d.size,
+                        freed=d.freed,
+                        deleted_at=wire.iso(d.deleted_at),
+                        deletion_reason="rule" if d.actor_type == "rule" else "manual",
+                        matched_rule=d.rule_name,
+                        rule_id=d.rule,
+                    )
+                    for d in rows
+                ],
+                total=total,
+                page=page,
+                limit=limit,
+                stats=wire.HistoryStats(total_deleted=count, total_space_reclaimed=freed),
             ),
         )
 

@@ -20,7 +20,9 @@ from prunerr.store.database import Store
 from .errors import ApiError
 
 # paths anyone may call; /api/health then answers only the overall status
-PUBLIC = frozenset({("GET", "/api/health"), ("GET", "/api/openapi.json")})
+PUBLIC = frozenset(
+    {("GET", "/api/health"), ("GET", "/api/health/version"), ("GET", "/api/openapi.json")}
+)
 
 
 class ApiKeys:

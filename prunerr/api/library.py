@@ -16,7 +16,15 @@ from prunerr.dsl.units import DAY
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
-from prunerr.store import accounts, collections, deletions, items, queue_entries, sync_state
+from prunerr.store import (
+    accounts,
+    collections,
+    deletions,
+    items,
+    queue_entries,
+    storage_snapshots,
+    sync_state,
+)
 from prunerr.store.accounts import KnownAccount
 from prunerr.store.activity import USER
 from prunerr.store.items import LibraryItem, listing_title
@@ -277,6 +285,79 @@ class Protection:
             resp,
             wire.Protection(id=item_id, is_protected=False, reason=None),
             message="Protection removed",
+        )
+
+
+class BulkProtection:
+    """POST `{ids, reason?}`: protect each item, as `POST /api/library/:id/protect` does; the
+    original's `{success, failed, skipped}`."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = params.decoded(req, wire.ProtectItems)
+        reason = body.reason or "protected by a user"
+        done = wire.BulkProtection(success=[], failed=[], skipped=[])
+        for item_id in dict.fromkeys(body.ids):
+            row = items.record(self.api.store, item_id)
+            name = items.item_names(self.api.store, [item_id]).get(item_id)
+            if row is None or name is None:
+                done.failed.append(wire.ProtectFailure(id=item_id, error="Item not found"))
+            elif row.protected:
+                skipped = wire.ProtectSkipped(
+                    id=item_id, title=name.display, reason="Already protected"
+                )
+                done.skipped.append(skipped)
+            else:
+                protection.protect(
+                    self.api.library, self.api.evaluator.queue, item_id, reason, USER
+                )
+                done.success.append(wire.ProtectedItem(id=item_id, title=name.display))
+        ok(resp, done, message=f"{len(done.success)} item(s) protected")
+
+
+class LibrarySections:
+    """GET: the media servers' libraries the synced items are in, as the original lists Plex's
+    (`excluded` is always false: Prunerr syncs every library and rules choose theirs)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(
+            resp,
+            [
+                wire.LibrarySection(key=key, title=name, type=kind, excluded=False)
+                for name, key, kind in items.libraries(self.api.store)
+            ],
+        )
+
+
+class StorageHistory:
+    """GET: the storage snapshots of the last `days` (default 30), oldest first."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        days = params.integer(req, "days", 30, maximum=3650)
+        snapshots = storage_snapshots.since(self.api.store, self.api.clock() - days * DAY)
+        ok(
+            resp,
+            [
+                wire.StoragePoint(
+                    total_size=s.total_size,
+                    movie_size=s.movie_size,
+                    show_size=s.show_size,
+                    item_count=s.movie_count + s.show_count,
+                    movie_count=s.movie_count,
+                    show_count=s.show_count,
+                    space_reclaimed=s.reclaimed,
+                    captured_at=wire.iso(s.captured_at),
+                )
+                for s in snapshots
+            ],
         )
 
 

@@ -324,6 +324,25 @@ def _queue_paths() -> dict:
                 ],
             }
         },
+        "/api/queue/upcoming": {
+            "get": {
+                **_operation(
+                    "The original's upcoming deletions: the queue's first `limit` (default 50) "
+                    "entries, soonest first, in the shape of GET /api/queue",
+                    _list("QueueEntry"),
+                    extra=bad,
+                    beside={
+                        "summary": _ref("QueueSummary"),
+                        "total": {"type": "integer", "minimum": 0},
+                        "page": {"type": "integer", "minimum": 1},
+                        "totalPages": {"type": "integer", "minimum": 1},
+                    },
+                ),
+                "parameters": [
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "50"),
+                ],
+            }
+        },
         "/api/queue/{entry_id}": {
             "delete": {
                 **_operation(
@@ -499,6 +518,137 @@ def _limits(paths: dict) -> dict:
     return paths
 
 
+def _original_paths() -> dict:
+    """The original's routes beyond its reference page, which its web client calls."""
+    bad = {"400": _error("Invalid parameter or body")}
+    integer = {"type": "integer", "minimum": 1}
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": ID_SCHEMA}
+    return {
+        "/api/health/version": {
+            "get": {
+                "summary": "`{version}`, outside the envelope",
+                "security": [{}, {"apiKeyHeader": []}],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["version"],
+                                    "properties": {"version": {"type": "string"}},
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/api/health/status": {
+            "get": _operation(
+                "The original's health page: its services, the scheduler, the overall status",
+                _ref("HealthStatus"),
+            )
+        },
+        "/api/unraid/stats": {
+            "get": _operation("`{configured: false}`: Unraid is not supported", _ref("UnraidStats"))
+        },
+        "/api/stats/storage-history": {
+            "get": {
+                **_operation(
+                    "The storage snapshots of the last `days`, oldest first",
+                    _list("StoragePoint"),
+                    extra=bad,
+                ),
+                "parameters": [_query("days", {**integer, "maximum": 3650}, "default 30")],
+            }
+        },
+        "/api/stats/recommendations": {
+            "get": {
+                **_operation(
+                    "Movies and shows not watched in `unwatchedDays` that a rule would queue now",
+                    _ref("Recommendations"),
+                    extra=bad,
+                ),
+                "parameters": [
+                    _query("limit", {**integer, "maximum": 500}, "default 10"),
+                    _query("unwatchedDays", {**integer, "maximum": 36500}, "default 90"),
+                ],
+            }
+        },
+        "/api/library/bulk/protect": {
+            "post": {
+                **_operation(
+                    "Protect several items (the original's success, failed, skipped)",
+                    _ref("BulkProtection"),
+                    extra=bad,
+                ),
+                "requestBody": _body(wire.ProtectItems),
+            }
+        },
+        "/api/library/plex-libraries": {
+            "get": _operation(
+                "The media servers' libraries the items are in", _list("LibrarySection")
+            )
+        },
+        "/api/scan/trigger": {
+            "post": _status(
+                _operation(
+                    "Start a library sync (the original's scan)",
+                    _ref("JobStarted"),
+                    extra={
+                        "409": _error("A library job is running"),
+                        "503": _error("No job consumer in this process"),
+                    },
+                ),
+                "202",
+                "Started",
+            )
+        },
+        "/api/activity/recent": {
+            "get": {
+                **_operation(
+                    "The newest activity entries",
+                    _list("ActivityEntry"),
+                    extra=bad,
+                    beside={"total": {"type": "integer", "minimum": 0}},
+                ),
+                "parameters": [
+                    _query("limit", {**integer, "maximum": 100}, "default 20"),
+                    _query("excludeEventTypes", _TEXT, "comma-separated event types"),
+                ],
+            }
+        },
+        "/api/history": {
+            "get": {
+                **_operation("What was deleted, newest first", _ref("HistoryPage"), extra=bad),
+                "parameters": [
+                    _query("page", {**integer, "maximum": MAX_PAGE}, "1-based"),
+                    _query("limit", {**integer, "maximum": 100}, "default 20"),
+                    _query("dateRange", {"enum": ["7d", "30d", "90d", "all"]}, "default all"),
+                    _query("search", _TEXT, "in titles"),
+                ],
+            }
+        },
+        "/api/rules/{rule_id}/toggle": {
+            "patch": {
+                **_operation(
+                    "Enable or disable an API rule",
+                    _ref("Rule"),
+                    extra={
+                        **bad,
+                        "404": _error("No such rule"),
+                        "409": _error("A rules.d rule: read-only through the API"),
+                    },
+                ),
+                "parameters": [rule_id],
+                "requestBody": _body(wire.ToggleRule),
+            }
+        },
+    }
+
+
 def document() -> dict:
     conflict = {
         "409": {
@@ -660,6 +810,7 @@ def document() -> dict:
                 },
                 **_rules_paths(),
                 **_queue_paths(),
+                **_original_paths(),
                 "/api/openapi.json": {
                     "get": {
                         "summary": "This document",

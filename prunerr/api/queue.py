@@ -70,11 +70,12 @@ class QueueList:
     `total`, `page` and `totalPages`. `limit` with `page`, or the original's `offset` (which
     wins over `page`)."""
 
-    def __init__(self, api):
+    def __init__(self, api, default_limit: int = 0):
         self.api = api
+        self.default_limit = default_limit  # 0: the whole queue
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = params.integer(req, "limit", 0, minimum=1, maximum=1000) or None
+        limit = params.integer(req, "limit", self.default_limit, minimum=1, maximum=1000) or None
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
         offset = params.integer(req, "offset", 0, minimum=0, maximum=wire.MAX_ID)
         now = self.api.clock()

@@ -102,7 +102,7 @@ def rule_json(book_rule: BookRule, library_keys: Mapping[str, list[str]]) -> wir
 def library_keys(api) -> dict[str, list[str]]:
     """Each library's keys on the media servers, by name."""
     keys: dict[str, list[str]] = {}
-    for name, key in items.libraries(api.store):
+    for name, key, _ in items.libraries(api.store):
         keys.setdefault(name, []).append(key)
     return keys
 
@@ -175,7 +175,7 @@ def _library_names(api, given: list[str]) -> list[str]:
     """The libraries the original's client names by their keys: a library's key is its name
     here; a name stays itself."""
     known = items.libraries(api.store)
-    names, by_key = {name for name, _ in known}, {key: name for name, key in known}
+    names, by_key = {name for name, _, _ in known}, {key: name for name, key, _ in known}
     return list(dict.fromkeys(v if v in names else by_key.get(v, v) for v in given))
 
 
@@ -519,6 +519,63 @@ def _flat(tree: dict | None) -> list[dict]:
     return [{k: v for k, v in c.items() if k != "kind"} for c in root["children"]]
 
 
+def recommendations_json(api, days: int, limit: int) -> wire.Recommendations:
+    """The movies and shows not watched (or, never watched, added) in `days`, that a rule
+    saying so would queue now (not protected, not queued, watch data known): never watched
+    first, then the longest unwatched, then the largest."""
+    values = {"name": "Recommendations", "when": f"last_watched ?? added < {days} days ago"}
+    rules = [rule for _, rule in build_each(api, values, "when")]
+    found = outcomes(api, rules, api.evaluator.context())
+    picked = sorted(
+        (item for rule in rules for item in found[rule.id].to_queue),
+        key=lambda i: (
+            i.fields.get("play_count") != 0,
+            i.fields.get("last_watched") or 0.0,
+            -i.size,
+            i.id,
+        ),
+    )
+    now = api.clock()
+    shown = [_recommendation(item, days, now) for item in picked[:limit]]
+    return wire.Recommendations(
+        items=shown,
+        total=len(picked),
+        total_reclaimable_space=sum(r.size for r in shown),
+        criteria=wire.RecommendationCriteria(unwatched_days=days),
+    )
+
+
+def _recommendation(item: LibraryItem, days: int, now: float) -> wire.Recommendation:
+    f = item.fields
+    last, never = f.get("last_watched"), f.get("play_count") == 0
+    return wire.Recommendation(
+        id=item.id,
+        title=listing_title(f["type"], item.title, item.display_title),
+        display_title=item.display_title,
+        type=compat.listed_type(f["type"]),
+        size=item.size,
+        poster_url=None,
+        last_watched=wire.iso(last),
+        days_since_watched=None if last is None else int((now - last) // DAY),
+        never_watched=never,
+        added_at=wire.iso(f.get("added")),
+        play_count=f["play_count"],
+        reason="Never watched" if never else f"Not watched in {days} days",
+    )
+
+
+class Recommendations:
+    """GET `limit` (default 10), `unwatchedDays` (default 90): `recommendations_json`."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        days = params.integer(req, "unwatchedDays", 90, maximum=36500)
+        limit = params.integer(req, "limit", 10, maximum=500)
+        ok(resp, recommendations_json(self.api, days, limit))
+
+
 # --- resources --------------------------------------------------------------------------------
 
 
@@ -593,6 +650,22 @@ class RuleEntry:
         book_rule = _rule(self.api, rule_id, writable=True)
         self.api.book.delete(book_rule.id)
         ok(resp, wire.Deleted(id=book_rule.id), message="Rule deleted")
+
+
+class RuleToggle:
+    """PATCH `{enabled?}`: enable or disable an API rule (without `enabled`: the other way)."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, rule_id: int) -> None:
+        book_rule = _rule(self.api, rule_id, writable=True)
+        wanted = params.decoded(req, wire.ToggleRule).enabled
+        enabled = not book_rule.rule.enabled if wanted is None else wanted
+        text, _ = build(self.api, {**yaml.safe_load(book_rule.text), "enabled": enabled}, "when")
+        updated = self.api.book.update(book_rule.id, text)
+        message = "Rule enabled" if enabled else "Rule disabled"
+        ok(resp, rule_json(updated, library_keys(self.api)), message=message)
 
 
 class RuleExport:

@@ -12,6 +12,7 @@ from pony.orm import commit
 from prunerr import __version__, wire
 from prunerr.compat import settings as compat_settings
 from prunerr.config import settings
+from prunerr.jobs import Runs
 
 from . import params
 from .errors import ApiError, ok
@@ -31,7 +32,8 @@ class Health:
         self._lock = threading.Lock()
         self._checked: tuple[float, list[wire.ServiceCheck]] | None = None
 
-    def _checks(self) -> list[wire.ServiceCheck]:
+    def checks(self) -> list[wire.ServiceCheck]:
+        """Each service's check, at most CHECK_EVERY seconds old."""
         with self._lock:
             now = time.monotonic()
             if self._checked is None or now - self._checked[0] > self.CHECK_EVERY:
@@ -44,7 +46,7 @@ class Health:
             return self._checked[1]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = self._checks()
+        checks = self.checks()
         healthy = sum(c.connected for c in checks)
         # nothing configured, or nothing answering, is unhealthy (as in the original)
         status = "unhealthy" if not healthy else "healthy" if healthy == len(checks) else "degraded"
@@ -93,6 +95,78 @@ class Health:
             if health.response_ms is not None
             else round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+class HealthVersion:
+    """GET: `{version}`, outside the envelope as the original answers it."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"version": __version__}
+
+
+class HealthStatus:
+    """GET: the original's health page: its services (configured, connected), the scheduler's
+    runs and an overall status."""
+
+    def __init__(self, api, health: Health):
+        self.api = api
+        self.health = health
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        checks = {c.service: c for c in self.health.checks()}
+        checked = wire.iso(self.api.clock())
+        services = []
+        for name, spec in compat_settings.SERVICES.items():
+            if name == "unraid":  # not in the original's list either
+                continue
+            names = [i["name"] for i in self.api.config.instances.get(spec[0], [])] if spec else []
+            check = next((checks[n] for n in names if n in checks), None)
+            services.append(
+                wire.ServiceStatus(
+                    service=name,
+                    configured=bool(names),
+                    connected=check is not None and check.connected,
+                    response_time_ms=check.response_time_ms if check else None,
+                    error=check.error if check else None,
+                    last_checked=checked,
+                )
+            )
+        configured = [s for s in services if s.configured]
+        up = sum(s.connected for s in configured)
+        overall = "unhealthy" if not up else "healthy" if up == len(configured) else "degraded"
+        jobs = {s.job.name: s for s in Runs(self.api.store, self.api.clock).status(self.api.config)}
+        scan, sync = jobs["evaluate"], jobs["sync"]
+        synced = sync.last_run
+        ok(
+            resp,
+            wire.HealthStatus(
+                services=services,
+                scheduler=wire.Scheduler(
+                    is_running=any(s.running for s in jobs.values()),
+                    last_scan=wire.iso(_ended(scan.last_run)),
+                    next_run=wire.iso(scan.next_run),
+                    scan_schedule=scan.schedule,
+                    last_sync=wire.iso(_ended(synced)),
+                    last_sync_at=wire.iso(_ended(synced)),
+                    last_sync_success=None if synced is None else synced.state == "ok",
+                    next_sync=wire.iso(sync.next_run),
+                    sync_schedule=sync.schedule,
+                ),
+                overall=overall,
+            ),
+        )
+
+
+def _ended(run) -> float | None:
+    """When a job run finished, or started while it runs."""
+    return None if run is None else run.finished_at or run.started_at
+
+
+class UnraidStats:
+    """GET: `{configured: false}`: Prunerr does not read Unraid's array."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ok(resp, wire.UnraidStats(configured=False))
 
 
 class Settings:

@@ -97,6 +97,7 @@ def search(
     limit: int,
     offset: int = 0,
     event_types: tuple[str, ...] = (),
+    excluded_types: tuple[str, ...] = (),
     text: str | None = None,
 ) -> tuple[list[dict], int]:
     """Newest first: (one page of entries, how many match in all)."""
@@ -104,6 +105,9 @@ def search(
     if event_types:
         clauses.append(f"event_type IN ({', '.join('?' for _ in event_types)})")
         params += event_types
+    if excluded_types:
+        clauses.append(f"event_type NOT IN ({', '.join('?' for _ in excluded_types)})")
+        params += excluded_types
     if text:  # an item's show's title finds its entries too, those stored "Season 1" included
         clauses.append(
             "(LOWER(target_title) LIKE ? OR LOWER(actor_name) LIKE ? OR (target_type='item' AND "

@@ -4,6 +4,7 @@ after the item is gone. Everything runs inside the caller's db_session."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from prunerr.store.database import Store
 from prunerr.store.queue_entries import Entry
@@ -61,3 +62,46 @@ def freed_since(store: Store, since: float, until: float = float("inf")) -> int:
         (since, until),
     )[0]
     return int(freed)  # PostgreSQL sums BIGINTs as NUMERIC
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A deletion as the history lists it."""
+
+    id: int
+    item: int
+    title: str
+    media_type: str
+    size: int
+    freed: int
+    rule: int | None
+    rule_name: str | None
+    actor_type: str
+    deleted_at: float
+
+
+def history(
+    store: Store, *, since: float | None, text: str | None, limit: int, offset: int
+) -> tuple[list[Deleted], int]:
+    """Newest first, deleted after `since` with `text` in the title: (a page, how many in all)."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("deleted_at > ?")
+        params.append(since)
+    if text:
+        clauses.append("LOWER(title) LIKE ?")
+        params.append(f"%{text.lower()}%")
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    ((total,),) = store.read(f"SELECT COUNT(*) FROM deletion{where}", tuple(params))
+    rows = store.read(
+        "SELECT id, item, title, media_type, size, freed, rule, rule_name, actor_type, "
+        f"deleted_at FROM deletion{where} ORDER BY deleted_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [Deleted(*row) for row in rows], total
+
+
+def totals(store: Store) -> tuple[int, int]:
+    """(deletions, bytes they freed), all time."""
+    ((count, freed),) = store.read("SELECT COUNT(*), COALESCE(SUM(freed), 0) FROM deletion")
+    return count, int(freed)  # PostgreSQL sums BIGINTs as NUMERIC

@@ -309,10 +309,12 @@ def protection_rows(
     ]
 
 
-def libraries(store: Store) -> list[tuple[str, str]]:
-    """(name, key on its media server) of each library the live items are in."""
+def libraries(store: Store) -> list[tuple[str, str, str]]:
+    """(name, key on its media server, `movie` or `show`) of each library the live items are
+    in."""
     return store.read(
-        "SELECT DISTINCT library, library_key FROM item WHERE tombstoned_at IS NULL "
+        "SELECT library, library_key, MAX(CASE WHEN type = 'movie' THEN 'movie' ELSE 'show' END) "
+        "FROM item WHERE tombstoned_at IS NULL GROUP BY library, library_key "
         "ORDER BY library, library_key"
     )
 
@@ -333,17 +335,17 @@ class ItemRecord:
 
 def record(store: Store, item_id: int) -> ItemRecord | None:
     """The row of a live item, None when there is none (inside the caller's db_session)."""
-    row = store.entities["Item"].get(id=item_id)
-    if row is None or row.tombstoned_at is not None:
+    # SQL, not Pony's Item.get: Pony refuses an id past 32 bits before asking the database
+    rows = store.read(
+        "SELECT library_key, file_path, protected, protection_reason, collections, first_seen, "
+        "updated_at FROM item WHERE id=? AND tombstoned_at IS NULL",
+        (item_id,),
+    )
+    if not rows:
         return None
+    key, path, protected, reason, names, first_seen, updated_at = rows[0]
     return ItemRecord(
-        library_key=row.library_key,
-        file_path=row.file_path,
-        protected=row.protected,
-        protection_reason=row.protection_reason,
-        collections=tuple(json.loads(row.collections)),
-        first_seen=row.first_seen,
-        updated_at=row.updated_at,
+        key, path, bool(protected), reason, tuple(json.loads(names)), first_seen, updated_at
     )
 
 

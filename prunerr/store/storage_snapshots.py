@@ -35,3 +35,14 @@ def add(store: Store, snapshot: StorageSnapshot) -> None:
         total_size=snapshot.total_size,
         item_count=snapshot.movie_count + snapshot.show_count,
     )
+
+
+def since(store: Store, moment: float) -> list[StorageSnapshot]:
+    """The snapshots taken at `moment` or later, oldest first."""
+    Snapshot = store.entities["StorageSnapshot"]
+    return [
+        StorageSnapshot(
+            s.captured_at, s.movie_size, s.show_size, s.movie_count, s.show_count, s.reclaimed
+        )
+        for s in Snapshot.select(lambda s: s.captured_at >= moment).order_by(Snapshot.captured_at)
+    ]

@@ -15,8 +15,11 @@ from prunerr.api.auth import ApiKeys
 from prunerr.api.openapi import document
 from prunerr.app import Prunerr
 from prunerr.config import Config
+from prunerr.jobs import create_huey
+from prunerr.jobs.tasks import Tasks
 from prunerr.plugins import PluginHost
 from prunerr.sdk import ServiceList
+from tests.support import LIBRARY, emulated
 
 
 @cache
@@ -73,3 +76,24 @@ def api(store, tmp_path) -> Api:
 @pytest.fixture
 def client(api) -> Client:
     return Client(create_app(api), api.keys.current())
+
+
+@pytest.fixture
+def live(store, tmp_path):
+    """(client, app, emulators): an API over the emulators serving `tests.support.LIBRARY`,
+    synced through `POST /api/library/sync`, its jobs run in Huey's immediate mode."""
+    rules_dir = tmp_path / "rules.d"
+    rules_dir.mkdir()
+    host = PluginHost.create()
+    with emulated(LIBRARY) as (env, emulators):
+        config = host.load_config(
+            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
+        )
+        services = host.services(config)
+        for service in services.services:
+            service.http.retries = 0
+        app = Prunerr(host, config, store=store, services=services)
+        api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
+        client = Client(create_app(api), api.keys.current())
+        assert client.post("/api/library/sync").status_code == 202
+        yield client, app, emulators

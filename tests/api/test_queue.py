@@ -8,35 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pony.orm import db_session
 
-from prunerr.api import create_app
-from prunerr.app import Prunerr
-from prunerr.jobs import Runs, create_huey
-from prunerr.jobs.tasks import Tasks
-from prunerr.plugins import PluginHost
-from tests.api.conftest import Client
-from tests.support import LIBRARY, emulated
+from prunerr.jobs import Runs
+from tests.support import LIBRARY
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def setup(store, tmp_path):
-    """(client, app, emulators): nothing synced yet; POST /api/library/sync does it."""
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    host = PluginHost.create()
-    with emulated(LIBRARY) as (env, emulators):
-        config = host.load_config(
-            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
-        )
-        services = host.services(config)
-        for service in services.services:
-            service.http.retries = 0
-        app = Prunerr(host, config, store=store, services=services)
-        api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
-        client = Client(create_app(api), api.keys.current())
-        assert client.post("/api/library/sync").status_code == 202
-        yield client, app, emulators
 
 
 def managed_movies(client, count):
@@ -44,8 +19,8 @@ def managed_movies(client, count):
     return [i for i in items["items"] if i["radarrId"] and i["size"]][:count]
 
 
-def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
-    client, _, _ = setup
+def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(live):
+    client, _, _ = live
     (movie,) = managed_movies(client, 1)
     answer = client.post(
         f"/api/library/{movie['id']}/mark-deletion",
@@ -68,8 +43,8 @@ def test_mark_deletion_queues_and_the_queue_lists_it_with_days_remaining(setup):
     assert queue["summary"]["totalItems"] == 1 and queue["summary"]["readyForDeletion"] == 0
 
 
-def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals_of_all(setup):
-    client, _, _ = setup
+def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals_of_all(live):
+    client, _, _ = live
     movies = managed_movies(client, 5)
     for days, movie in zip((4, 0, 2, 0, 9), movies, strict=True):
         body = {"gracePeriodDays": days, "resetOverseerr": days == 9}
@@ -113,8 +88,8 @@ def test_a_page_of_the_queue_is_a_slice_of_the_soonest_first_listing_with_totals
         ({"deletionAction": "full\x00removal"}, "deletionAction: must not contain NUL characters"),
     ],
 )
-def test_bad_queueing_input_is_a_400_naming_the_field_and_the_problem(setup, body, error):
-    client, _, _ = setup
+def test_bad_queueing_input_is_a_400_naming_the_field_and_the_problem(live, body, error):
+    client, _, _ = live
     (movie,) = managed_movies(client, 1)
     answer = client.post(f"/api/library/{movie['id']}/mark-deletion", json=body)
     assert answer.status_code == 400 and answer.json["error"] == error
@@ -123,10 +98,10 @@ def test_bad_queueing_input_is_a_400_naming_the_field_and_the_problem(setup, bod
     assert client.get("/api/queue").json["data"] == []
 
 
-def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_default(setup):
+def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_default(live):
     """The original's client sends more than the options (the item's type and server ids);
     null, like a field left out, is the setting's default."""
-    client, _, _ = setup
+    client, _, _ = live
     (movie,) = managed_movies(client, 1)
     defaults = {"default_grace_days": 5, "default_deletion_action": "delete_files_only"}
     assert client.request("PUT", "/api/settings", json=defaults).status_code == 200
@@ -143,8 +118,8 @@ def test_queueing_by_hand_takes_the_originals_extra_fields_and_null_as_the_defau
     assert entry["daysRemaining"] == 5 and entry["deletionAction"] == "delete_files_only"
 
 
-def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):
-    client, _, _ = setup
+def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(live):
+    client, _, _ = live
     first, second = managed_movies(client, 2)
     client.post(f"/api/library/{first['id']}/protect", json={"reason": "mine"})
     refused = client.post(f"/api/library/{first['id']}/mark-deletion", json={})
@@ -160,8 +135,8 @@ def test_a_protected_item_cannot_be_queued_and_protecting_ends_its_entry(setup):
     ]
 
 
-def test_bulk_queueing_reports_each_item(setup):
-    client, _, _ = setup
+def test_bulk_queueing_reports_each_item(live):
+    client, _, _ = live
     first, second = managed_movies(client, 2)
     client.post(f"/api/library/{first['id']}/protect")
     data = client.post(
@@ -175,8 +150,8 @@ def test_bulk_queueing_reports_each_item(setup):
     assert client.post("/api/library/bulk/mark-deletion", json={"ids": []}).status_code == 400
 
 
-def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(setup):
-    client, _, emulators = setup
+def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(live):
+    client, _, emulators = live
     (movie,) = managed_movies(client, 1)
     client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
     stats = client.get("/api/stats").json["data"]
@@ -197,8 +172,8 @@ def test_processing_deletes_what_is_due_and_the_activity_log_tells_the_story(set
     assert (stats["reclaimedThisWeek"], stats["reclaimedTrend"]) == (movie["size"], 0)
 
 
-def test_removing_an_entry_cancels_it_once(setup):
-    client, _, _ = setup
+def test_removing_an_entry_cancels_it_once(live):
+    client, _, _ = live
     (movie,) = managed_movies(client, 1)
     client.post(f"/api/library/{movie['id']}/mark-deletion", json={})
     (entry,) = client.get("/api/queue").json["data"]
@@ -208,9 +183,9 @@ def test_removing_an_entry_cancels_it_once(setup):
     assert client.request("DELETE", "/api/queue/abc").status_code == 404
 
 
-def test_syncing_the_collections_answers_the_originals_counts_as_a_run_of_the_job(setup):
+def test_syncing_the_collections_answers_the_originals_counts_as_a_run_of_the_job(live):
     """The original's client shows `collectionsSynced` and `itemsMatched` from this answer."""
-    client, app, _ = setup
+    client, app, _ = live
     answer = client.post("/api/collections/sync")
     assert answer.status_code == 200
     synced = answer.json["data"]
@@ -228,8 +203,8 @@ def test_syncing_the_collections_answers_the_originals_counts_as_a_run_of_the_jo
     assert busy.status_code == 409 and "another library job is running" in busy.json["error"]
 
 
-def test_a_protected_collection_shields_its_items_everywhere(setup):
-    client, _, _ = setup
+def test_a_protected_collection_shields_its_items_everywhere(live):
+    client, _, _ = live
     collections = client.get("/api/collections").json["data"]
     assert collections, "the sync job synced the collections"
     target = max(collections, key=lambda c: c["itemCount"])
@@ -253,8 +228,8 @@ def test_a_protected_collection_shields_its_items_everywhere(setup):
     assert any(e["action"] == "collection_protected" for e in events)
 
 
-def test_queueing_a_collection_queues_its_members(setup):
-    client, _, _ = setup
+def test_queueing_a_collection_queues_its_members(live):
+    client, _, _ = live
     target = max(client.get("/api/collections").json["data"], key=lambda c: c["itemCount"])
     missing = client.post(f"/api/collections/{target['id']}/queue", json={})
     assert missing.status_code == 400
@@ -264,8 +239,8 @@ def test_queueing_a_collection_queues_its_members(setup):
     assert answer.status_code == 201 and answer.json["data"]["queued"] == target["itemCount"]
 
 
-def test_users_jobs_and_busy_jobs(setup):
-    client, app, _ = setup
+def test_users_jobs_and_busy_jobs(live):
+    client, app, _ = live
     users = client.get("/api/users").json["data"]
     assert {u["username"] for u in users} >= {u.username for u in LIBRARY.users}
     assert client.post("/api/users/sync").status_code == 202
@@ -282,8 +257,8 @@ def test_users_jobs_and_busy_jobs(setup):
     assert busy.status_code == 409 and "already running" in busy.json["error"]
 
 
-def test_any_job_can_be_started_by_name(setup):
-    client, _, _ = setup
+def test_any_job_can_be_started_by_name(live):
+    client, _, _ = live
     assert client.post("/api/jobs/evaluate").status_code == 202
     assert client.post("/api/jobs/snapshot").status_code == 202
     assert client.post("/api/jobs/nope").status_code == 404
@@ -292,8 +267,8 @@ def test_any_job_can_be_started_by_name(setup):
     assert jobs["snapshot"]["lastRun"]["result"]["totalSize"] > 0
 
 
-def test_settings_change_while_running_and_the_environment_still_wins(setup):
-    client, app, emulators = setup
+def test_settings_change_while_running_and_the_environment_still_wins(live):
+    client, app, emulators = live
     changed = client.request(
         "PUT", "/api/settings", json={"processing_schedule": "15 2 * * *", "dry_run": True}
     )
@@ -335,8 +310,8 @@ def a_show_with_seasons(app) -> tuple[int, list[int], list[int]]:
     return show, list(seasons), list(episodes)
 
 
-def test_protecting_a_show_protects_its_seasons_and_episodes(setup):
-    client, app, _ = setup
+def test_protecting_a_show_protects_its_seasons_and_episodes(live):
+    client, app, _ = live
     show, seasons, episodes = a_show_with_seasons(app)
     queued = client.post(f"/api/library/{seasons[0]}/mark-deletion", json={})
     assert queued.status_code == 201
@@ -354,8 +329,8 @@ def test_protecting_a_show_protects_its_seasons_and_episodes(setup):
     assert preview["wouldSkipProtected"] >= len(episodes)
 
 
-def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(setup):
-    client, app, emulators = setup
+def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(live):
+    client, app, emulators = live
     (movie,) = managed_movies(client, 1)
     assert client.post(f"/api/library/{movie['id']}/mark-deletion", json={}).status_code == 201
     keep = client.post(
@@ -381,8 +356,8 @@ def test_a_protect_rule_that_stops_loading_stops_queueing_and_processing(setup):
     assert done.status_code == 200 and done.json["data"]["deleted"] == 1
 
 
-def test_concurrent_queueing_of_the_same_items_answers_already_queued(setup):
-    client, _, _ = setup
+def test_concurrent_queueing_of_the_same_items_answers_already_queued(live):
+    client, _, _ = live
     ids = [m["id"] for m in managed_movies(client, 10)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(

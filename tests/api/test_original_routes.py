@@ -1,0 +1,141 @@
+"""The original's routes beyond its reference page, which its web client calls, over a library
+synced from the emulators: each answers in the original's shape (checked against the OpenAPI
+document by the client) from this project's own data."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pony.orm import db_session
+
+from prunerr import __version__
+from prunerr.store import storage_snapshots
+from prunerr.store.storage_snapshots import StorageSnapshot
+
+pytestmark = pytest.mark.slow
+
+
+def movies(client) -> list[dict]:
+    listed = client.get("/api/library", params={"type": "movie", "limit": "500"}).json["data"]
+    return [i for i in listed["items"] if i["radarrId"] and i["size"]]
+
+
+def test_health_version_and_status_name_the_originals_services_and_scheduler(live):
+    client, _, _ = live
+    version = client.client.simulate_get("/api/health/version")  # no key, as the original
+    assert (version.status_code, version.json) == (200, {"version": __version__})
+    status = client.get("/api/health/status").json["data"]
+    services = {s["service"]: s for s in status["services"]}
+    assert list(services) == ["plex", "tautulli", "tracearr", "sonarr", "radarr", "overseerr"]
+    assert services["plex"]["configured"] and services["plex"]["connected"]
+    assert not services["tracearr"]["configured"] and not services["tracearr"]["connected"]
+    assert status["overall"] == "healthy"
+    scheduler = status["scheduler"]
+    assert scheduler["lastSyncSuccess"] is True and scheduler["lastSync"] is not None
+    assert scheduler["syncSchedule"] == "0 */6 * * *" and scheduler["nextSync"] is not None
+    assert client.get("/api/unraid/stats").json["data"] == {"configured": False}
+
+
+def test_upcoming_lists_the_soonest_deletions_first(live):
+    client, _, _ = live
+    first, second = movies(client)[:2]
+    client.post(f"/api/library/{first['id']}/mark-deletion", json={"gracePeriodDays": 9})
+    client.post(f"/api/library/{second['id']}/mark-deletion", json={"gracePeriodDays": 2})
+    upcoming = client.get("/api/queue/upcoming").json
+    assert [e["mediaItemId"] for e in upcoming["data"]] == [second["id"], first["id"]]
+    assert upcoming["summary"]["totalItems"] == 2
+    one = client.get("/api/queue/upcoming", params={"limit": "1"}).json
+    assert [e["mediaItemId"] for e in one["data"]] == [second["id"]]
+
+
+def test_bulk_protect_answers_what_it_protected_skipped_and_could_not_find(live):
+    client, _, _ = live
+    first, second = movies(client)[:2]
+    client.post(f"/api/library/{first['id']}/protect", json={"reason": "mine"})
+    client.post(f"/api/library/{second['id']}/mark-deletion", json={})
+    answer = client.post(
+        "/api/library/bulk/protect", json={"ids": [first["id"], second["id"], 999999]}
+    ).json
+    data = answer["data"]
+    assert [s["id"] for s in data["success"]] == [second["id"]]
+    assert data["skipped"] == [
+        {"id": first["id"], "title": first["displayTitle"], "reason": "Already protected"}
+    ]
+    assert data["failed"] == [{"id": 999999, "error": "Item not found"}]
+    assert answer["message"] == "1 item(s) protected"
+    assert client.get("/api/queue").json["total"] == 0  # its entry ended as protected
+    assert client.post("/api/library/bulk/protect", json={"ids": []}).status_code == 400
+
+
+def test_history_and_recent_activity_tell_what_was_deleted(live):
+    client, _, _ = live
+    movie, other = movies(client)[:2]
+    client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    client.post("/api/queue/process")
+    history = client.get("/api/history").json["data"]
+    (entry,) = history["items"]
+    assert (entry["mediaId"], entry["type"], entry["deletionReason"]) == (
+        movie["id"],
+        "movie",
+        "manual",
+    )
+    assert entry["size"] == entry["freed"] == movie["size"]
+    assert history["stats"] == {"totalDeleted": 1, "totalSpaceReclaimed": movie["size"]}
+    assert client.get("/api/history", params={"search": other["title"]}).json["data"]["total"] == 0
+    assert client.get("/api/history", params={"dateRange": "7d"}).json["data"]["total"] == 1
+    assert client.get("/api/history", params={"dateRange": "1y"}).status_code == 400
+    recent = client.get("/api/activity/recent", params={"limit": "3"}).json
+    assert len(recent["data"]) == 3 and recent["total"] > 3
+    kinds = {e["eventType"] for e in recent["data"]}
+    without = client.get("/api/activity/recent", params={"excludeEventTypes": ",".join(kinds)})
+    assert not kinds & {e["eventType"] for e in without.json["data"]}
+
+
+def test_toggle_sets_or_flips_an_api_rule(live):
+    client, _, _ = live
+    made = client.post(
+        "/api/rules", json={"name": "x", "mediaType": "movie", "when": "play_count == 0"}
+    ).json["data"]
+    off = client.request("PATCH", f"/api/rules/{made['id']}/toggle", json={})
+    assert (off.json["data"]["enabled"], off.json["message"]) == (False, "Rule disabled")
+    on = client.request("PATCH", f"/api/rules/{made['id']}/toggle", json={"enabled": True})
+    assert on.json["data"]["enabled"] is True
+    again = client.request("PATCH", f"/api/rules/{made['id']}/toggle", json={"enabled": True})
+    assert again.json["data"]["enabled"] is True  # a value sets, it does not flip
+    assert client.request("PATCH", "/api/rules/424242/toggle", json={}).status_code == 404
+
+
+def test_libraries_recommendations_and_storage_history(live, store):
+    client, _, _ = live
+    sections = client.get("/api/library/plex-libraries").json["data"]
+    assert {(s["title"], s["type"]) for s in sections} == {
+        ("Movies", "movie"),
+        ("4K Movies", "movie"),
+        ("TV Shows", "show"),
+    }
+    assert all(s["key"] and s["excluded"] is False for s in sections)
+
+    found = client.get("/api/stats/recommendations", params={"unwatchedDays": "1"}).json["data"]
+    assert found["criteria"] == {"unwatchedDays": 1} and found["total"] >= len(found["items"])
+    assert len(found["items"]) == 10 and found["totalReclaimableSpace"] == sum(
+        i["size"] for i in found["items"]
+    )
+    never = [i["neverWatched"] for i in found["items"]]
+    assert never == sorted(never, reverse=True)  # never watched first
+    assert all(i["reason"] == "Never watched" for i in found["items"] if i["neverWatched"])
+    protected = found["items"][0]
+    client.post(f"/api/library/{protected['id']}/protect")
+    again = client.get("/api/stats/recommendations", params={"unwatchedDays": "1"}).json["data"]
+    assert protected["id"] not in [i["id"] for i in again["items"]]
+    assert again["total"] == found["total"] - 1
+
+    now = time.time()
+    with db_session:
+        for days_ago, reclaimed in ((40, 5), (3, 7)):
+            storage_snapshots.add(
+                store, StorageSnapshot(now - days_ago * 86400, 10, 20, 1, 2, reclaimed)
+            )
+    (point,) = client.get("/api/stats/storage-history").json["data"]
+    assert (point["totalSize"], point["itemCount"], point["spaceReclaimed"]) == (30, 3, 7)
+    assert len(client.get("/api/stats/storage-history", params={"days": "60"}).json["data"]) == 2
