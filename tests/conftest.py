@@ -1,4 +1,5 @@
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def store(database_url: str, tmp_path: Path):
     opened = open_store(database_url, tmp_path)
     choose_deletions(opened)
     yield opened
+    for thread in threading.enumerate():  # a snapshot a request asked for, still loading
+        if thread.name == "library-reload":
+            thread.join(timeout=60)
     opened.disconnect()
 
 
