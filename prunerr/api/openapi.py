@@ -254,6 +254,12 @@ def _queue_paths() -> dict:
     page_params = [
         _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "1-based page"),
     ]
+    queue_beside = {  # the original's paging beside the entries
+        "summary": _ref("QueueSummary"),
+        "total": {"type": "integer", "minimum": 0},
+        "page": {"type": "integer", "minimum": 1},
+        "totalPages": {"type": "integer", "minimum": 1},
+    }
 
     def start(summary: str, extra: dict | None = None) -> dict:
         return {
@@ -304,12 +310,7 @@ def _queue_paths() -> dict:
                     "as data, the whole queue's summary beside them)",
                     _list("QueueEntry"),
                     extra=bad,
-                    beside={
-                        "summary": _ref("QueueSummary"),
-                        "total": {"type": "integer", "minimum": 0},
-                        "page": {"type": "integer", "minimum": 1},
-                        "totalPages": {"type": "integer", "minimum": 1},
-                    },
+                    beside=queue_beside,
                 ),
                 "parameters": [
                     *page_params,
@@ -331,12 +332,7 @@ def _queue_paths() -> dict:
                     "entries, soonest first, in the shape of GET /api/queue",
                     _list("QueueEntry"),
                     extra=bad,
-                    beside={
-                        "summary": _ref("QueueSummary"),
-                        "total": {"type": "integer", "minimum": 0},
-                        "page": {"type": "integer", "minimum": 1},
-                        "totalPages": {"type": "integer", "minimum": 1},
-                    },
+                    beside=queue_beside,
                 ),
                 "parameters": [
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "50"),

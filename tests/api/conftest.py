@@ -78,22 +78,30 @@ def client(api) -> Client:
     return Client(create_app(api), api.keys.current())
 
 
+def live_client(store, tmp_path, env: dict) -> tuple[Client, Prunerr]:
+    """An API over the emulators `env` names, with `tmp_path` as its data directory (and its
+    empty rules.d), synced through `POST /api/library/sync`; jobs run in Huey's immediate
+    mode."""
+    rules_dir = tmp_path / "rules.d"
+    rules_dir.mkdir(exist_ok=True)
+    host = PluginHost.create()
+    config = host.load_config(
+        {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
+    )
+    services = host.services(config)
+    for service in services.services:
+        service.http.retries = 0
+    app = Prunerr(host, config, store=store, services=services)
+    api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
+    client = Client(create_app(api), api.keys.current())
+    assert client.post("/api/library/sync").status_code == 202
+    return client, app
+
+
 @pytest.fixture
 def live(store, tmp_path):
-    """(client, app, emulators): an API over the emulators serving `tests.support.LIBRARY`,
-    synced through `POST /api/library/sync`, its jobs run in Huey's immediate mode."""
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    host = PluginHost.create()
+    """(client, app, emulators): `live_client` over the emulators serving
+    `tests.support.LIBRARY`."""
     with emulated(LIBRARY) as (env, emulators):
-        config = host.load_config(
-            {**env, "PRUNERR_DATA_DIR": str(tmp_path), "PRUNERR_RULES_DIR": str(rules_dir)}
-        )
-        services = host.services(config)
-        for service in services.services:
-            service.http.retries = 0
-        app = Prunerr(host, config, store=store, services=services)
-        api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
-        client = Client(create_app(api), api.keys.current())
-        assert client.post("/api/library/sync").status_code == 202
+        client, app = live_client(store, tmp_path, env)
         yield client, app, emulators

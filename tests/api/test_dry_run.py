@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from prunerr.api import create_app
-from prunerr.app import Prunerr
-from prunerr.jobs import create_huey
-from prunerr.jobs.tasks import Tasks
-from prunerr.plugins import PluginHost
-from tests.api.conftest import Client
+from tests.api.conftest import live_client
 from tests.support import LIBRARY, emulated
 
 pytestmark = pytest.mark.slow
@@ -20,27 +15,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def run(store, tmp_path):
     """run(**env) -> (client, emulators, movie): a synced library, one movie due for deletion."""
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    host = PluginHost.create()
     with emulated(LIBRARY) as (base, emulators):
 
         def start(**env):
-            config = host.load_config(
-                {
-                    **base,
-                    **env,
-                    "PRUNERR_DATA_DIR": str(tmp_path),
-                    "PRUNERR_RULES_DIR": str(rules_dir),
-                }
-            )
-            services = host.services(config)
-            for service in services.services:
-                service.http.retries = 0
-            app = Prunerr(host, config, store=store, services=services)
-            api = app.api(tasks=Tasks(app, create_huey(config, immediate=True)))
-            client = Client(create_app(api), api.keys.current())
-            assert client.post("/api/library/sync").status_code == 202
+            client, _ = live_client(store, tmp_path, {**base, **env})
             items = client.get("/api/library", params={"type": "movie", "limit": "500"})
             movie = next(i for i in items.json["data"]["items"] if i["radarrId"] and i["size"])
             queued = client.post(
