@@ -10,7 +10,7 @@ import re
 import msgspec
 
 from prunerr import __version__, wire
-from prunerr.compat import envelope
+from prunerr.compat import envelope, shapes
 from prunerr.compat import settings as compat_settings
 from prunerr.config import ConfigSchema
 from prunerr.config.settings import EDITABLE
@@ -834,4 +834,15 @@ def document() -> dict:
         },
     }
     doc["components"]["schemas"].update(_shapes(doc["paths"]))
+    _original_shapes(doc["paths"])
     return doc
+
+
+def _original_shapes(paths: dict) -> None:
+    """Mark each operation's success answer with the original's shape of it
+    (`x-original-shape`, `prunerr.compat.shapes`)."""
+    for operation, schema in shapes.ORIGINAL.items():
+        method, path = operation.split(" ")
+        responses = paths[path][method.lower()]["responses"]
+        success = next(code for code in ("200", "201", "202") if code in responses)
+        responses[success]["x-original-shape"] = schema
