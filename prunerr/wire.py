@@ -793,6 +793,24 @@ class JobRun(Shape):
     error: str | None
 
 
+class CadenceDay(Shape):
+    """A day of the original's schedule ribbon: what was deleted, and the rule evaluation
+    (its scan) that ran that day."""
+
+    date: described(
+        str, "the day's last evaluation's start, else its last deletion, else local noon"
+    )
+    status: described(
+        Literal["ok", "skipped", "failed"],
+        "failed: the day's last evaluation failed; ok: something was deleted",
+    )
+    files: described(Count, "items deleted")
+    gb: described(float, "GiB freed, to one decimal")
+    dur: described(Count, "seconds the day's last evaluation took")
+    flagged: described(Count, "items it queued")
+    timed: described(bool, "false: `date` is local noon of a day with neither")
+
+
 class Job(Shape):
     name: str
     title: str

@@ -87,6 +87,7 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/library/bulk/protect", library.BulkProtection(api))
     app.add_route("/api/library/plex-libraries", library.LibrarySections(api))
     app.add_route("/api/scan/trigger", jobs.StartJob(api, "sync"))
+    app.add_route("/api/scan/cadence", jobs.ScanCadence(api))
     app.add_route("/api/library", library.LibraryList(api))
     app.add_route("/api/library/{item_id:id}", library.LibraryEntry(api))
     app.add_route("/api/library/{item_id:id}/protect", library.Protection(api))

@@ -1,12 +1,18 @@
-"""Background jobs: their state, and starting one now through the tasks."""
+"""Background jobs: their state, starting one now through the tasks, and the original's
+schedule ribbon (its scans are the rule evaluations)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import falcon
 
 from prunerr import wire
 from prunerr.jobs import JOBS, JobStatus, Runs
+from prunerr.store import deletions, job_runs
 
+from . import params
 from .errors import ApiError, ok
 
 
@@ -66,4 +72,48 @@ def job_json(status: JobStatus) -> wire.Job:
             result=run.result,
             error=run.error,
         ),
+    )
+
+
+class ScanCadence:
+    """GET `days` (1-60, default 14): one `wire.CadenceDay` a local day (TZ), oldest first."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        days = params.integer(req, "days", 14, maximum=60)
+        zone = ZoneInfo(str(self.api.config["tz"]))
+        today = datetime.fromtimestamp(self.api.clock(), zone).date()
+        first = today - timedelta(days=days - 1)
+        start = datetime.combine(first, time(), zone).timestamp()
+        store = self.api.store
+        deleted: dict[date, list[tuple[float, int]]] = {}
+        for at, freed in deletions.freed_each(store, start):
+            deleted.setdefault(datetime.fromtimestamp(at, zone).date(), []).append((at, freed))
+        scans = {  # the day's last evaluation (they are oldest first)
+            datetime.fromtimestamp(run.started_at, zone).date(): run
+            for run in job_runs.finished_since(store, "evaluate", start)
+        }
+        ok(resp, [_cadence(first + timedelta(days=n), deleted, scans) for n in range(days)])
+
+
+def _cadence(day: date, deleted: dict, scans: dict) -> wire.CadenceDay:
+    gone, scan = deleted.get(day, []), scans.get(day)
+    failed = scan is not None and scan.state == "failed"
+    if scan is not None:
+        when = wire.iso(scan.started_at)
+    elif gone:
+        when = wire.iso(max(at for at, _ in gone))
+    else:
+        when = f"{day.isoformat()}T12:00:00"
+    rules = (scan.result or {}).get("rules", []) if scan is not None and not failed else []
+    return wire.CadenceDay(
+        date=when,
+        status="failed" if failed else "ok" if gone else "skipped",
+        files=len(gone),
+        gb=round(sum(freed for _, freed in gone) / 2**30, 1),
+        dur=round(scan.finished_at - scan.started_at) if scan is not None else 0,
+        flagged=sum(r.get("queued", 0) for r in rules),
+        timed=scan is not None or bool(gone),
     )

@@ -602,6 +602,16 @@ def _original_paths() -> dict:
                 "Started",
             )
         },
+        "/api/scan/cadence": {
+            "get": {
+                **_operation(
+                    "The last `days` local days: deletions, and the rule evaluation that ran",
+                    _list("CadenceDay"),
+                    extra=bad,
+                ),
+                "parameters": [_query("days", {**integer, "maximum": 60}, "default 14")],
+            }
+        },
         "/api/activity/recent": {
             "get": {
                 **_operation(

@@ -291,6 +291,19 @@ ORIGINAL: dict[str, dict] = {
     "GET /api/collections": envelope(array(COLLECTION)),
     "GET /api/collections/{collection_id}": envelope(COLLECTION),
     "POST /api/collections/sync": envelope(record(collectionsSynced=INTEGER, itemsMatched=INTEGER)),
+    "GET /api/scan/cadence": envelope(
+        array(
+            record(
+                date=STRING,
+                status={"enum": ["ok", "skipped", "failed"]},
+                files=INTEGER,
+                gb=NUMBER,
+                dur=INTEGER,
+                flagged=INTEGER,
+                timed=BOOLEAN,
+            )
+        )
+    ),
     "GET /api/activity/recent": envelope(array(ACTIVITY_ENTRY), total=INTEGER),
     "GET /api/history": envelope(
         record(

@@ -105,3 +105,8 @@ def totals(store: Store) -> tuple[int, int]:
     """(deletions, bytes they freed), all time."""
     ((count, freed),) = store.read("SELECT COUNT(*), COALESCE(SUM(freed), 0) FROM deletion")
     return count, int(freed)  # PostgreSQL sums BIGINTs as NUMERIC
+
+
+def freed_each(store: Store, since: float) -> list[tuple[float, int]]:
+    """(when, bytes freed) of each deletion after `since`."""
+    return store.read("SELECT deleted_at, freed FROM deletion WHERE deleted_at > ?", (since,))

@@ -121,3 +121,13 @@ def _run(row) -> JobRun:
         result=json.loads(row.result) if row.result else None,
         error=row.error,
     )
+
+
+def finished_since(store: Store, job: str, since: float) -> list[JobRun]:
+    """The job's runs that started at `since` or later and finished (ok or failed), oldest
+    first."""
+    Run = store.entities["JobRun"]
+    runs = Run.select(
+        lambda r: r.job == job and r.started_at >= since and r.state in ("ok", "failed")
+    )
+    return [_run(r) for r in runs.order_by(Run.started_at)]

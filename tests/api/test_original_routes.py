@@ -139,3 +139,28 @@ def test_libraries_recommendations_and_storage_history(live, store):
     (point,) = client.get("/api/stats/storage-history").json["data"]
     assert (point["totalSize"], point["itemCount"], point["spaceReclaimed"]) == (30, 3, 7)
     assert len(client.get("/api/stats/storage-history", params={"days": "60"}).json["data"]) == 2
+
+
+def test_the_schedule_ribbon_has_a_day_each_with_its_deletions_and_evaluation(live):
+    client, _, _ = live
+    (movie,) = movies(client)[:1]
+    client.post(f"/api/library/{movie['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    client.post("/api/queue/process")
+    rule = {"name": "r", "mediaType": "movie", "when": "play_count == 0", "gracePeriodDays": 7}
+    client.post("/api/rules", json=rule)
+    assert client.post("/api/jobs/evaluate").status_code == 202
+    queued = client.get("/api/queue").json["total"]
+    days = client.get("/api/scan/cadence", params={"days": "3"}).json["data"]
+    assert len(days) == 3
+    *before, today = days
+    assert (today["status"], today["files"], today["flagged"], today["timed"]) == (
+        "ok",
+        1,
+        queued,
+        True,
+    )
+    assert today["gb"] == round(movie["size"] / 2**30, 1) and today["date"].endswith("Z")
+    for day in before:  # nothing happened: local noon, not a time anything ran
+        assert (day["status"], day["files"], day["timed"]) == ("skipped", 0, False)
+        assert day["date"].endswith("T12:00:00")
+    assert client.get("/api/scan/cadence", params={"days": "61"}).status_code == 400

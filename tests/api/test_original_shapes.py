@@ -41,6 +41,7 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
     client.post("/api/queue/process")
     client.post(f"/api/library/{queued['id']}/mark-deletion", json={})
     assert client.post("/api/jobs/snapshot").status_code == 202
+    assert client.post("/api/jobs/evaluate").status_code == 202
     rule = client.post("/api/rules", json={"name": "r", "mediaType": "tv", "conditions": TREE})
     collections = client.post("/api/collections/sync")
     collection = client.get("/api/collections").json["data"][0]
@@ -72,6 +73,7 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
         "GET /api/collections": client.get("/api/collections"),
         "GET /api/collections/{collection_id}": client.get(f"/api/collections/{collection['id']}"),
         "POST /api/collections/sync": collections,
+        "GET /api/scan/cadence": client.get("/api/scan/cadence"),
         "GET /api/activity/recent": client.get("/api/activity/recent"),
         "GET /api/history": client.get("/api/history"),
         "GET /api/settings": client.get("/api/settings"),
