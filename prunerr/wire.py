@@ -166,6 +166,7 @@ class LibraryItem(Shape):
     watched_by: list[str] | None
     resolution: str | None
     codec: str | None
+    poster_url: described(None, "Always null: Prunerr keeps no poster addresses")
     unknown_fields: described(list[str], "Fields whose source is unavailable (null = unknown)")
 
 
@@ -350,6 +351,7 @@ class Sample(Shape):
     type: Media
     size: int
     rating: float | None
+    poster_url: described(None, "Always null: Prunerr keeps no poster addresses")
     reason: str
     values: dict[str, str]
     explanation: dict[str, Any]

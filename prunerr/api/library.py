@@ -78,6 +78,7 @@ def _summary(
         watched_by=_listed(f, "watched_by"),
         resolution=f.get("resolution"),
         codec=f.get("video_codec"),
+        poster_url=None,
         unknown_fields=sorted(camel(name) for name in _unknown(item, catalog)),
     )
 

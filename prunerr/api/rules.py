@@ -322,6 +322,7 @@ def sample(item: LibraryItem, rule: Rule, ctx: EvalContext) -> wire.Sample:
         type=f["type"],
         size=item.size,
         rating=rating,
+        poster_url=None,
         reason=", ".join(f"{name} = {value}" for name, value in values.items()),
         values=values,
         explanation=explanation.as_dict(),

@@ -58,6 +58,7 @@ LIBRARY_ITEM = record(
     watchedBy=maybe(array(STRING)),
     resolution=maybe(STRING),
     codec=maybe(STRING),
+    posterUrl=maybe(STRING),
 )
 ITEM_RECORD = record(
     id=INTEGER,
@@ -265,7 +266,15 @@ ORIGINAL: dict[str, dict] = {
             storageFreedGB=NUMBER,
             totalSize=INTEGER,
             totalSizeFormatted=STRING,
-            samples=array(record(id=INTEGER, title=STRING, size=INTEGER, rating=maybe(NUMBER))),
+            samples=array(
+                record(
+                    id=INTEGER,
+                    title=STRING,
+                    size=INTEGER,
+                    rating=maybe(NUMBER),
+                    posterUrl=maybe(STRING),
+                )
+            ),
         )
     ),
     "GET /api/rules/suggestions": envelope(
