@@ -92,6 +92,7 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/library/{item_id:id}", library.LibraryEntry(api))
     app.add_route("/api/library/{item_id:id}/protect", library.Protection(api))
     app.add_route("/api/library/sync", jobs.StartJob(api, "sync"))
+    app.add_route("/api/library/sync/stream", jobs.SyncStream(api))
     app.add_route("/api/library/{item_id:id}/mark-deletion", queue.MarkDeletion(api))
     app.add_route("/api/library/bulk/mark-deletion", queue.BulkMarkDeletion(api))
     app.add_route("/api/queue", queue.QueueList(api))

@@ -3,10 +3,13 @@ schedule ribbon (its scans are the rule evaluations)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import falcon
+from pony.orm import db_session
 
 from prunerr import wire
 from prunerr.jobs import JOBS, JobStatus, Runs
@@ -86,7 +89,7 @@ class ScanCadence:
         zone = ZoneInfo(str(self.api.config["tz"]))
         today = datetime.fromtimestamp(self.api.clock(), zone).date()
         first = today - timedelta(days=days - 1)
-        start = datetime.combine(first, time(), zone).timestamp()
+        start = datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
         store = self.api.store
         deleted: dict[date, list[tuple[float, int]]] = {}
         for at, freed in deletions.freed_each(store, start):
@@ -117,3 +120,88 @@ def _cadence(day: date, deleted: dict, scans: dict) -> wire.CadenceDay:
         flagged=sum(r.get("queued", 0) for r in rules),
         timed=scan is not None or bool(gone),
     )
+
+
+class SyncStream:
+    """The original's sync progress, as server-sent events (`data: {stage, message, result?}`
+    lines, no event names): GET follows the running library sync (204 when none runs), POST
+    starts one (409 while a library job runs) and follows it, until it ends with `complete`
+    (and its `result`) or `error`. The run's progress is read from the database, so it works
+    whichever process runs the job."""
+
+    own_sessions = True  # each look at the run is its own
+    POLL_S = 0.5
+    START_WAIT_S = 60.0  # for a job consumer to start a run POST asked for
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with db_session:
+            run = job_runs.latest(self.api.store, "sync")
+        if run is None or run.state != "running":
+            resp.status = falcon.HTTP_204
+            return
+        self._stream(resp, run.id - 1)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        tasks = self.api.tasks
+        if tasks is None:
+            raise ApiError(503, "Background jobs are not running in this process")
+        if tasks.busy("sync"):
+            raise ApiError(409, "A sync is already in progress")
+        with db_session:
+            before = job_runs.latest(self.api.store, "sync")
+        tasks.sync(actor="API user")
+        self._stream(resp, before.id if before else 0)
+
+    def _stream(self, resp: falcon.Response, after: int) -> None:
+        resp.content_type = "text/event-stream"
+        resp.set_header("Cache-Control", "no-cache")
+        resp.set_header("X-Accel-Buffering", "no")  # proxies pass each event on at once
+        resp.stream = self._events(after)
+
+    def _events(self, after: int) -> Iterator[bytes]:
+        """The events of the first sync run after `after`."""
+        yield _event("initializing", "Starting the library sync")
+        shown, waited = None, 0.0
+        while True:
+            with db_session:
+                run = job_runs.latest(self.api.store, "sync", after)
+            if run is None:
+                if waited >= self.START_WAIT_S:
+                    yield _event("error", "The sync did not start: is a job worker running?")
+                    return
+            else:
+                if run.progress and run.progress != shown:
+                    shown = run.progress
+                    yield _event("processing_items", run.progress)
+                if run.state != "running":
+                    yield _ended(run)
+                    return
+            time.sleep(self.POLL_S)
+            waited += self.POLL_S
+
+
+def _event(stage: str, message: str, result: dict | None = None) -> bytes:
+    data = {"stage": stage, "message": message, **({"result": result} if result else {})}
+    return b"data: " + wire.encode(data) + b"\n\n"
+
+
+def _ended(run: job_runs.JobRun) -> bytes:
+    """The last event of a run: `complete` with the original's result, or `error`."""
+    if run.state != "ok":
+        message = run.error or "a library job was already running"
+        result = {"success": False, "itemsScanned": 0, "errors": 1}
+        return _event("error", f"Sync failed: {message}", result)
+    sources = (run.result or {}).get("sources", [])
+    scanned = sum(s["records"] for s in sources if s["source"].endswith(":media_server"))
+    failed = sum(not s["ok"] for s in sources)
+    result = {
+        "success": failed == 0,
+        "itemsScanned": scanned,
+        "itemsAdded": None,  # not counted apart from the changed ones
+        "itemsUpdated": None,
+        "errors": failed,
+    }
+    return _event("complete", f"Sync complete — {scanned} items scanned", result)

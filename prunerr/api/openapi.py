@@ -514,6 +514,43 @@ def _limits(paths: dict) -> dict:
     return paths
 
 
+SYNC_EVENT = {  # the data of each event
+    "type": "object",
+    "required": ["stage", "message"],
+    "properties": {
+        "stage": {"enum": ["initializing", "processing_items", "complete", "error"]},
+        "message": {"type": "string"},
+        "result": {
+            "type": "object",
+            "required": ["success", "itemsScanned", "errors"],
+            "properties": {
+                "success": {"type": "boolean"},
+                "itemsScanned": {"type": "integer", "minimum": 0},
+                "itemsAdded": {"type": "null"},
+                "itemsUpdated": {"type": "null"},
+                "errors": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+}
+
+
+def _events(description: str) -> dict:
+    """Server-sent events, each a `data:` line of SYNC_EVENT's JSON."""
+    event = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": SYNC_EVENT,
+            }
+        },
+    }
+    return {"description": description, "content": {"text/event-stream": {"schema": event}}}
+
+
 def _original_paths() -> dict:
     """The original's routes beyond its reference page, which its web client calls."""
     bad = {"400": _error("Invalid parameter or body")}
@@ -601,6 +638,25 @@ def _original_paths() -> dict:
                 "202",
                 "Started",
             )
+        },
+        "/api/library/sync/stream": {
+            "get": {
+                "summary": "Follow the running library sync as server-sent events",
+                "responses": {
+                    "200": _events("`data: {stage, message, result?}` lines until it ends"),
+                    "204": {"description": "No sync runs"},
+                    "401": _error("Missing or wrong API key"),
+                },
+            },
+            "post": {
+                "summary": "Start a library sync and follow it as server-sent events",
+                "responses": {
+                    "200": _events("`data: {stage, message, result?}` lines until it ends"),
+                    "401": _error("Missing or wrong API key"),
+                    "409": _error("A library job is running"),
+                    "503": _error("No job consumer in this process"),
+                },
+            },
         },
         "/api/scan/cadence": {
             "get": {

@@ -115,6 +115,7 @@ def cmd_serve(args) -> int:
         port=app.config["port"],
         threads=8,
         ident="prunerr",
+        send_bytes=1,  # send what the app yields at once: server-sent events are small
         max_request_body_size=app.config["max_request_body"],  # the app answers 413 below it
     )
     signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` stops it like Ctrl-C

@@ -131,3 +131,10 @@ def finished_since(store: Store, job: str, since: float) -> list[JobRun]:
         lambda r: r.job == job and r.started_at >= since and r.state in ("ok", "failed")
     )
     return [_run(r) for r in runs.order_by(Run.started_at)]
+
+
+def latest(store: Store, job: str, after: int = 0) -> JobRun | None:
+    """The job's newest run, if its id is above `after`."""
+    Run = store.entities["JobRun"]
+    newest = pony_max(r.id for r in Run if r.job == job and r.id > after)
+    return None if newest is None else _run(Run[newest])

@@ -4,13 +4,14 @@ document by the client) from this project's own data."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from pony.orm import db_session
 
 from prunerr import __version__
-from prunerr.store import storage_snapshots
+from prunerr.store import job_runs, storage_snapshots
 from prunerr.store.storage_snapshots import StorageSnapshot
 
 pytestmark = pytest.mark.slow
@@ -164,3 +165,29 @@ def test_the_schedule_ribbon_has_a_day_each_with_its_deletions_and_evaluation(li
         assert (day["status"], day["files"], day["timed"]) == ("skipped", 0, False)
         assert day["date"].endswith("T12:00:00")
     assert client.get("/api/scan/cadence", params={"days": "61"}).status_code == 400
+
+
+def test_the_sync_streams_its_progress_as_server_sent_events(live, store):
+    client, _, _ = live
+    raw, headers = client.client, {"X-Api-Key": client.key}
+    assert raw.simulate_get("/api/library/sync/stream", headers=headers).status_code == 204
+    before = client.get("/api/stats").json["data"]["scannedToday"]
+    answer = raw.simulate_post("/api/library/sync/stream", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.text.startswith("data: ")  # no event names: the default "message" event
+    events = [json.loads(chunk.removeprefix("data: ")) for chunk in answer.text.split("\n\n")[:-1]]
+    assert events[0]["stage"] == "initializing" and events[-1]["stage"] == "complete"
+    scanned = client.get("/api/stats").json["data"]["scannedToday"] - before
+    assert events[-1]["result"] == {
+        "success": True,
+        "itemsScanned": scanned,  # what the media server listed: changes only, between full ones
+        "itemsAdded": None,
+        "itemsUpdated": None,
+        "errors": 0,
+    }
+    assert any(e["stage"] == "processing_items" for e in events)
+    with db_session:  # another process runs a library job
+        job_runs.take_lease(store, "library", "elsewhere", time.time(), time.time() + 60)
+    busy = raw.simulate_post("/api/library/sync/stream", headers=headers)
+    assert (busy.status_code, busy.json["error"]) == (409, "A sync is already in progress")
