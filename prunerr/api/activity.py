@@ -15,8 +15,8 @@ from .errors import ok
 
 
 class Activity:
-    """GET: the activity log, newest first (`eventTypes` comma-separated, `search` in titles
-    and actor names)."""
+    """GET: the activity log, newest first: `eventTypes`, `excludeEventTypes` and `actorTypes`
+    comma-separated, `dateRange` (24h, 7d, 30d, all), `search` in titles and actor names."""
 
     def __init__(self, api):
         self.api = api
@@ -24,12 +24,15 @@ class Activity:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = params.integer(req, "limit", 20, maximum=100)
         page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
-        types = tuple(t for t in (params.text(req, "eventTypes") or "").split(",") if t)
+        days = ACTIVITY_RANGES[params.choice(req, "dateRange", tuple(ACTIVITY_RANGES), "all")]
         items, total = activity.search(
             self.api.store,
             limit=limit,
             offset=(page - 1) * limit,
-            event_types=types,
+            event_types=_names(req, "eventTypes"),
+            excluded_types=_names(req, "excludeEventTypes"),
+            actor_types=_names(req, "actorTypes"),
+            since=None if days is None else self.api.clock() - days * DAY,
             text=params.text(req, "search") or None,
         )
         ok(
@@ -43,6 +46,14 @@ class Activity:
         )
 
 
+ACTIVITY_RANGES = {"24h": 1, "7d": 7, "30d": 30, "all": None}  # in days
+
+
+def _names(req: falcon.Request, name: str) -> tuple[str, ...]:
+    """A comma-separated list parameter."""
+    return tuple(t for t in (params.text(req, name) or "").split(",") if t)
+
+
 class RecentActivity:
     """GET: the newest entries (`limit`, `excludeEventTypes` comma-separated), as the original's
     dashboard reads them: the entries as `data`, `total` beside."""
@@ -51,11 +62,10 @@ class RecentActivity:
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        excluded = tuple(t for t in (params.text(req, "excludeEventTypes") or "").split(",") if t)
         items, total = activity.search(
             self.api.store,
             limit=params.integer(req, "limit", 20, maximum=100),
-            excluded_types=excluded,
+            excluded_types=_names(req, "excludeEventTypes"),
         )
         ok(resp, [activity_json(e) for e in items], total=total)
 

@@ -381,6 +381,9 @@ def _queue_paths() -> dict:
                         "limit", {"type": "integer", "minimum": 1, "maximum": 100}, "default 20"
                     ),
                     _query("eventTypes", _TEXT, "comma-separated event types"),
+                    _query("excludeEventTypes", _TEXT, "comma-separated event types left out"),
+                    _query("actorTypes", _TEXT, "comma-separated: user, rule, scheduler"),
+                    _query("dateRange", {"enum": ["24h", "7d", "30d", "all"]}, "default all"),
                     _query("search", _TEXT, "in target titles and actor names"),
                 ],
             }

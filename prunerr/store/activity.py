@@ -98,10 +98,18 @@ def search(
     offset: int = 0,
     event_types: tuple[str, ...] = (),
     excluded_types: tuple[str, ...] = (),
+    actor_types: tuple[str, ...] = (),
+    since: float | None = None,
     text: str | None = None,
 ) -> tuple[list[dict], int]:
     """Newest first: (one page of entries, how many match in all)."""
     clauses, params = [], []
+    if since is not None:
+        clauses.append("created_at > ?")
+        params.append(since)
+    if actor_types:
+        clauses.append(f"actor_type IN ({', '.join('?' for _ in actor_types)})")
+        params += actor_types
     if event_types:
         clauses.append(f"event_type IN ({', '.join('?' for _ in event_types)})")
         params += event_types

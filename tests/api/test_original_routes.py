@@ -11,7 +11,8 @@ import pytest
 from pony.orm import db_session
 
 from prunerr import __version__
-from prunerr.store import job_runs, storage_snapshots
+from prunerr.store import activity, job_runs, storage_snapshots
+from prunerr.store.activity import USER
 from prunerr.store.storage_snapshots import StorageSnapshot
 
 pytestmark = pytest.mark.slow
@@ -191,3 +192,26 @@ def test_the_sync_streams_its_progress_as_server_sent_events(live, store):
         job_runs.take_lease(store, "library", "elsewhere", time.time(), time.time() + 60)
     busy = raw.simulate_post("/api/library/sync/stream", headers=headers)
     assert (busy.status_code, busy.json["error"]) == (409, "A sync is already in progress")
+
+
+def test_the_activity_log_takes_the_originals_filters(live, store):
+    client, _, _ = live
+    (movie,) = movies(client)[:1]
+    client.post(f"/api/library/{movie['id']}/protect", json={"reason": "mine"})
+    everything = client.get("/api/activity", params={"limit": "100"}).json["data"]["items"]
+    by_user = client.get("/api/activity", params={"actorTypes": "user", "limit": "100"})
+    users = by_user.json["data"]["items"]
+    assert users and {e["actorType"] for e in users} == {"user"}
+    assert len(users) == sum(e["actorType"] == "user" for e in everything)
+    kinds = {e["eventType"] for e in everything}
+    without = client.get("/api/activity", params={"excludeEventTypes": "protection"})
+    assert "protection" in kinds
+    assert "protection" not in {e["eventType"] for e in without.json["data"]["items"]}
+    with db_session:  # an entry from two days ago
+        activity.record(
+            store, time.time() - 2 * 86400, "protection", "unprotected", USER, ("item", 1, "x")
+        )
+    day = client.get("/api/activity", params={"dateRange": "24h", "limit": "100"}).json["data"]
+    week = client.get("/api/activity", params={"dateRange": "7d", "limit": "100"}).json["data"]
+    assert week["total"] == day["total"] + 1
+    assert client.get("/api/activity", params={"dateRange": "1y"}).status_code == 400
