@@ -275,6 +275,16 @@ class Stats(Shape):
     protected_collections: Count
 
 
+class LibrarySummary(Shape):
+    """The original's summary of the movies and shows."""
+
+    total: Count
+    by_type: dict[str, Count]
+    by_status: described(dict[str, Count], "monitored, queued, protected")
+    total_size: described(Count | None, "bytes; null while the media server's data is unknown")
+    total_size_formatted: str | None
+
+
 class Protection(Shape):
     id: int
     is_protected: bool

@@ -3,6 +3,9 @@ prunerr.store.deletions."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import falcon
 
 from prunerr import wire
@@ -116,6 +119,46 @@ class History:
                 stats=wire.HistoryStats(total_deleted=count, total_space_reclaimed=freed),
             ),
         )
+
+
+class HistoryExport:
+    """GET: every deletion as CSV, newest first, in the original's columns (and the bytes
+    freed)."""
+
+    COLUMNS = ("ID", "Media ID", "Title", "Type", "Size (bytes)", "Deleted At", "Reason", "Rule")
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        count, _ = deletions.totals(self.api.store)
+        rows, _ = deletions.history(self.api.store, since=None, text=None, limit=count, offset=0)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow((*self.COLUMNS, "Freed (bytes)"))
+        for d in rows:
+            reason = "rule" if d.actor_type == "rule" else "manual"
+            writer.writerow(
+                (
+                    d.id,
+                    d.item,
+                    _cell(d.title),
+                    compat.listed_type(d.media_type),
+                    d.size,
+                    wire.iso(d.deleted_at),
+                    reason,
+                    _cell(d.rule_name or ""),
+                    d.freed,
+                )
+            )
+        resp.content_type = "text/csv; charset=utf-8"
+        resp.downloadable_as = "prunerr-history.csv"
+        resp.text = out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet reads as text: a title beginning with = + - or @ would be a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def activity_json(entry: dict) -> wire.ActivityEntry:

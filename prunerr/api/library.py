@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import falcon
 from prunerr import wire
 from prunerr.compat import rules as compat
 from prunerr.dsl import Catalog, EvalContext
-from prunerr.dsl.units import DAY
+from prunerr.dsl.units import DAY, format_size
 from prunerr.planning import library_index, protection
 from prunerr.queue import Queue
 from prunerr.rules.testing import outcome
@@ -143,6 +144,32 @@ class LibraryList:
                 total=page.total,
                 page=page.page,
                 total_pages=page.total_pages,
+            ),
+        )
+
+
+class LibrarySummary:
+    """GET: how many movies and shows, by type and by status, and their size."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        snapshot = self.api.library.snapshot()
+        queued = Queue(self.api.store).live_items()
+        kinds = snapshot.grouped()
+        shown = [*kinds.get("movie", ()), *kinds.get("show", ())]
+        statuses = Counter(library_index.status_of(i, queued) for i in shown)
+        figures = library_index.stats(snapshot)
+        size = figures.storage
+        ok(
+            resp,
+            wire.LibrarySummary(
+                total=len(shown),
+                by_type={"movie": figures.movies, "show": figures.shows},
+                by_status={s: statuses[s] for s in ("monitored", "queued", "protected")},
+                total_size=size,
+                total_size_formatted=None if size is None else format_size(size),
             ),
         )
 

@@ -661,6 +661,31 @@ def _original_paths() -> dict:
                 },
             },
         },
+        "/api/rules/enabled": {
+            "get": _operation(
+                "The enabled rules",
+                {"type": "array", "items": _ref("Rule")},
+                beside={"total": {"type": "integer", "minimum": 0}},
+            )
+        },
+        "/api/library/summary": {
+            "get": _operation(
+                "How many movies and shows, by type and status", _ref("LibrarySummary")
+            )
+        },
+        "/api/history/export": {
+            "get": {
+                "summary": "Every deletion as CSV, newest first",
+                "responses": {
+                    "200": {
+                        "description": "ID, Media ID, Title, Type, Size (bytes), Deleted At, "
+                        "Reason, Rule, Freed (bytes)",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "401": _error("Missing or wrong API key"),
+                },
+            }
+        },
         "/api/scan/cadence": {
             "get": {
                 **_operation(

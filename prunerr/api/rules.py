@@ -598,12 +598,20 @@ def _rule(api, rule_id: int, *, writable: bool = False) -> BookRule:
 
 
 class RuleList:
-    def __init__(self, api):
+    """GET: every rule (the enabled ones only at the original's `/api/rules/enabled`); POST
+    creates one."""
+
+    def __init__(self, api, enabled_only: bool = False):
         self.api = api
+        self.enabled_only = enabled_only
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         keys = library_keys(self.api)
-        rules = [rule_json(b, keys) for b in self.api.book.contents().rules.values()]
+        rules = [
+            rule_json(b, keys)
+            for b in self.api.book.contents().rules.values()
+            if b.rule.enabled or not self.enabled_only
+        ]
         ok(resp, rules, total=len(rules))  # `total` beside `data`, as the original put it
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

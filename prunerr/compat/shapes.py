@@ -241,6 +241,15 @@ ORIGINAL: dict[str, dict] = {
         record(items=array(LIBRARY_ITEM), total=INTEGER, page=INTEGER, totalPages=INTEGER)
     ),
     "GET /api/library/{item_id}": envelope(ITEM_RECORD),
+    "GET /api/library/summary": envelope(
+        record(
+            total=INTEGER,
+            byType=OBJECT,
+            byStatus=OBJECT,
+            totalSize=maybe(INTEGER),
+            totalSizeFormatted=maybe(STRING),
+        )
+    ),
     "GET /api/library/plex-libraries": envelope(
         array(record(key=STRING, title=STRING, type=STRING, excluded=BOOLEAN))
     ),
@@ -254,6 +263,7 @@ ORIGINAL: dict[str, dict] = {
     "GET /api/queue": envelope(array(QUEUE_ENTRY), summary=QUEUE_SUMMARY),
     "GET /api/queue/upcoming": envelope(array(QUEUE_ENTRY), summary=QUEUE_SUMMARY),
     "GET /api/rules": envelope(array(RULE), total=INTEGER),
+    "GET /api/rules/enabled": envelope(array(RULE), total=INTEGER),
     "GET /api/rules/{rule_id}": envelope(RULE),
     "POST /api/rules": envelope(RULE),
     "PATCH /api/rules/{rule_id}/toggle": envelope(RULE),

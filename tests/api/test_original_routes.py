@@ -215,3 +215,34 @@ def test_the_activity_log_takes_the_originals_filters(live, store):
     week = client.get("/api/activity", params={"dateRange": "7d", "limit": "100"}).json["data"]
     assert week["total"] == day["total"] + 1
     assert client.get("/api/activity", params={"dateRange": "1y"}).status_code == 400
+
+
+def test_the_summary_enabled_rules_and_the_history_as_csv(live):
+    client, _, _ = live
+    first, second = movies(client)[:2]
+    client.post(f"/api/library/{first['id']}/mark-deletion", json={"gracePeriodDays": 0})
+    client.post("/api/queue/process")
+    client.post(f"/api/library/{second['id']}/protect")
+    summary = client.get("/api/library/summary").json["data"]
+    stats = client.get("/api/stats").json["data"]
+    assert summary["byType"] == {"movie": stats["movieCount"], "show": stats["tvShowCount"]}
+    assert summary["total"] == stats["movieCount"] + stats["tvShowCount"]
+    assert summary["byStatus"]["protected"] == 1 and summary["byStatus"]["queued"] == 0
+    assert sum(summary["byStatus"].values()) == summary["total"]
+    assert summary["totalSize"] == stats["totalStorage"]
+
+    on = {"name": "on", "mediaType": "movie", "when": "play_count == 0"}
+    made = [
+        client.post("/api/rules", json={**on, "enabled": e}).json["data"] for e in (True, False)
+    ]
+    enabled = client.get("/api/rules/enabled").json
+    assert made[0]["id"] in [r["id"] for r in enabled["data"]]
+    assert made[1]["id"] not in [r["id"] for r in enabled["data"]]
+    assert enabled["total"] == len(enabled["data"])
+
+    export = client.client.simulate_get("/api/history/export", headers={"X-Api-Key": client.key})
+    assert export.headers["content-type"].startswith("text/csv")
+    assert "prunerr-history.csv" in export.headers["content-disposition"]
+    header, row = export.text.splitlines()
+    assert header == "ID,Media ID,Title,Type,Size (bytes),Deleted At,Reason,Rule,Freed (bytes)"
+    assert row.split(",")[1] == str(first["id"]) and row.split(",")[6] == "manual"

@@ -55,6 +55,7 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
         "GET /api/library": client.get("/api/library"),
         "GET /api/library/{item_id}": client.get(f"/api/library/{queued['id']}"),
         "GET /api/library/plex-libraries": client.get("/api/library/plex-libraries"),
+        "GET /api/library/summary": client.get("/api/library/summary"),
         "POST /api/library/bulk/protect": client.post(
             "/api/library/bulk/protect", json={"ids": [protected["id"]]}
         ),
@@ -62,6 +63,7 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
         "GET /api/queue/upcoming": client.get("/api/queue/upcoming"),
         "POST /api/rules": rule,
         "GET /api/rules": client.get("/api/rules"),
+        "GET /api/rules/enabled": client.get("/api/rules/enabled"),
         "GET /api/rules/{rule_id}": client.get(f"/api/rules/{rule.json['data']['id']}"),
         "PATCH /api/rules/{rule_id}/toggle": client.request(
             "PATCH", f"/api/rules/{rule.json['data']['id']}/toggle", json={"enabled": False}
