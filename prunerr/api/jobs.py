@@ -12,7 +12,7 @@ import falcon
 from pony.orm import db_session
 
 from prunerr import wire
-from prunerr.jobs import JOBS, JobStatus, Runs
+from prunerr.jobs import JOBS, LEASE_TTL, JobStatus, Runs
 from prunerr.store import deletions, job_runs
 
 from . import params
@@ -139,10 +139,14 @@ class SyncStream:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         with db_session:
             run = job_runs.latest(self.api.store, "sync")
-        if run is None or run.state != "running":
+        if run is None or run.state != "running" or self._stopped(run):
             resp.status = falcon.HTTP_204
             return
         self._stream(resp, run.id - 1)
+
+    def _stopped(self, run: job_runs.JobRun) -> bool:
+        """A run that says it runs but whose heartbeat stopped: its process died."""
+        return self.api.clock() - run.heartbeat_at > LEASE_TTL
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         tasks = self.api.tasks
@@ -178,6 +182,9 @@ class SyncStream:
                     yield _event("processing_items", run.progress)
                 if run.state != "running":
                     yield _ended(run)
+                    return
+                if self._stopped(run):
+                    yield _event("error", "The sync stopped: its job worker is gone")
                     return
             time.sleep(self.POLL_S)
             waited += self.POLL_S
