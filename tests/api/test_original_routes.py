@@ -4,14 +4,16 @@ document by the client) from this project's own data."""
 
 from __future__ import annotations
 
+import csv
 import json
 import time
+from dataclasses import replace
 
 import pytest
 from pony.orm import db_session
 
 from prunerr import __version__
-from prunerr.store import activity, job_runs, storage_snapshots
+from prunerr.store import activity, deletions, job_runs, queue_entries, storage_snapshots
 from prunerr.store.activity import USER
 from prunerr.store.storage_snapshots import StorageSnapshot
 
@@ -217,7 +219,7 @@ def test_the_activity_log_takes_the_originals_filters(live, store):
     assert client.get("/api/activity", params={"dateRange": "1y"}).status_code == 400
 
 
-def test_the_summary_enabled_rules_and_the_history_as_csv(live):
+def test_the_summary_enabled_rules_and_the_history_as_csv(live, store):
     client, _, _ = live
     first, second = movies(client)[:2]
     client.post(f"/api/library/{first['id']}/mark-deletion", json={"gracePeriodDays": 0})
@@ -240,9 +242,15 @@ def test_the_summary_enabled_rules_and_the_history_as_csv(live):
     assert made[1]["id"] not in [r["id"] for r in enabled["data"]]
     assert enabled["total"] == len(enabled["data"])
 
+    with db_session:  # a title a spreadsheet would run as a formula
+        (entry,) = queue_entries.entries(store, ("deleted",))
+        hostile = replace(entry, title='=HYPERLINK("http://x")')
+        store.execute("DELETE FROM deletion")
+        deletions.record(store, hostile, "movie", 1, (None, None), time.time(), [])
     export = client.client.simulate_get("/api/history/export", headers={"X-Api-Key": client.key})
     assert export.headers["content-type"].startswith("text/csv")
     assert "prunerr-history.csv" in export.headers["content-disposition"]
     header, row = export.text.splitlines()
     assert header == "ID,Media ID,Title,Type,Size (bytes),Deleted At,Reason,Rule,Freed (bytes)"
     assert row.split(",")[1] == str(first["id"]) and row.split(",")[6] == "manual"
+    assert next(csv.reader([row]))[2] == '\'=HYPERLINK("http://x")'
