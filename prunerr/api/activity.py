@@ -19,15 +19,13 @@ from .errors import ok
 
 class Activity:
     """GET: the activity log, newest first: `eventTypes`, `excludeEventTypes` and `actorTypes`
-    comma-separated, `dateRange` (24h, 7d, 30d, all), `search` in titles and actor names."""
+    comma-separated, `dateRange`, `search` in titles and actor names."""
 
     def __init__(self, api):
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = params.integer(req, "limit", 20, maximum=100)
-        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
-        days = ACTIVITY_RANGES[params.choice(req, "dateRange", tuple(ACTIVITY_RANGES), "all")]
+        limit, page, since = _window(req, self.api)
         items, total = activity.search(
             self.api.store,
             limit=limit,
@@ -35,7 +33,7 @@ class Activity:
             event_types=_names(req, "eventTypes"),
             excluded_types=_names(req, "excludeEventTypes"),
             actor_types=_names(req, "actorTypes"),
-            since=None if days is None else self.api.clock() - days * DAY,
+            since=since,
             text=params.text(req, "search") or None,
         )
         ok(
@@ -49,7 +47,16 @@ class Activity:
         )
 
 
-ACTIVITY_RANGES = {"24h": 1, "7d": 7, "30d": 30, "all": None}  # in days
+# `dateRange`, in days: the original's activity log takes 24h, its history 90d
+DATE_RANGES = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}
+
+
+def _window(req: falcon.Request, api) -> tuple[int, int, float | None]:
+    """(limit, page, since) of a listing: `limit` (default 20), `page`, `dateRange`."""
+    limit = params.integer(req, "limit", 20, maximum=100)
+    page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
+    days = DATE_RANGES[params.choice(req, "dateRange", tuple(DATE_RANGES), "all")]
+    return limit, page, None if days is None else api.clock() - days * DAY
 
 
 def _names(req: falcon.Request, name: str) -> tuple[str, ...]:
@@ -73,23 +80,18 @@ class RecentActivity:
         ok(resp, [activity_json(e) for e in items], total=total)
 
 
-DATE_RANGES = {"7d": 7, "30d": 30, "90d": 90, "all": None}  # the history's, in days
-
-
 class History:
-    """GET: what was deleted, newest first (`page`, `limit`, `dateRange` 7d|30d|90d|all,
-    `search` in titles), with the all-time totals."""
+    """GET: what was deleted, newest first (`page`, `limit`, `dateRange`, `search` in
+    titles), with the all-time totals."""
 
     def __init__(self, api):
         self.api = api
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = params.integer(req, "limit", 20, maximum=100)
-        page = params.integer(req, "page", 1, maximum=params.MAX_PAGE)
-        days = DATE_RANGES[params.choice(req, "dateRange", tuple(DATE_RANGES), "all")]
+        limit, page, since = _window(req, self.api)
         rows, total = deletions.history(
             self.api.store,
-            since=None if days is None else self.api.clock() - days * DAY,
+            since=since,
             text=params.text(req, "search") or None,
             limit=limit,
             offset=(page - 1) * limit,

@@ -19,6 +19,7 @@ from prunerr.jobs import JOBS
 from prunerr.rules.model import DELETION_ACTIONS, KINDS, MAX_GRACE_DAYS
 from prunerr.rules.schema import rule_schema
 
+from .activity import DATE_RANGES
 from .params import MAX_PAGE
 
 _TEXT = {"type": "string", "pattern": wire.NO_NUL}
@@ -383,7 +384,7 @@ def _queue_paths() -> dict:
                     _query("eventTypes", _TEXT, "comma-separated event types"),
                     _query("excludeEventTypes", _TEXT, "comma-separated event types left out"),
                     _query("actorTypes", _TEXT, "comma-separated: user, rule, scheduler"),
-                    _query("dateRange", {"enum": ["24h", "7d", "30d", "all"]}, "default all"),
+                    _query("dateRange", {"enum": [*DATE_RANGES]}, "default all"),
                     _query("search", _TEXT, "in target titles and actor names"),
                 ],
             }
@@ -716,7 +717,7 @@ def _original_paths() -> dict:
                 "parameters": [
                     _query("page", {**integer, "maximum": MAX_PAGE}, "1-based"),
                     _query("limit", {**integer, "maximum": 100}, "default 20"),
-                    _query("dateRange", {"enum": ["7d", "30d", "90d", "all"]}, "default all"),
+                    _query("dateRange", {"enum": [*DATE_RANGES]}, "default all"),
                     _query("search", _TEXT, "in titles"),
                 ],
             }
