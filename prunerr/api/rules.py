@@ -20,7 +20,7 @@ import yaml
 from prunerr import wire
 from prunerr.compat import rules as compat
 from prunerr.compat.conditions import ConditionError, to_dsl
-from prunerr.compat.trees import to_tree
+from prunerr.compat.trees import to_tree, tree_text
 from prunerr.dsl import EvalContext, SourceMap, compile_condition
 from prunerr.dsl.diagnostics import Located
 from prunerr.dsl.explain import Explanation
@@ -69,7 +69,7 @@ ALL_MEDIA = {"movie": "movies", "show": "shows"}
 def rule_json(book_rule: BookRule, library_keys: Mapping[str, list[str]]) -> wire.Rule:
     """A rule, with the original's fields; `library_keys` maps library names to their keys."""
     r = book_rule.rule
-    tree = to_tree(r.when)
+    text = tree_text(r.when)
     return wire.Rule(
         id=book_rule.id,
         name=r.name,
@@ -94,8 +94,8 @@ def rule_json(book_rule: BookRule, library_keys: Mapping[str, list[str]]) -> wir
         type=compat.rule_type(r.program.fields),
         action=r.kind,
         library_keys=[key for name in r.libraries for key in library_keys.get(name, ())],
-        conditions=None if tree is None else json.dumps(tree),
-        conditions_v2=tree,
+        conditions=text,
+        conditions_v2=None if text is None else json.loads(text),
     )
 
 

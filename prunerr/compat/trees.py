@@ -8,8 +8,10 @@ it did not mean to; any other condition has no tree (None).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import fields
+from functools import lru_cache
 
 from prunerr.compat.conditions import MAX_DEPTH, ConditionError, subjects, to_dsl
 from prunerr.dsl import ast
@@ -63,6 +65,13 @@ class _NoTree(Exception):
 
 def to_tree(when: str) -> dict | None:
     """`{version: 2, root}` for a DSL condition, or None when no tree says exactly it."""
+    text = tree_text(when)
+    return None if text is None else json.loads(text)
+
+
+@lru_cache(maxsize=1024)
+def tree_text(when: str) -> str | None:
+    """`to_tree` as JSON text, kept for the conditions listed again and again."""
     try:
         node = parse(when)
         if _deeper_than(node, MAX_DEPTH * 2):  # a tree nests at most MAX_DEPTH groups
@@ -72,7 +81,7 @@ def to_tree(when: str) -> dict | None:
             return None
     except (_NoTree, ParseError, ConditionError):
         return None
-    return {"version": 2, "root": root}
+    return json.dumps({"version": 2, "root": root})
 
 
 def _deeper_than(node: ast.Node, limit: int) -> bool:
