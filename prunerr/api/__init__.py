@@ -76,6 +76,8 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/health", health)
     app.add_route("/api/health/status", system.HealthStatus(api, health))
     app.add_route("/api/health/version", system.HealthVersion())
+    for probe in ("ping", "live", "ready"):
+        app.add_route(f"/api/health/{probe}", system.HealthProbe(api, probe))
     app.add_route("/api/unraid/stats", system.UnraidStats())
     app.add_route("/api/settings", system.Settings(api))
     app.add_route("/api/settings/api-key", system.ApiKey(api))

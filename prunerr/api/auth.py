@@ -21,8 +21,9 @@ from .errors import ApiError
 
 # paths anyone may call; /api/health then answers only the overall status
 PUBLIC = frozenset(
-    {("GET", "/api/health"), ("GET", "/api/health/version"), ("GET", "/api/openapi.json")}
-)
+    ("GET", f"/api/{path}")
+    for path in ("health", *(f"health/{p}" for p in ("version", "ping", "live", "ready")))
+) | {("GET", "/api/openapi.json")}
 
 
 class ApiKeys:

@@ -555,6 +555,19 @@ def _events(description: str) -> dict:
     return {"description": description, "content": {"text/event-stream": {"schema": event}}}
 
 
+def _probe(flag: str, *, timestamp: bool = False) -> dict:
+    """The schema of one of the original's probes: `{flag: true}`, with a timestamp."""
+    properties = {flag: {"type": "boolean"}}
+    if timestamp:
+        properties["timestamp"] = {"type": "string", "format": "date-time"}
+    return {
+        "type": "object",
+        "required": list(properties),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
 def _original_paths() -> dict:
     """The original's routes beyond its reference page, which its web client calls."""
     bad = {"400": _error("Invalid parameter or body")}
@@ -581,6 +594,30 @@ def _original_paths() -> dict:
                     }
                 },
             }
+        },
+        **{
+            f"/api/health/{probe}": {
+                "get": {
+                    "summary": summary,
+                    "security": [{}, {"apiKeyHeader": []}],
+                    "responses": {
+                        "200": {
+                            "description": "OK",
+                            "content": {"application/json": {"schema": schema}},
+                        },
+                        **(
+                            {"503": {"description": "The database does not answer"}}
+                            if probe == "ready"
+                            else {}
+                        ),
+                    },
+                }
+            }
+            for probe, summary, schema in (
+                ("ping", "`{pong, timestamp}`", _probe("pong", timestamp=True)),
+                ("live", "`{live, timestamp}`", _probe("live", timestamp=True)),
+                ("ready", "`{ready}`: the database answers", _probe("ready")),
+            )
         },
         "/api/health/status": {
             "get": _operation(

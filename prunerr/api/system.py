@@ -104,6 +104,28 @@ class HealthVersion:
         resp.media = {"version": __version__}
 
 
+class HealthProbe:
+    """GET: one of the original's probes, outside the envelope: `ping` ({pong, timestamp}),
+    `live` ({live, timestamp}), or `ready` ({ready}: the database answers; 503 when not)."""
+
+    own_sessions = True  # `ready` asks the database in a session of its own
+
+    def __init__(self, api, probe: str):
+        self.api = api
+        self.probe = probe
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        now = wire.iso(self.api.clock())
+        if self.probe == "ping":
+            resp.media = {"pong": True, "timestamp": now}
+        elif self.probe == "live":
+            resp.media = {"live": True, "timestamp": now}
+        else:
+            ready = self.api.store.answers()
+            resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+            resp.media = {"ready": ready}
+
+
 class HealthStatus:
     """GET: the original's health page: its services (configured, connected), the scheduler's
     runs and an overall status."""

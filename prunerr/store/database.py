@@ -126,6 +126,16 @@ class Store:
     def entities(self):
         return self.db.entities
 
+    def answers(self) -> bool:
+        """Whether the database answers a query now (a readiness probe), in a session of its
+        own."""
+        try:
+            with db_session:
+                self.read("SELECT 1")
+        except Exception:  # whatever the driver raises (sqlite3, psycopg2, Pony): not ready
+            return False
+        return True
+
     def read(self, sql: str, params=()) -> list[tuple]:
         """Run one SELECT inside the caller's db_session. On SQLite, a read made before the
         session writes runs in Pony's autocommit mode, which in WAL never waits for a writer in

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import time
 from dataclasses import replace
 
@@ -254,3 +255,20 @@ def test_the_summary_enabled_rules_and_the_history_as_csv(live, store):
     assert header == "ID,Media ID,Title,Type,Size (bytes),Deleted At,Reason,Rule,Freed (bytes)"
     assert row.split(",")[1] == str(first["id"]) and row.split(",")[6] == "manual"
     assert next(csv.reader([row]))[2] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_originals_probes_answer_without_a_key(live, store, monkeypatch):
+    client, _, _ = live
+    raw = client.client  # no key, as a probe calls them
+    ping, live_probe = raw.simulate_get("/api/health/ping"), raw.simulate_get("/api/health/live")
+    assert ping.json["pong"] is True and ping.json["timestamp"].endswith("Z")
+    assert live_probe.json["live"] is True
+    assert raw.simulate_get("/api/health/ready").json == {"ready": True}
+
+    def refused(sql, params=()):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(store, "read", refused)  # the database stops answering
+    gone = raw.simulate_get("/api/health/ready")
+    assert (gone.status_code, gone.json) == (503, {"ready": False})
+    assert raw.simulate_get("/api/settings").status_code == 401  # the rest still needs the key
