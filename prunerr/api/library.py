@@ -327,9 +327,10 @@ class BulkProtection:
         body = params.decoded(req, wire.ProtectItems)
         reason = body.reason or "protected by a user"
         done = wire.BulkProtection(success=[], failed=[], skipped=[])
+        names = items.item_names(self.api.store, body.ids)  # one read for every name
         for item_id in dict.fromkeys(body.ids):
             row = items.record(self.api.store, item_id)
-            name = items.item_names(self.api.store, [item_id]).get(item_id)
+            name = names.get(item_id)
             if row is None or name is None:
                 done.failed.append(wire.ProtectFailure(id=item_id, error="Item not found"))
             elif row.protected:

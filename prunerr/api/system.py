@@ -30,10 +30,16 @@ class Health:
     def __init__(self, api):
         self.api = api
         self._lock = threading.Lock()
-        self._checked: tuple[float, list[wire.ServiceCheck]] | None = None
+        # (monotonic time, clock time, the checks) of the last round of checks
+        self._checked: tuple[float, float, list[wire.ServiceCheck]] | None = None
 
     def checks(self) -> list[wire.ServiceCheck]:
         """Each service's check, at most CHECK_EVERY seconds old."""
+        return self.checked()[1]
+
+    def checked(self) -> tuple[float, list[wire.ServiceCheck]]:
+        """(when they were made, clock time; each service's check), at most CHECK_EVERY
+        seconds old."""
         with self._lock:
             now = time.monotonic()
             if self._checked is None or now - self._checked[0] > self.CHECK_EVERY:
@@ -42,8 +48,8 @@ class Health:
                 if services:
                     with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
                         checks = list(pool.map(self._check, services))
-                self._checked = (now, checks)
-            return self._checked[1]
+                self._checked = (now, self.api.clock(), checks)
+            return self._checked[1], self._checked[2]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         checks = self.checks()
@@ -135,8 +141,9 @@ class HealthStatus:
         self.health = health
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = {c.service: c for c in self.health.checks()}
-        checked = wire.iso(self.api.clock())
+        at, found = self.health.checked()
+        checks = {c.service: c for c in found}
+        checked = wire.iso(at)
         services = []
         for name, spec in compat_settings.SERVICES.items():
             if name == "unraid":  # not in the original's list either

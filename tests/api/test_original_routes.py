@@ -36,6 +36,9 @@ def test_health_version_and_status_name_the_originals_services_and_scheduler(liv
     assert services["plex"]["configured"] and services["plex"]["connected"]
     assert not services["tracearr"]["configured"] and not services["tracearr"]["connected"]
     assert status["overall"] == "healthy"
+    time.sleep(0.01)  # asked again within 30 s: the same checks, made when they were made
+    again = client.get("/api/health/status").json["data"]["services"]
+    assert [s["lastChecked"] for s in again] == [s["lastChecked"] for s in status["services"]]
     scheduler = status["scheduler"]
     assert scheduler["lastSyncSuccess"] is True and scheduler["lastSync"] is not None
     assert scheduler["syncSchedule"] == "0 */6 * * *" and scheduler["nextSync"] is not None
