@@ -73,7 +73,7 @@ class ServiceCheck(Shape):
     configured: bool
     connected: bool
     error: str | None
-    response_time_ms: float | None
+    response_time_ms: described(int | None, "whole milliseconds")
 
 
 class BrokenRule(Shape):
@@ -108,7 +108,7 @@ class ServiceStatus(Shape):
     service: described(str, "the original's name: plex, radarr, sonarr, tautulli, ...")
     configured: bool
     connected: bool
-    response_time_ms: float | None
+    response_time_ms: described(int | None, "whole milliseconds")
     error: str | None
     last_checked: Time
 
@@ -116,7 +116,12 @@ class ServiceStatus(Shape):
 class Scheduler(Shape):
     """The original's scheduler: its scan is the rule evaluation, its sync the library sync."""
 
-    is_running: described(bool, "a job runs now")
+    is_running: described(
+        bool,
+        "rules are evaluated on a schedule and the jobs can run (the original: its scheduler "
+        "is started); false when the schedule is off or this server's workers are all down",
+    )
+    job_running: described(bool, "a job runs now")
     last_scan: Time | None
     next_run: Time | None
     scan_schedule: described(str | None, "cron")
@@ -555,11 +560,6 @@ class RulesReload(Shape):
 # --- queue, activity, collections, jobs ----------------------------------------------------------
 
 
-class MatchedRule(Shape):
-    id: int
-    name: str | None
-
-
 class QueuedBy(Shape):
     type: str
     name: str
@@ -576,7 +576,8 @@ class QueueEntry(Shape):
     queued_at: Time | None
     delete_at: Time | None
     days_remaining: Count
-    matched_rule: MatchedRule | None
+    matched_rule: described(str | None, "Name of the rule that queued it (null: by hand, or gone)")
+    rule_id: described(int | None, "Id of the rule that queued it (null: by hand)")
     deletion_action: Action
     deletion_action_label: str
     reset_overseerr: bool
@@ -803,6 +804,22 @@ class JobRun(Shape):
     progress: str | None
     result: Any
     error: str | None
+
+
+class ScanRecord(Record):
+    """A row of the original's scan history: here a rule evaluation."""
+
+    id: int
+    started_at: Time
+    completed_at: Time | None
+    items_scanned: described(Count, "the rules' candidates, summed")
+    items_flagged: described(Count, "what the rules queued")
+    status: Literal["running", "completed", "failed"]
+
+
+class ScanStatus(Shape):
+    is_running: described(bool, "a rule evaluation runs now")
+    current_scan: ScanRecord | None
 
 
 class CadenceDay(Shape):

@@ -31,6 +31,15 @@ def test_defaults_environment_file_and_database_in_that_order(schema, tmp_path):
     assert config["database_url"] is None and config.sources["database_url"] == "default"
 
 
+def test_a_schedule_is_turned_off_by_off_wherever_it_is_set(schema, tmp_path):
+    (tmp_path / "prunerr.yaml").write_text("sync_schedule: off\nevaluation_schedule: ~\n")
+    config = load(schema, {"PRUNERR_PROCESSING_SCHEDULE": "Off"}, tmp_path)
+    assert config["sync_schedule"] is None  # YAML reads a bare off as false
+    assert config["evaluation_schedule"] is None and config["processing_schedule"] is None
+    with pytest.raises(ConfigError, match=r"cron expression such as '0 3 \* \* \*', or off"):
+        load(schema, {"PRUNERR_PROCESSING_SCHEDULE": "never"}, tmp_path)
+
+
 def test_secrets_can_come_from_files_and_are_masked(schema, tmp_path):
     secret = tmp_path / "radarr_key"
     secret.write_text("s3cretkey\n")

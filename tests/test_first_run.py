@@ -158,6 +158,12 @@ def test_sync_at_start_follows_sync_on_start_and_the_schedules_interval(mode, la
     assert reason == expected or (expected and reason.startswith(expected))
 
 
+def test_with_the_sync_schedule_off_only_a_library_never_synced_syncs_at_start():
+    config = PluginHost.create().load_config({"PRUNERR_SYNC_SCHEDULE": "off"})
+    assert sync_at_start(config, None, at("2026-05-01T08:00")) is not None
+    assert sync_at_start(config, at("2025-05-01T08:00"), at("2026-05-01T08:00")) is None
+
+
 def test_sync_on_start_refuses_unknown_values():
     with pytest.raises(ConfigError, match=r"sync_on_start .* expected one of stale, always"):
         PluginHost.create().load_config({"PRUNERR_SYNC_ON_START": "sometimes"})

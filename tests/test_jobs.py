@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,6 +95,15 @@ def test_schedules_fire_in_the_users_time_zone(store, tmp_path):
     with db_session:
         jobs = {r[0] for r in store.read("SELECT job FROM job_run WHERE state='ok'")}
     assert {"sync", "evaluate"} <= jobs
+
+
+def test_with_processing_off_only_the_snapshot_still_runs_at_four(store, tmp_path):
+    app = bare_app(store, tmp_path, PRUNERR_PROCESSING_SCHEDULE="off")
+    tasks = Tasks(app, create_huey(app.config, immediate=True))
+    app.clock = tasks.runs.clock = lambda: datetime(2026, 7, 1, 4, 0, tzinfo=UTC).timestamp()
+    assert tasks.tick.call_local() == ["snapshot"]
+    (process,) = [j for j in tasks.runs.status(app.config) if j.job.name == "process"]
+    assert process.schedule is None and process.next_run is None
 
 
 def test_a_run_that_fails_on_the_database_says_so_until_one_succeeds(store, tmp_path):

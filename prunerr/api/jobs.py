@@ -101,6 +101,64 @@ class ScanCadence:
         ok(resp, [_cadence(first + timedelta(days=n), deleted, scans) for n in range(days)])
 
 
+class ScanHistory:
+    """GET `limit` (1-500, default 50): the original's scans, the rule evaluations, newest
+    first, with their `total`."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = params.integer(req, "limit", 50, maximum=500)
+        runs = job_runs.newest(self.api.store, "evaluate", limit)
+        now = self.api.clock()
+        ok(resp, [scan_record(run, now) for run in runs], total=len(runs))
+
+
+class LatestScan:
+    """GET: the newest rule evaluation as the original's scan; 404 when none ran."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        runs = job_runs.newest(self.api.store, "evaluate", 1)
+        if not runs:
+            raise ApiError(404, "No scans found")
+        ok(resp, scan_record(runs[0], self.api.clock()))
+
+
+class ScanStatus:
+    """GET `{isRunning, currentScan}`: whether a rule evaluation runs now, which the
+    original's client polls after `POST /api/scan/trigger`."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        runs = job_runs.newest(self.api.store, "evaluate", 1)
+        current = scan_record(runs[0], self.api.clock()) if runs else None
+        running = current is not None and current.status == "running"
+        ok(resp, wire.ScanStatus(is_running=running, current_scan=current if running else None))
+
+
+def scan_record(run: job_runs.JobRun, now: float) -> wire.ScanRecord:
+    """A rule evaluation as the original's scan; one whose worker stopped beating failed."""
+    if run.state == "running":
+        status = "running" if now - run.heartbeat_at <= LEASE_TTL else "failed"
+    else:
+        status = "completed" if run.state == "ok" else "failed"
+    rules = (run.result or {}).get("rules", []) if status == "completed" else []
+    return wire.ScanRecord(
+        id=run.id,
+        started_at=wire.iso(run.started_at),
+        completed_at=wire.iso(run.finished_at),
+        items_scanned=sum(r.get("candidates", 0) for r in rules),
+        items_flagged=sum(r.get("queued", 0) for r in rules),
+        status=status,
+    )
+
+
 def _cadence(day: date, deleted: dict, scans: dict) -> wire.CadenceDay:
     gone, scan = deleted.get(day, []), scans.get(day)
     failed = scan is not None and scan.state == "failed"

@@ -473,7 +473,7 @@ _KIND_SCHEMAS = {
     "count": {"type": "integer", "minimum": 0},
     "days": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_DAYS},
     "share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-    "cron": {"type": "string", "description": "cron expression, in TZ"},
+    "cron": {"type": ["string", "null"], "description": "cron expression, in TZ; null: off"},
     "zone": {"type": "string", "description": "IANA time zone"},
     "action": {"enum": list(DELETION_ACTIONS)},
 }
@@ -669,7 +669,7 @@ def _original_paths() -> dict:
         "/api/scan/trigger": {
             "post": _status(
                 _operation(
-                    "Start a library sync (the original's scan)",
+                    "Start a rule evaluation (the original's scan)",
                     _ref("JobStarted"),
                     extra={
                         "409": _error("A library job is running"),
@@ -733,6 +733,27 @@ def _original_paths() -> dict:
                 ),
                 "parameters": [_query("days", {**integer, "maximum": 60}, "default 14")],
             }
+        },
+        "/api/scan/history": {
+            "get": {
+                **_operation(
+                    "The rule evaluations (the original's scans), newest first",
+                    _list("ScanRecord"),
+                    extra=bad,
+                    beside={"total": {"type": "integer", "minimum": 0}},
+                ),
+                "parameters": [_query("limit", {**integer, "maximum": 500}, "default 50")],
+            }
+        },
+        "/api/scan/latest": {
+            "get": _operation(
+                "The newest rule evaluation (the original's scan)",
+                _ref("ScanRecord"),
+                extra={"404": _error("No rule evaluation ran yet")},
+            )
+        },
+        "/api/scan/status": {
+            "get": _operation("Whether a rule evaluation runs now", _ref("ScanStatus"))
         },
         "/api/activity/recent": {
             "get": {
@@ -826,9 +847,14 @@ def document() -> dict:
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
+                                        "description": "Settings by key, or the original's "
+                                        "sections (what GET answered may be sent back whole: "
+                                        "values as shown are no change)",
                                         "minProperties": 1,
-                                        "properties": _editable_settings(),
-                                        "additionalProperties": False,
+                                        "properties": {
+                                            **_editable_settings(),
+                                            **compat_settings.PUT_SECTIONS,
+                                        },
                                     }
                                 }
                             },

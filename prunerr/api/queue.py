@@ -37,11 +37,8 @@ def entry_json(api, snapshot: Snapshot, entry: Entry, now: float) -> wire.QueueE
         queued_at=wire.iso(entry.queued_at),
         delete_at=wire.iso(entry.delete_after),
         days_remaining=entry.days_remaining(now),
-        matched_rule=(
-            wire.MatchedRule(id=book_rule.id, name=book_rule.rule.name)
-            if book_rule
-            else (wire.MatchedRule(id=entry.rule, name=None) if entry.rule is not None else None)
-        ),
+        matched_rule=book_rule.rule.name if book_rule else None,
+        rule_id=entry.rule,
         deletion_action=entry.action,
         deletion_action_label=ACTION_LABELS[entry.action],
         reset_overseerr=entry.reset_requests,

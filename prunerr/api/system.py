@@ -97,9 +97,11 @@ class Health:
             configured=True,
             connected=health.ok,
             error=None if health.ok else health.message,
-            response_time_ms=health.response_ms
-            if health.response_ms is not None
-            else round((time.perf_counter() - started) * 1000, 1),
+            response_time_ms=round(
+                health.response_ms
+                if health.response_ms is not None
+                else (time.perf_counter() - started) * 1000
+            ),  # whole milliseconds, as the original
         )
 
 
@@ -166,12 +168,16 @@ class HealthStatus:
         jobs = {s.job.name: s for s in Runs(self.api.store, self.api.clock).status(self.api.config)}
         scan, sync = jobs["evaluate"], jobs["sync"]
         synced = sync.last_run
+        workers = self.api.tasks.health() if self.api.tasks is not None else None
         ok(
             resp,
             wire.HealthStatus(
                 services=services,
                 scheduler=wire.Scheduler(
-                    is_running=any(s.running for s in jobs.values()),
+                    is_running=scan.schedule is not None
+                    and workers is not None
+                    and (workers.workers is None or bool(workers.ready)),
+                    job_running=any(s.running for s in jobs.values()),
                     last_scan=wire.iso(_ended(scan.last_run)),
                     next_run=wire.iso(scan.next_run),
                     scan_schedule=scan.schedule,
@@ -211,18 +217,20 @@ class Settings:
         return {**compat_settings.sections(public), **public}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Change settings that may change while Prunerr runs (schedules, limits, dry run...);
-        every process applies them before its next job."""
-        changes = params.body(req)
-        if not changes:
+        """Change settings that may change while Prunerr runs (schedules, limits, dry run...),
+        by this project's keys or the original's sections; what GET showed may be sent back
+        whole. Every process applies them before its next job."""
+        sent = params.body(req)
+        if not sent:
             raise ApiError(400, "body: expected at least one setting", [{"field": "body"}])
         try:
+            changes = compat_settings.changes(sent, self.api.config)
             settings.save(self.api.store, self.api.config, changes)
         except settings.Refused as exc:
             raise ApiError(409 if exc.conflict else 400, str(exc), [{"field": exc.key}]) from None
         commit()  # before this process applies them
         self.api.refresh_config()
-        ok(resp, self.shown(), message="Settings saved")
+        ok(resp, self.shown(), message="Settings saved" if changes else "Nothing changed")
 
 
 class ApiKey:

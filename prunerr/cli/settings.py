@@ -22,6 +22,8 @@ def cmd_show(args) -> int:
 
 
 def _text(value: object) -> str:
+    if value is None:  # a schedule turned off
+        return "off"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

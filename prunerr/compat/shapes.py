@@ -107,12 +107,21 @@ QUEUE_ENTRY = record(
     queuedAt=maybe(TIME),
     deleteAt=maybe(TIME),
     daysRemaining=INTEGER,
+    matchedRule=maybe(STRING),  # its client shows it as text
     deletionAction=STRING,
     deletionActionLabel=STRING,
     resetOverseerr=BOOLEAN,
 )
 QUEUE_SUMMARY = record(
     totalItems=INTEGER, totalSize=INTEGER, readyForDeletion=INTEGER, willResetOverseerr=INTEGER
+)
+SCAN = record(
+    id=INTEGER,
+    started_at=TIME,
+    completed_at=maybe(TIME),
+    items_scanned=INTEGER,
+    items_flagged=INTEGER,
+    status={"enum": ["running", "completed", "failed"]},
 )
 CONDITION_NODE = record(kind={"enum": ["group", "condition"]})
 RULE = record(
@@ -323,6 +332,9 @@ ORIGINAL: dict[str, dict] = {
             )
         )
     ),
+    "GET /api/scan/history": envelope(array(SCAN), total=INTEGER),
+    "GET /api/scan/latest": envelope(SCAN),
+    "GET /api/scan/status": envelope(record(isRunning=BOOLEAN, currentScan=maybe(SCAN))),
     "GET /api/activity/recent": envelope(array(ACTIVITY_ENTRY), total=INTEGER),
     "GET /api/history": envelope(
         record(

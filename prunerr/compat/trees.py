@@ -56,6 +56,9 @@ def _by_subject() -> dict[tuple[str, str], str]:
 
 
 _FIELDS = _by_subject()
+# the original's `tags` holds the *arr tags and the media server's labels: a `labels` leaf is
+# half of one, which only the round trip of the whole condition can confirm
+_LABELS = _FIELDS[("list", "tags")]
 _UNIT_OF = {name: unit for name, (_, _, unit) in subjects().items()}
 
 
@@ -113,7 +116,9 @@ def _node(node: ast.Node) -> dict:
                 children = _without_guards(children)
             # a condition `to_dsl` wrote with its guard, in parentheses, is a group of one
             children = [_only_child(c) for c in children]
-            return {"kind": "group", "logic": op.upper(), "children": children}
+            # `tags contains "x" or labels contains "x"` is the original's one `tags` leaf
+            unique = [c for i, c in enumerate(children) if c not in children[:i]]
+            return {"kind": "group", "logic": op.upper(), "children": unique}
         case ast.Not(operand=ast.Call(name="watched_by_user") as call):
             return _watched_by_user(call, "never_watched")
         case ast.Not(operand=operand):
@@ -164,7 +169,7 @@ def _compare(node: ast.Compare) -> dict:
             raise _NoTree
         return _leaf(field, _DAYS[op], _number(days))
     for kind in ("number", "enum", "string", "list"):
-        field = _FIELDS.get((kind, name))
+        field = _LABELS if (kind, name) == ("list", "labels") else _FIELDS.get((kind, name))
         if field is None:
             continue
         if kind == "number" and op in _COMPARE:
@@ -179,7 +184,7 @@ def _compare(node: ast.Compare) -> dict:
             if op in ("in", "not in"):
                 return _leaf(field, _STRING[op], _strings(right))
             return _leaf(field, _STRING[op], _literal(right, "string"))
-        if kind == "list" and op in _LIST:
+        if kind == "list" and op in _LIST:  # labels: see _LABELS
             values = [_literal(right, "string")] if op == "contains" else _strings(right)
             return _leaf(field, _LIST[op], values)
     raise _NoTree
@@ -214,19 +219,54 @@ def _number(value: float) -> int | float:
 
 def _shape(node: ast.Node) -> object:
     """The syntax tree without positions, nested `and`s and `or`s flattened, numbers to 12
-    digits: what makes two conditions the same."""
+    digits, and null guards that cannot change the result left out: what makes two conditions
+    the same."""
     if isinstance(node, ast.BoolOp):
         flat: list[object] = []
         for operand in node.operands:
             shape = _shape(operand)
             same = isinstance(shape, tuple) and shape[:2] == ("BoolOp", node.op)
             flat.extend(shape[2:] if same else [shape])
+        if node.op == "or":
+            flat = _unguarded(flat)
         return ("BoolOp", node.op, *flat)
     if isinstance(node, ast.Literal) and isinstance(node.value, int | float):
         value = node.value
         return ("Literal", node.kind, float(f"{value:.12g}") if math.isfinite(value) else value)
     parts = (getattr(node, f.name) for f in fields(node) if not f.name.endswith("span"))
     return (type(node).__name__, *map(_part, parts))
+
+
+def _unguarded(operands: list[object]) -> list[object]:
+    """An `or`'s operands with `x is not null and x < ...` written `x < ...` where another
+    operand is `x is null`: that one is true whenever the guard is false, and both are
+    unknown with `x` (a guard before anything else would not be: `y > 3` may be true)."""
+    nulls = {o[1] for o in operands if _is_null(o, negated=False)}
+    kept = []
+    for shape in operands:
+        if isinstance(shape, tuple) and shape[:2] == ("BoolOp", "and") and len(shape) == 4:
+            guard, compare = shape[2:]
+            if (
+                _is_null(guard, negated=True)
+                and guard[1] in nulls
+                and isinstance(compare, tuple)
+                and compare[0] == "Compare"
+                and compare[2] == guard[1]
+            ):
+                shape = compare
+        kept.append(shape)
+    return kept
+
+
+def _is_null(shape: object, negated: bool) -> bool:
+    """Whether a shape is `field is null` (`is not null` when negated)."""
+    return (
+        isinstance(shape, tuple)
+        and shape[0] == "IsNull"
+        and isinstance(shape[1], tuple)
+        and shape[1][0] == "Field"
+        and shape[2] is negated
+    )
 
 
 def _part(value: object) -> object:

@@ -123,12 +123,15 @@ def _zone(value: object) -> str:
     return text
 
 
-def _cron(value: object) -> str:
+def _cron(value: object) -> str | None:
+    """A cron expression, or None for `off` (YAML reads a bare `off` as false)."""
     from croniter import croniter
 
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
     text = " ".join(_text(value).split())
     if not croniter.is_valid(text):
-        raise ValueError("expected a cron expression such as '0 3 * * *'")
+        raise ValueError("expected a cron expression such as '0 3 * * *', or off")
     return text
 
 
@@ -308,7 +311,7 @@ CORE_SETTINGS = (
     ),
     Setting(
         "sync_schedule",
-        "When the library sync runs (cron, in TZ).",
+        "When the library sync runs (cron, in TZ; off: only when asked).",
         "PRUNERR_SYNC_SCHEDULE",
         "0 */6 * * *",
         "cron",
@@ -323,14 +326,16 @@ CORE_SETTINGS = (
     ),
     Setting(
         "evaluation_schedule",
-        "When enabled rules without a schedule of their own are evaluated (cron, in TZ).",
+        "When enabled rules without a schedule of their own are evaluated (cron, in TZ; off: "
+        "only when asked).",
         "PRUNERR_EVALUATION_SCHEDULE",
         "30 3 * * *",
         "cron",
     ),
     Setting(
         "processing_schedule",
-        "When queued items past their grace period are deleted (cron, in TZ).",
+        "When queued items past their grace period are deleted (cron, in TZ; off: only when "
+        "asked, and no reminders).",
         "PRUNERR_PROCESSING_SCHEDULE",
         "0 4 * * *",
         "cron",

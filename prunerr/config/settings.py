@@ -37,7 +37,7 @@ JSON_TYPES = {
     "days": int,
     "bytes": int,
     "share": int | float,
-    "cron": str,
+    "cron": str | None,  # null: off
     "zone": str,
     "action": str,
     "text": str,
@@ -48,7 +48,7 @@ JSON_NAMES = {
     "days": "a whole number of days",
     "bytes": "a whole number of bytes",
     "share": "a number above 0 and at most 1",
-    "cron": "a cron expression (a string)",
+    "cron": 'a cron expression (a string), or null or "off" to turn it off',
     "zone": "a time zone name (a string)",
     "action": "a deletion action (a string)",
     "text": "a string",
@@ -83,7 +83,8 @@ def save(store: Store, config: Config, changes: Mapping[str, object]) -> None:
         if source not in ("default", "database"):
             raise Refused(key, f"is set by {source}, which wins over saved settings", True)
         try:
-            config.schema.settings[key].parse(value)
+            if value is not None:  # only schedules take null: off
+                config.schema.settings[key].parse(value)
         except ValueError as exc:
             raise Refused(key, str(exc)) from None
     saved_settings.save(store, changes)

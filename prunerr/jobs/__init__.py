@@ -44,6 +44,12 @@ class Job:
     title: str
     group: str
     schedule_setting: str | None  # the setting holding its cron schedule
+    when_off: str | None = None  # its cron when that setting is off
+
+    def schedule(self, config: Config) -> str | None:
+        """Its cron schedule, None when it only runs when asked."""
+        value = config[self.schedule_setting] if self.schedule_setting else None
+        return self.when_off if value is None else str(value)
 
 
 JOBS = {
@@ -55,7 +61,8 @@ JOBS = {
         Job("evaluate", "Rule evaluation", "library", "evaluation_schedule"),
         Job("process", "Queue processing", "queue", "processing_schedule"),
         Job("reminders", "Deletion reminders", "reminders", "processing_schedule"),
-        Job("snapshot", "Storage snapshot", "snapshot", "processing_schedule"),
+        # after processing, so the day's figures count its deletions; daily all the same
+        Job("snapshot", "Storage snapshot", "snapshot", "processing_schedule", "0 4 * * *"),
     )
 }
 
@@ -186,7 +193,7 @@ class Runs:
             last = job_runs.last_runs(self.store)
         statuses = []
         for job in JOBS.values():
-            schedule = str(config[job.schedule_setting]) if job.schedule_setting else None
+            schedule = job.schedule(config)
             following = None
             if schedule:
                 local = datetime.fromtimestamp(now, _zone(config))
@@ -227,7 +234,8 @@ def interval(schedule: str, moment: datetime) -> float:
 
 def sync_at_start(config: Config, last_synced: float | None, now: float) -> str | None:
     """Why the library syncs as Prunerr starts (`sync_on_start`), or None: `always`; `stale`,
-    the default, when it never synced in full or longer ago than the sync schedule's interval."""
+    the default, when it never synced in full or longer ago than the sync schedule's interval
+    (with the schedule off, only when it never synced)."""
     mode = config["sync_on_start"]
     if mode == "never":
         return None
@@ -235,6 +243,8 @@ def sync_at_start(config: Config, last_synced: float | None, now: float) -> str 
         return "sync_on_start is always"
     if last_synced is None:
         return "the library was never synced in full"
+    if config["sync_schedule"] is None:  # off: no interval to be stale after
+        return None
     every = interval(str(config["sync_schedule"]), datetime.fromtimestamp(now, _zone(config)))
     if now - last_synced <= every:
         return None

@@ -208,7 +208,8 @@ class Tasks:
         )
         started = []
         for job in JOBS.values():
-            if job.schedule_setting and due(str(config[job.schedule_setting]), local):
+            schedule = job.schedule(config)
+            if schedule and due(schedule, local):
                 getattr(self, job.name)()
                 started.append(job.name)
         for book_rule in self.app.book.contents().rules.values():

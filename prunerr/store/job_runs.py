@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pony.orm import desc as pony_desc
 from pony.orm import max as pony_max
 from pony.orm import select
 
@@ -131,6 +132,13 @@ def finished_since(store: Store, job: str, since: float) -> list[JobRun]:
         lambda r: r.job == job and r.started_at >= since and r.state in ("ok", "failed")
     )
     return [_run(r) for r in runs.order_by(Run.started_at)]
+
+
+def newest(store: Store, job: str, limit: int) -> list[JobRun]:
+    """The job's newest runs that were not skipped (its group was busy), newest first."""
+    Run = store.entities["JobRun"]
+    runs = Run.select(lambda r: r.job == job and r.state != "skipped")
+    return [_run(r) for r in runs.order_by(lambda r: pony_desc(r.id)).limit(limit)]
 
 
 def latest(store: Store, job: str, after: int = 0) -> JobRun | None:

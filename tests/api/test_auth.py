@@ -83,7 +83,12 @@ def test_settings_never_show_secrets(api, tmp_path):
     assert data["services"]["plex"] == {"url": "http://plex:32400", "token": "********"}
     assert data["services"]["radarr"] == {} and data["services"]["tracearr"] == {}
     assert data["watchHistory"] == {"provider": "plex"}
-    assert data["schedule"] == {"enabled": True, "autoProcess": True}
+    assert data["schedule"] == {
+        "enabled": True,
+        "autoProcess": True,
+        "interval": "daily",
+        "time": "03:30",
+    }
     assert data["notifications"] == {"discordEnabled": False}
 
 

@@ -174,6 +174,29 @@ def test_the_schedule_ribbon_has_a_day_each_with_its_deletions_and_evaluation(li
     assert client.get("/api/scan/cadence", params={"days": "61"}).status_code == 400
 
 
+def test_a_scan_is_a_rule_evaluation_polled_until_it_ends(live, store):
+    client, _, _ = live
+    assert client.get("/api/scan/latest").status_code == 404  # none ran yet
+    assert client.get("/api/scan/status").json["data"] == {"isRunning": False, "currentScan": None}
+    title = json.dumps(movies(client)[0]["title"])  # a rule on one movie: no circuit breaker
+    client.post("/api/rules", json={"name": "r", "mediaType": "movie", "when": f"title == {title}"})
+    assert client.post("/api/scan/trigger").status_code == 202
+    queued = client.get("/api/queue").json["total"]
+    (scan,) = client.get("/api/scan/history").json["data"]
+    assert scan == client.get("/api/scan/latest").json["data"]
+    assert (scan["status"], scan["items_flagged"]) == ("completed", queued)
+    assert scan["items_scanned"] >= queued > 0 and scan["completed_at"] >= scan["started_at"]
+    with db_session:  # one runs in another process; then its worker dies
+        run_id = job_runs.start_run(store, "evaluate", "scheduler", time.time())
+    status = client.get("/api/scan/status").json["data"]
+    assert status["isRunning"] is True and status["currentScan"]["id"] == run_id
+    with db_session:
+        store.execute("UPDATE job_run SET heartbeat_at=? WHERE id=?", (time.time() - 3600, run_id))
+    assert client.get("/api/scan/status").json["data"]["isRunning"] is False
+    assert client.get("/api/scan/latest").json["data"]["status"] == "failed"
+    assert len(client.get("/api/scan/history", params={"limit": "1"}).json["data"]) == 1
+
+
 def test_the_sync_streams_its_progress_as_server_sent_events(live, store):
     client, _, _ = live
     raw, headers = client.client, {"X-Api-Key": client.key}

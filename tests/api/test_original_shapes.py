@@ -25,6 +25,7 @@ LISTS = {
     "GET /api/collections": (),
     "GET /api/activity/recent": (),
     "GET /api/history": ("items",),
+    "GET /api/scan/history": (),
     "GET /api/stats/storage-history": (),
     "GET /api/stats/recommendations": ("items",),
     "GET /api/library/plex-libraries": (),
@@ -41,7 +42,7 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
     client.post("/api/queue/process")
     client.post(f"/api/library/{queued['id']}/mark-deletion", json={})
     assert client.post("/api/jobs/snapshot").status_code == 202
-    assert client.post("/api/jobs/evaluate").status_code == 202
+    assert client.post("/api/scan/trigger").status_code == 202  # the rule evaluation
     rule = client.post("/api/rules", json={"name": "r", "mediaType": "tv", "conditions": TREE})
     collections = client.post("/api/collections/sync")
     collection = client.get("/api/collections").json["data"][0]
@@ -76,6 +77,9 @@ def test_the_originals_web_client_gets_the_shapes_it_reads(live):
         "GET /api/collections/{collection_id}": client.get(f"/api/collections/{collection['id']}"),
         "POST /api/collections/sync": collections,
         "GET /api/scan/cadence": client.get("/api/scan/cadence"),
+        "GET /api/scan/history": client.get("/api/scan/history"),
+        "GET /api/scan/latest": client.get("/api/scan/latest"),
+        "GET /api/scan/status": client.get("/api/scan/status"),
         "GET /api/activity/recent": client.get("/api/activity/recent"),
         "GET /api/history": client.get("/api/history"),
         "GET /api/settings": client.get("/api/settings"),
@@ -111,6 +115,7 @@ def test_a_shape_fails_an_answer_that_drops_or_retypes_a_field():
         "queuedAt": None,
         "deleteAt": None,
         "daysRemaining": 0,
+        "matchedRule": None,
         "deletionAction": "unmonitor_only",
         "deletionActionLabel": "Unmonitor only",
         "resetOverseerr": False,

@@ -61,9 +61,31 @@ def test_groups_nest_as_they_were_sent():
 
 
 @pytest.mark.parametrize(
+    ("when", "leaves"),
+    [
+        # the original's `tags` reads the *arr tags and the media server's labels
+        ('tags contains "keep" or labels contains "keep"', [("tags", "contains_any", ["keep"])]),
+        # a null guard next to `is null` changes nothing: the example rules write none
+        (
+            "last_watched is null or last_watched < 1 year ago",
+            [("days_since_watched", "is_null", None), ("days_since_watched", "greater_than", 365)],
+        ),
+    ],
+)
+def test_conditions_as_people_write_them_have_trees(when, leaves):
+    tree = to_tree(when)
+    assert tree is not None
+    children = tree["root"]["children"]
+    assert [(c["field"], c["operator"], c["value"]) for c in children] == leaves
+
+
+@pytest.mark.parametrize(
     "when",
     [
         "year < 2015",  # null is unknown here; the tree's condition is false for it
+        'labels contains "keep"',  # half of the original's `tags`
+        # unlike `x < ...`, `y > 3` may be true when x is unknown: the guard is not redundant
+        "last_watched is null or (last_watched is not null and rating.imdb > 3)",
         "last_watched ?? added < 90 days ago",
         'size > 10 GiB and last_watched_by("alice") < 30 days ago',
         "not " * 1000 + "play_count == 0",
