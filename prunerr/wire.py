@@ -132,6 +132,14 @@ class Scheduler(Shape):
     sync_schedule: described(str | None, "cron")
 
 
+class ServiceTested(Shape):
+    """A connection test that succeeded (one that failed is a 400 saying why)."""
+
+    service: described(str, "the original's name: plex, radarr, sonarr, tautulli, ...")
+    connected: bool
+    response_time_ms: described(int | None, "whole milliseconds")
+
+
 class HealthStatus(Shape):
     services: list[ServiceStatus]
     scheduler: Scheduler

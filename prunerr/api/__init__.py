@@ -81,6 +81,7 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/unraid/stats", system.UnraidStats())
     app.add_route("/api/settings", system.Settings(api))
     app.add_route("/api/settings/api-key", system.ApiKey(api))
+    app.add_route("/api/settings/test/{service}", system.ServiceTest(api, health))
     app.add_route("/api/settings/api-key/regenerate", system.ApiKeyRegenerate(api))
     app.add_route("/api/openapi.json", system.OpenApiDocument(openapi.document()))
     app.add_route("/api/stats", library.Stats(api))

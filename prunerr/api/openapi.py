@@ -862,6 +862,42 @@ def document() -> dict:
                     },
                 },
                 "/api/settings/api-key": {"get": _operation("The current API key", _ref("ApiKey"))},
+                "/api/settings/test/{service}": {
+                    "post": {
+                        **_operation(
+                            "Test the connection to a service, as configured (the original's "
+                            "names: plex, tautulli, sonarr, radarr, overseerr, ...)",
+                            _ref("ServiceTested"),
+                            extra={
+                                "400": _error("Not one of the original's services"),
+                                "409": _error(
+                                    "Not configured, or the body names other values than configured"
+                                ),
+                                "503": _error("The service did not answer as expected"),
+                            },
+                        ),
+                        "parameters": [
+                            {
+                                "name": "service",
+                                "in": "path",
+                                "required": True,
+                                "schema": {"enum": [*compat_settings.SERVICES, "discord"]},
+                            }
+                        ],
+                        "requestBody": {
+                            "required": False,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "description": "What GET showed of the service "
+                                        "(`url`, `token` or `apiKey`, masked)",
+                                    }
+                                }
+                            },
+                        },
+                    }
+                },
                 "/api/settings/api-key/regenerate": {
                     "post": _operation(
                         "Replace the API key; the old one stops working at once",

@@ -47,7 +47,7 @@ class Health:
                 checks = []
                 if services:
                     with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
-                        checks = list(pool.map(self._check, services))
+                        checks = list(pool.map(self.check, services))
                 self._checked = (now, self.api.clock(), checks)
             return self._checked[1], self._checked[2]
 
@@ -80,7 +80,8 @@ class Health:
         ok(resp, data)
 
     @staticmethod
-    def _check(service) -> wire.ServiceCheck:
+    def check(service) -> wire.ServiceCheck:
+        """Ask one service now."""
         started = time.perf_counter()
         try:
             health = service.health()
@@ -231,6 +232,44 @@ class Settings:
         commit()  # before this process applies them
         self.api.refresh_config()
         ok(resp, self.shown(), message="Settings saved" if changes else "Nothing changed")
+
+
+class ServiceTest:
+    """POST: the original's connection test of one of its services, made with the configured
+    instance. Services are configured in the environment or prunerr.yaml, so a body naming
+    other values (its client sends back what GET showed) is a 409, as is a service that is
+    not configured; one that does not answer is a 503 saying why."""
+
+    def __init__(self, api, health: Health):
+        self.api = api
+        self.health = health
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, service: str) -> None:
+        sent = params.body(req)
+        if service == "discord":
+            raise ApiError(
+                409, "Prunerr sends no test message: Discord gets the events of DISCORD_EVENTS"
+            )
+        if service not in compat_settings.SERVICES:
+            valid = ", ".join(compat_settings.SERVICES)
+            raise ApiError(400, f"Invalid service: {service}. Valid services are: {valid}")
+        spec = compat_settings.SERVICES[service]
+        instances = self.api.config.instances.get(spec[0], []) if spec else []
+        if not instances:
+            raise ApiError(409, f"No URL configured for {service}")
+        shown = compat_settings.sections(self.api.config.public())["services"][service]
+        for key, value in compat_settings.cleaned(sent).items():
+            key = "apiKey" if key == "api_key" else key  # the original took both
+            if shown.get(key) != value:
+                raise ApiError(409, f"{service}.{key}: {compat_settings.ELSEWHERE['services']}")
+        target = next(s for s in self.api.services.services if s.name == instances[0]["name"])
+        check = self.health.check(target)
+        if not check.connected:
+            raise ApiError(503, f"Failed to connect to {service}: {check.error}")
+        data = wire.ServiceTested(
+            service=service, connected=True, response_time_ms=check.response_time_ms
+        )
+        ok(resp, data, message=f"Successfully connected to {service}")
 
 
 class ApiKey:

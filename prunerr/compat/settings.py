@@ -117,16 +117,17 @@ def changes(sent: Mapping[str, object], config: Config) -> dict[str, object]:
     changed: dict[str, object] = {}
     for key, value in sent.items():
         if key in current:
-            changed.update(_section(key, _clean(value), _clean(current[key]), config))
+            changed.update(_section(key, cleaned(value), cleaned(current[key]), config))
         elif key not in shown or shown[key] != value:
             changed[key] = value
     return changed
 
 
-def _clean(value: object) -> object:
-    """The value with empty strings and nulls left out of its objects."""
+def cleaned(value: object) -> object:
+    """The value with empty strings and nulls left out of its objects (what the original
+    skips)."""
     if isinstance(value, Mapping):
-        return {k: _clean(v) for k, v in value.items() if v not in ("", None)}
+        return {k: cleaned(v) for k, v in value.items() if v not in ("", None)}
     return value
 
 

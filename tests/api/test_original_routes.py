@@ -14,6 +14,7 @@ import pytest
 from pony.orm import db_session
 
 from prunerr import __version__
+from prunerr.emulation.server import Faults
 from prunerr.store import activity, deletions, job_runs, queue_entries, storage_snapshots
 from prunerr.store.activity import USER
 from prunerr.store.storage_snapshots import StorageSnapshot
@@ -298,3 +299,29 @@ def test_the_originals_probes_answer_without_a_key(live, store, monkeypatch):
     gone = raw.simulate_get("/api/health/ready")
     assert (gone.status_code, gone.json) == (503, {"ready": False})
     assert raw.simulate_get("/api/settings").status_code == 401  # the rest still needs the key
+
+
+def test_a_service_is_tested_as_configured_and_its_failure_said(live):
+    client, app, emulators = live
+    shown = client.get("/api/settings").json["data"]["services"]
+    tested = client.post("/api/settings/test/radarr", json=shown["radarr"])
+    assert (
+        tested.status_code == 200 and tested.json["message"] == "Successfully connected to radarr"
+    )
+    assert tested.json["data"]["connected"] is True
+    assert isinstance(tested.json["data"]["responseTimeMs"], int)
+    emulators["sonarr"].faults = Faults(error_rate=1.0)
+    failed = client.post("/api/settings/test/sonarr", json={})
+    assert failed.status_code == 503 and failed.json["error"].startswith("Failed to connect to")
+    other = client.post("/api/settings/test/plex", json={"url": "http://elsewhere:32400"})
+    assert other.status_code == 409 and other.json["error"].startswith("plex.url: services are")
+    for service, status, error in (
+        ("tracearr", 409, "No URL configured for tracearr"),
+        ("emby", 400, "Invalid service: emby."),
+        ("discord", 409, "Prunerr sends no test message"),
+    ):
+        answer = client.post(f"/api/settings/test/{service}", json={})
+        assert answer.status_code == status and answer.json["error"].startswith(error)
+    secrets = [app.config.instances[kind][0]["api_key"] for kind in ("radarr", "sonarr")]
+    answers = json.dumps([tested.json, failed.json, other.json])
+    assert not [secret for secret in secrets if secret in answers]
