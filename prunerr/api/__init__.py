@@ -92,9 +92,9 @@ def create_app(api: Api) -> falcon.App:
     app.add_route("/api/library/plex-libraries", library.LibrarySections(api))
     app.add_route("/api/scan/trigger", jobs.StartJob(api, "evaluate"))
     app.add_route("/api/scan/cadence", jobs.ScanCadence(api))
-    app.add_route("/api/scan/history", jobs.ScanHistory(api))
-    app.add_route("/api/scan/latest", jobs.LatestScan(api))
-    app.add_route("/api/scan/status", jobs.ScanStatus(api))
+    scans = jobs.Scans(api)
+    for suffix in ("history", "latest", "status"):
+        app.add_route(f"/api/scan/{suffix}", scans, suffix=suffix)
     app.add_route("/api/library", library.LibraryList(api))
     app.add_route("/api/library/{item_id:id}", library.LibraryEntry(api))
     app.add_route("/api/library/{item_id:id}/protect", library.Protection(api))

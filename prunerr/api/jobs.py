@@ -101,45 +101,32 @@ class ScanCadence:
         ok(resp, [_cadence(first + timedelta(days=n), deleted, scans) for n in range(days)])
 
 
-class ScanHistory:
-    """GET `limit` (1-500, default 50): the original's scans, the rule evaluations, newest
-    first, with their `total`."""
+class Scans:
+    """The original's scans, which are the rule evaluations: GET /api/scan/history (`limit`
+    1-500, default 50; newest first, with their `total`), /latest (404 when none ran) and
+    /status (`{isRunning, currentScan}`, which its client polls after a trigger)."""
 
     def __init__(self, api):
         self.api = api
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = params.integer(req, "limit", 50, maximum=500)
-        runs = job_runs.newest(self.api.store, "evaluate", limit)
+    def _newest(self, limit: int) -> list[wire.ScanRecord]:
         now = self.api.clock()
-        ok(resp, [scan_record(run, now) for run in runs], total=len(runs))
+        return [scan_record(run, now) for run in job_runs.newest(self.api.store, "evaluate", limit)]
 
+    def on_get_history(self, req: falcon.Request, resp: falcon.Response) -> None:
+        scans = self._newest(params.integer(req, "limit", 50, maximum=500))
+        ok(resp, scans, total=len(scans))
 
-class LatestScan:
-    """GET: the newest rule evaluation as the original's scan; 404 when none ran."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        runs = job_runs.newest(self.api.store, "evaluate", 1)
-        if not runs:
+    def on_get_latest(self, req: falcon.Request, resp: falcon.Response) -> None:
+        scans = self._newest(1)
+        if not scans:
             raise ApiError(404, "No scans found")
-        ok(resp, scan_record(runs[0], self.api.clock()))
+        ok(resp, scans[0])
 
-
-class ScanStatus:
-    """GET `{isRunning, currentScan}`: whether a rule evaluation runs now, which the
-    original's client polls after `POST /api/scan/trigger`."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        runs = job_runs.newest(self.api.store, "evaluate", 1)
-        current = scan_record(runs[0], self.api.clock()) if runs else None
-        running = current is not None and current.status == "running"
-        ok(resp, wire.ScanStatus(is_running=running, current_scan=current if running else None))
+    def on_get_status(self, req: falcon.Request, resp: falcon.Response) -> None:
+        running = [scan for scan in self._newest(1) if scan.status == "running"]
+        current = running[0] if running else None
+        ok(resp, wire.ScanStatus(is_running=current is not None, current_scan=current))
 
 
 def scan_record(run: job_runs.JobRun, now: float) -> wire.ScanRecord:

@@ -409,9 +409,9 @@ class Stats:
             .replace(hour=0, minute=0, second=0, microsecond=0)
             .timestamp()
         )
-        last_run, scans = self._scans
-        if last_run is None or last_run != sync_state.last_run_id(store):
-            last_run = sync_state.last_run_id(store)
+        last_run = sync_state.last_run_id(store)
+        cached_run, scans = self._scans
+        if last_run is None or last_run != cached_run:
             scans = sync_state.records_since(store, now - 2 * WEEK, "media_server")
             self._scans = (last_run, scans)
         scanned = [sum(n for at, n in scans if since <= at < until) for since, until in _weeks(now)]

@@ -169,15 +169,15 @@ class HealthStatus:
         jobs = {s.job.name: s for s in Runs(self.api.store, self.api.clock).status(self.api.config)}
         scan, sync = jobs["evaluate"], jobs["sync"]
         synced = sync.last_run
-        workers = self.api.tasks.health() if self.api.tasks is not None else None
+        can_run = self.api.tasks.health() if self.api.tasks is not None else None
         ok(
             resp,
             wire.HealthStatus(
                 services=services,
                 scheduler=wire.Scheduler(
                     is_running=scan.schedule is not None
-                    and workers is not None
-                    and (workers.workers is None or bool(workers.ready)),
+                    and can_run is not None  # None: no job consumer here
+                    and (can_run.workers is None or bool(can_run.ready)),
                     job_running=any(s.running for s in jobs.values()),
                     last_scan=wire.iso(_ended(scan.last_run)),
                     next_run=wire.iso(scan.next_run),
@@ -255,14 +255,15 @@ class ServiceTest:
             raise ApiError(400, f"Invalid service: {service}. Valid services are: {valid}")
         spec = compat_settings.SERVICES[service]
         instances = self.api.config.instances.get(spec[0], []) if spec else []
-        if not instances:
+        names = [i["name"] for i in instances[:1]]
+        target = next((s for s in self.api.services.services if s.name in names), None)
+        if target is None:
             raise ApiError(409, f"No URL configured for {service}")
         shown = compat_settings.sections(self.api.config.public())["services"][service]
         for key, value in compat_settings.cleaned(sent).items():
             key = "apiKey" if key == "api_key" else key  # the original took both
             if shown.get(key) != value:
                 raise ApiError(409, f"{service}.{key}: {compat_settings.ELSEWHERE['services']}")
-        target = next(s for s in self.api.services.services if s.name == instances[0]["name"])
         check = self.health.check(target)
         if not check.connected:
             raise ApiError(503, f"Failed to connect to {service}: {check.error}")

@@ -43,6 +43,12 @@ def test_health_version_and_status_name_the_originals_services_and_scheduler(liv
     scheduler = status["scheduler"]
     assert scheduler["lastSyncSuccess"] is True and scheduler["lastSync"] is not None
     assert scheduler["syncSchedule"] == "0 */6 * * *" and scheduler["nextSync"] is not None
+    # the original's client shows "paused" unless isRunning: its scheduler is on
+    assert (scheduler["isRunning"], scheduler["jobRunning"]) == (True, False)
+    assert isinstance(services["plex"]["responseTimeMs"], int)
+    client.request("PUT", "/api/settings", json={"evaluation_schedule": None})
+    off = client.get("/api/health/status").json["data"]["scheduler"]
+    assert (off["isRunning"], off["nextRun"], off["scanSchedule"]) == (False, None, None)
     assert client.get("/api/unraid/stats").json["data"] == {"configured": False}
 
 
